@@ -1,0 +1,99 @@
+"""The error vocabulary shared by the API, the bot and the jobs; no Flask here.
+
+Each error carries a stable ``code`` (API contract), an HTTP status and a Chinese message that
+the mini-program can show as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class LinliError(Exception):
+    """Base of every error a caller is expected to see and understand."""
+
+    code: ClassVar[str] = "bad_request"
+    http_status: ClassVar[int] = 400
+    default_message: ClassVar[str] = "请求有误"
+
+    def __init__(self, message: str | None = None, *, details: Mapping[str, Any] | None = None) -> None:
+        self.message = message or self.default_message
+        self.details: dict[str, Any] = dict(details or {})
+        super().__init__(self.message)
+
+
+class InvalidInputError(LinliError):
+    code = "invalid_input"
+    default_message = "输入有误"
+
+
+class InvalidCodeError(LinliError):
+    code = "invalid_code"
+    default_message = "登录凭证无效或已使用，请重新进入小程序"
+
+
+class UnauthenticatedError(LinliError):
+    code = "unauthenticated"
+    http_status = 401
+    default_message = "请先登录"
+
+
+class TokenExpiredError(UnauthenticatedError):
+    code = "token_expired"
+    default_message = "登录已过期，请重新登录"
+
+
+class ForbiddenError(LinliError):
+    code = "forbidden"
+    http_status = 403
+    default_message = "没有权限进行此操作"
+
+
+class NotFoundError(LinliError):
+    """No such object, or an object of another community (never reveal that it exists)."""
+
+    code = "not_found"
+    http_status = 404
+    default_message = "找不到该记录"
+
+
+class ConflictError(LinliError):
+    code = "conflict"
+    http_status = 409
+    default_message = "与现有数据冲突"
+
+
+class InvalidTransitionError(ConflictError):
+    code = "invalid_transition"
+    default_message = "当前状态不允许此操作"
+
+
+class AlreadyClaimedError(ConflictError):
+    code = "already_claimed"
+    default_message = "手慢了，该任务已被其他志愿者认领"
+
+
+class ContentRejectedError(LinliError):
+    code = "content_rejected"
+    http_status = 422
+    default_message = "内容未通过安全检查，请修改后再提交"
+
+
+class RateLimitedError(LinliError):
+    code = "rate_limited"
+    http_status = 429
+    default_message = "操作太频繁，请稍后再试"
+
+
+class ServiceUnavailableError(LinliError):
+    """A dependency (WeChat, the database) cannot be reached right now; retrying later may work."""
+
+    code = "service_unavailable"
+    http_status = 503
+    default_message = "服务暂时不可用，请稍后再试"
+
+
+class WeChatUnavailableServiceError(ServiceUnavailableError):
+    code = "wechat_unavailable"
+    default_message = "微信服务暂时无法连接，请稍后再试"

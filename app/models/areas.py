@@ -1,0 +1,49 @@
+"""The area tree: street → community → grid → building."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.types import created_at, fk, intpk
+
+
+class AreaKind(StrEnum):
+    STREET = "street"  # 街道
+    COMMUNITY = "community"  # 社区
+    GRID = "grid"  # 网格 / 小区
+    BUILDING = "building"  # 楼栋
+
+
+#: The kind of parent each kind of area must have (a street has none).
+PARENT_KIND: dict[AreaKind, AreaKind | None] = {
+    AreaKind.STREET: None,
+    AreaKind.COMMUNITY: AreaKind.STREET,
+    AreaKind.GRID: AreaKind.COMMUNITY,
+    AreaKind.BUILDING: AreaKind.GRID,
+}
+
+
+class Area(Base):
+    """One node of the area tree; a community is the tenant boundary."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[intpk]
+    kind: Mapped[AreaKind]
+    #: Stable code used by the API, the CLI and Excel sheets (e.g. "SQ001").
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    parent_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", nullable=True)
+    #: The community this area belongs to (itself for a community, None for a street); denormalised
+    #: so that tenancy checks never walk the tree.
+    community_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", nullable=True)
+    created_at: Mapped[created_at]
+
+    parent: Mapped[Area | None] = relationship(remote_side="Area.id", foreign_keys="Area.parent_id")
+
+    def __repr__(self) -> str:
+        return f"<Area {self.kind.value} {self.code}>"

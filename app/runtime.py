@@ -1,0 +1,58 @@
+"""What a process needs at hand to run services: settings, the database, WeChat and token signing."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Settings
+from app.db import Database, make_engine
+from app.services.tokens import TokenSigner
+from app.wechat.client import WeChatClientGateway
+from app.wechat.gateway import WeChatGateway
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Shared, thread-safe parts; one per process (API, jobs, CLI)."""
+
+    settings: Settings
+    db: Database
+    wechat: WeChatGateway
+    tokens: TokenSigner
+
+
+def _signing_key(settings: Settings) -> str:
+    if settings.auth.secret_key:
+        return settings.auth.secret_key
+    # Development only (production refuses to start without the key): keep one random key per
+    # checkout so that tokens survive restarts without anyone writing a secret into a file by hand.
+    path: Path = settings.var_path / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    log.warning("auth.secret_key is not set: generated a development key in %s", path)
+    return key
+
+
+def build_runtime(settings: Settings, *, wechat: WeChatGateway | None = None) -> Runtime:
+    """Create the runtime for ``settings``; ``wechat`` replaces the HTTP gateway where needed."""
+    engine = make_engine(
+        settings.database_url,
+        busy_timeout_seconds=settings.database.sqlite_busy_timeout_seconds,
+        pool_size=settings.database.pool_size,
+        echo=settings.database.echo,
+    )
+    return Runtime(
+        settings=settings,
+        db=Database(engine),
+        wechat=wechat or WeChatClientGateway(settings),
+        tokens=TokenSigner(_signing_key(settings), ttl_seconds=settings.auth.token_ttl_hours * 3600),
+    )

@@ -1,0 +1,1 @@
+"""The one gateway to WeChat (wechatpy plus what it lacks) and the local WeChat simulator."""

@@ -1,0 +1,16 @@
+"""The mini-program's HTTP API: blueprints, error envelope, operations endpoints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from miniprogram_api import identity, ops
+from miniprogram_api.errors import register_error_handlers
+
+
+def register(app: Flask) -> None:
+    """Attach every blueprint and handler to ``app``."""
+    register_error_handlers(app)
+    ops.install_metrics(app)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(identity.bp)

@@ -1,0 +1,30 @@
+"""Bearer token → Actor, once per request."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from app.errors import UnauthenticatedError
+from app.runtime import Runtime
+from app.services import identity
+from app.services.access import Actor
+
+
+def runtime() -> Runtime:
+    """The process's Runtime, set up by ``create_app``."""
+    rt: Runtime = current_app.extensions["linli"]
+    return rt
+
+
+def current_actor() -> Actor:
+    """The authenticated caller; UnauthenticatedError (401) without a valid token."""
+    cached: Actor | None = g.get("actor")
+    if cached is not None:
+        return cached
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthenticatedError()
+    actor = identity.authenticate(runtime(), token.strip())
+    g.actor = actor
+    return actor

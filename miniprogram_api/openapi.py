@@ -1,0 +1,121 @@
+"""Build the OpenAPI 3.1 document from the endpoint registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from miniprogram_api.registry import OPERATIONS, Operation
+
+_REF = "#/components/schemas/{model}"
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "snake_case, stable"},
+                "message": {"type": "string", "description": "中文说明，可直接展示"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+
+_STATUS_TEXT = {
+    400: "输入有误 (invalid_input, invalid_code …)",
+    401: "未登录或登录已过期",
+    403: "角色无权进行此操作",
+    404: "不存在，或属于其他社区",
+    409: "状态不允许 (invalid_transition) 或被他人抢先 (already_claimed)",
+    413: "上传内容太大",
+    422: "内容未通过安全检查",
+    429: "操作太频繁",
+    503: "依赖的服务（微信、数据库）暂时不可用",
+}
+
+
+def _models() -> list[type[BaseModel]]:
+    seen: dict[str, type[BaseModel]] = {}
+    for op in OPERATIONS:
+        for model in (op.body, op.query, op.response):
+            if model is not None:
+                seen[f"{model.__module__}.{model.__qualname__}"] = model
+    return list(seen.values())
+
+
+def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=_REF, mode="validation")
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": f"{op.method}_{op.path}"}
+    if op.description:
+        doc["description"] = op.description
+    params = [
+        {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in op.path.split("/")
+        if name.startswith("{")
+    ]
+    if op.query is not None:
+        params += _query_parameters(op.query, schemas)
+    if params:
+        doc["parameters"] = params
+    if op.body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {op.content_type: {"schema": refs[(op.body, "validation")]}},
+        }
+    success: dict[str, Any] = {"description": "成功"}
+    if op.response is not None:
+        success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+    responses: dict[str, Any] = {str(op.status): success}
+    for status in sorted({*op.errors, 500}):
+        responses[str(status)] = {
+            "description": _STATUS_TEXT.get(status, "服务器出错"),
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+        }
+    doc["responses"] = responses
+    if op.auth:
+        doc["security"] = [{"bearer": []}]
+    else:
+        doc["security"] = []
+    return doc
+
+
+def build_openapi() -> dict[str, Any]:
+    """The whole document; every registered endpoint appears in it."""
+    models = _models()
+    keyed = [(model, "validation") for model in models] + [(model, "serialization") for model in models]
+    refs, defs = models_json_schema(keyed, ref_template=_REF)  # type: ignore[arg-type]
+    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
+    schemas["Error"] = _ERROR_SCHEMA
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, refs, schemas)  # type: ignore[arg-type]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Linli 邻里 API",
+            "version": "1",
+            "description": "社区志愿服务小程序后端：居民下单、社区派单、专人接单、居民评单。",
+        },
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

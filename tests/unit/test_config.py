@@ -1,0 +1,116 @@
+"""Configuration: defaults, file and environment overrides, and clear errors naming bad keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.config import DEFAULT_CONFIG_PATH, ConfigError, env_overrides, load_settings
+
+
+def test_committed_config_loads_as_is() -> None:
+    settings = load_settings(DEFAULT_CONFIG_PATH, environ={})
+    assert settings.database.url == "sqlite:///var/linli.db"
+    assert settings.database_url.endswith("/var/linli.db")
+    assert settings.database_url.startswith("sqlite:////")  # resolved to an absolute path
+    assert settings.wechat.api_base == "http://127.0.0.1:8001"
+    assert not settings.wechat.talks_to_real_wechat
+
+
+def test_environment_overrides_single_keys_with_json_values() -> None:
+    settings = load_settings(
+        DEFAULT_CONFIG_PATH,
+        environ={
+            "LINLI_DATABASE__URL": "postgresql+psycopg://u@h/db",
+            "LINLI_SERVER__PORT": "9090",
+            "LINLI_DATABASE__ECHO": "true",
+            "LINLI_WECHAT__MINIPROGRAM__APPID": "wx123",
+            "LINLI_CONFIG_UNRELATED": "ignored: no double underscore",
+        },
+    )
+    assert settings.database.url == "postgresql+psycopg://u@h/db"
+    assert settings.server.port == 9090
+    assert settings.database.echo is True
+    assert settings.wechat.miniprogram.appid == "wx123"
+
+
+def test_linli_config_file_overrides_the_committed_file(tmp_path: Path) -> None:
+    extra = tmp_path / "prod.toml"
+    extra.write_text('[server]\nport = 7000\n[wechat.miniprogram]\nappid = "wxfile"\n', encoding="utf-8")
+    settings = load_settings(
+        DEFAULT_CONFIG_PATH, environ={"LINLI_CONFIG": str(extra), "LINLI_SERVER__PORT": "7001"}
+    )
+    assert settings.wechat.miniprogram.appid == "wxfile"
+    assert settings.server.port == 7001  # the environment wins over the file
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"LINLI_DATABASE__URLL": "x"}, "database.urll: unknown key"),
+        ({"LINLI_NOSUCH__KEY": "1"}, "nosuch: unknown key"),
+        ({"LINLI_SERVER__PORT": "not-a-port"}, "server.port"),
+        ({"LINLI_SERVER__PORT": "70000"}, "server.port"),
+        ({"LINLI_APP__ENVIRONMENT": "staging"}, "app.environment"),
+        ({"LINLI_WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY": "short"}, "wechat.official_account"),
+    ],
+)
+def test_bad_keys_are_named(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_settings(DEFAULT_CONFIG_PATH, environ=environ)
+
+
+def test_unknown_key_in_a_file_is_named(tmp_path: Path) -> None:
+    extra = tmp_path / "typo.toml"
+    extra.write_text("[database]\nurll = 'x'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"database\.urll: unknown key"):
+        load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_CONFIG": str(extra)})
+
+
+def test_missing_and_broken_files_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "absent.toml", environ={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[server\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, environ={})
+
+
+def test_production_refuses_to_start_without_secrets() -> None:
+    with pytest.raises(ConfigError, match="auth.secret_key"):
+        load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_APP__ENVIRONMENT": "production"})
+    settings = load_settings(
+        DEFAULT_CONFIG_PATH,
+        environ={
+            "LINLI_APP__ENVIRONMENT": "production",
+            "LINLI_AUTH__SECRET_KEY": "k",
+            "LINLI_WECHAT__MINIPROGRAM__SECRET": "s1",
+            "LINLI_WECHAT__OFFICIAL_ACCOUNT__SECRET": "s2",
+            "LINLI_WECHAT__OFFICIAL_ACCOUNT__TOKEN": "t",
+        },
+    )
+    assert settings.app.environment == "production"
+
+
+def test_real_wechat_needs_real_secrets() -> None:
+    with pytest.raises(ConfigError, match=r"wechat\.miniprogram\.secret"):
+        load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_WECHAT__API_BASE": "https://api.weixin.qq.com"})
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings(DEFAULT_CONFIG_PATH, environ={})
+    with pytest.raises(ValueError, match="frozen"):
+        settings.server.port = 1  # type: ignore[misc]
+
+
+def test_malformed_variable_names_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="LINLI_DATABASE____URL"):
+        env_overrides({"LINLI_DATABASE____URL": "x"})
+
+
+def test_every_key_in_config_toml_has_a_comment() -> None:
+    lines = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if "=" in line and not line.lstrip().startswith("#"):
+            assert lines[index - 1].lstrip().startswith("#"), f"no comment above: {line}"
