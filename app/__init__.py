@@ -18,7 +18,7 @@ _UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """Build the API application; pass ``settings`` or a ready ``runtime`` (tests do)."""
-    from miniprogram_api import register  # noqa: PLC0415 - the API package imports app.*
+    from miniprogram_api import register
 
     if runtime is None:
         runtime = build_runtime(settings or load_settings())

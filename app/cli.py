@@ -67,7 +67,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply Alembic migrations to the configured database."""
-    from app.migrate import upgrade  # noqa: PLC0415 - alembic is only needed here
+    from app.migrate import upgrade
 
     settings = _settings()
     upgrade(settings, revision)
@@ -75,7 +75,7 @@ def db_upgrade(revision: str) -> None:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
 
@@ -90,12 +90,10 @@ def _safe_url(url: str) -> str:
 @click.option("--threads", type=int, default=4, show_default=True, help="threads per worker")
 def serve(host: str | None, port: int | None, workers: int, threads: int) -> None:
     """Serve the API under gunicorn (production); never starts the scheduler."""
-    from app.wsgi_server import run_gunicorn  # noqa: PLC0415
+    from app.wsgi_server import run_gunicorn
 
     settings = _settings()
-    run_gunicorn(
-        host=host or settings.server.host, port=port or settings.server.port, workers=workers, threads=threads
-    )
+    run_gunicorn(host=host or settings.server.host, port=port or settings.server.port, workers=workers, threads=threads)
 
 
 @main.command("wechat-sim")
@@ -103,11 +101,13 @@ def serve(host: str | None, port: int | None, workers: int, threads: int) -> Non
 @click.option("--port", type=int, default=None, help="default: wechat.simulator.port")
 def wechat_sim(host: str | None, port: int | None) -> None:
     """Serve the WeChat simulator in the foreground."""
-    from app.wechat.simulator import SimulatorServer  # noqa: PLC0415
+    from app.wechat.simulator import SimulatorServer
 
     settings = _settings()
-    server = SimulatorServer(host=host or settings.wechat.simulator.host, port=port or settings.wechat.simulator.port)
-    click.echo(f"WeChat simulator on http://{server.host}:{server.port}  (messages: /_sim/messages)")
+    host = host or settings.wechat.simulator.host
+    port = port or settings.wechat.simulator.port
+    server = SimulatorServer(host=host, port=port)
+    click.echo(f"WeChat simulator on http://{host}:{port}  (what was sent: /_sim/messages)")
     server.serve_forever()
 
 
@@ -115,12 +115,12 @@ def wechat_sim(host: str | None, port: int | None) -> None:
 @click.option("--demo/--no-demo", default=True, show_default=True, help="load demo data into an empty database")
 def run(demo: bool) -> None:
     """All-in-one for a laptop: migrate, demo data, WeChat simulator and the API."""
-    from werkzeug.serving import make_server  # noqa: PLC0415
+    from werkzeug.serving import make_server
 
-    from app import create_app  # noqa: PLC0415
-    from app.migrate import upgrade  # noqa: PLC0415
-    from app.services.demo import PEOPLE, load_demo  # noqa: PLC0415
-    from app.wechat.simulator import SimulatorServer  # noqa: PLC0415
+    from app import create_app
+    from app.migrate import upgrade
+    from app.services.demo import PEOPLE, load_demo
+    from app.wechat.simulator import SimulatorServer
 
     settings = _settings()
     upgrade(settings, "head")
@@ -139,11 +139,13 @@ def run(demo: bool) -> None:
     click.echo(f"  WeChat sim     {sim_url}   (what was sent: {sim_url}/_sim/messages)")
     click.echo(f"  Database       {_safe_url(settings.database_url)}")
     if loaded:
-        click.echo("  Demo data loaded. Log in with POST /api/v1/auth/login {\"code\": \"sim:<openid>\"}:")
+        click.echo('  Demo data loaded. Log in with POST /api/v1/auth/login {"code": "sim:<openid>"}:')
         for person in PEOPLE:
             click.echo(f"    {person.login_code:<24} {person.nickname}  {person.role.value} @ {person.area}")
-    click.echo(f"  Try: curl -s -XPOST {api_url}/api/v1/auth/login -H 'Content-Type: application/json' "
-               "-d '{\"code\":\"sim:alice\"}'")
+    click.echo(
+        f"  Try: curl -s -XPOST {api_url}/api/v1/auth/login -H 'Content-Type: application/json' "
+        '-d \'{"code":"sim:alice"}\''
+    )
     click.echo("Press Ctrl+C to stop.")
     try:
         server.serve_forever()
@@ -171,7 +173,7 @@ def area() -> None:
 @_friendly_errors
 def area_add(kind: str, code: str, name: str, parent_code: str | None) -> None:
     """Create an area, e.g. `linli area add community SQ001 和平社区 --parent JD01`."""
-    from app.services.admin import add_area  # noqa: PLC0415
+    from app.services.admin import add_area
 
     rt = _runtime()
     with rt.db.write() as session:
@@ -194,7 +196,7 @@ def category() -> None:
 @_friendly_errors
 def category_add(community: str, code: str, name: str, points: int, sla_hours: int, skill: str | None) -> None:
     """Add a service category to COMMUNITY's catalogue."""
-    from app.services.admin import add_category  # noqa: PLC0415
+    from app.services.admin import add_category
 
     rt = _runtime()
     with rt.db.write() as session:
@@ -209,7 +211,7 @@ def category_add(community: str, code: str, name: str, points: int, sla_hours: i
 @_friendly_errors
 def grant(openid: str, role: str, area_code: str) -> None:
     """Give OPENID the ROLE in AREA_CODE (creates the user if new)."""
-    from app.services.admin import grant_role  # noqa: PLC0415
+    from app.services.admin import grant_role
 
     rt = _runtime()
     with rt.db.write() as session:

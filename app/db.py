@@ -12,14 +12,15 @@ import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.sql import visitors
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import visitors
+
 
 def _constraint_name(constraint: sa.Constraint, table: sa.Table) -> str:
     """Name an enum's CHECK after its column, so that two columns of one enum in one table
@@ -66,7 +67,7 @@ class Base(DeclarativeBase):
     """Base of every model: constraint names follow one convention, enums are VARCHAR + CHECK."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         # Store the API strings (the enum values) with a CHECK constraint, the same on both databases.
         enum.Enum: sa.Enum(

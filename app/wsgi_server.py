@@ -19,7 +19,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc] # gunicorn ships no type
 
     def load(self) -> Flask:
         # Each worker builds its own app, engine and pools after the fork.
-        from app import create_app  # noqa: PLC0415
+        from app import create_app
 
         return create_app()
 

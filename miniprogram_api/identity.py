@@ -15,14 +15,22 @@ bp = Blueprint("identity", __name__, url_prefix="/api/v1")
 
 
 @endpoint(
-    bp, "/auth/login", method="POST", summary="用 wx.login 的 code 登录", body=LoginIn, response=LoginOut,
-    auth=False, errors=(400, 503),
+    bp,
+    "/auth/login",
+    method="POST",
+    summary="用 wx.login 的 code 登录",
+    body=LoginIn,
+    response=LoginOut,
+    auth=False,
+    errors=(400, 503),
 )
 def login(body: LoginIn) -> LoginOut:
     return identity.login(runtime(), body.code)
 
 
-@endpoint(bp, "/auth/phone", method="POST", summary="绑定手机号", body=PhoneIn, response=PhoneOut, errors=(400, 401, 503))
+@endpoint(
+    bp, "/auth/phone", method="POST", summary="绑定手机号", body=PhoneIn, response=PhoneOut, errors=(400, 401, 503)
+)
 def bind_phone(actor: Actor, body: PhoneIn) -> PhoneOut:
     return identity.bind_phone(runtime(), actor, body.code)
 
@@ -33,26 +41,47 @@ def me(actor: Actor) -> ProfileOut:
 
 
 @endpoint(
-    bp, "/me/household", method="PUT", summary="登记住址，成为该社区居民", body=HouseholdIn, response=ProfileOut,
+    bp,
+    "/me/household",
+    method="PUT",
+    summary="登记住址，成为该社区居民",
+    body=HouseholdIn,
+    response=ProfileOut,
     errors=(400, 401, 404),
 )
 def set_household(actor: Actor, body: HouseholdIn) -> ProfileOut:
     return identity.set_household(
-        runtime(), actor, community=body.community, grid=body.grid, building=body.building, unit=body.unit,
+        runtime(),
+        actor,
+        community=body.community,
+        grid=body.grid,
+        building=body.building,
+        unit=body.unit,
         room=body.room,
     )
 
 
 @endpoint(
-    bp, "/invitations", method="POST", summary="发放角色邀请码（社区书记、街道管理员）", body=InvitationIn,
-    response=InvitationOut, status=201, errors=(400, 401, 403, 404),
+    bp,
+    "/invitations",
+    method="POST",
+    summary="发放角色邀请码（社区书记、街道管理员）",
+    body=InvitationIn,
+    response=InvitationOut,
+    status=201,
+    errors=(400, 401, 403, 404),
 )
 def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
     return invitations.create_invitation(runtime(), actor, role=body.role, area_code=body.area)
 
 
 @endpoint(
-    bp, "/invitations/redeem", method="POST", summary="使用邀请码获得角色", body=RedeemIn, response=ProfileOut,
+    bp,
+    "/invitations/redeem",
+    method="POST",
+    summary="使用邀请码获得角色",
+    body=RedeemIn,
+    response=ProfileOut,
     errors=(400, 401, 404, 409),
 )
 def redeem_invitation(actor: Actor, body: RedeemIn) -> ProfileOut:

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from pydantic import BaseModel
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import BaseModel
 
 from miniprogram_api.auth import runtime
 from miniprogram_api.errors import envelope

@@ -39,7 +39,7 @@ def _reset_simulator(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database migrated to head once per run, with ``alembic upgrade head`` (not create_all)."""
-    from alembic import command  # noqa: PLC0415
+    from alembic import command
 
     url = fresh_database_url(tmp_path_factory.mktemp("db"), "app")
     command.upgrade(alembic_config(url), "head")

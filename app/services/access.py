@@ -61,18 +61,19 @@ def load_actor(session: Session, user: User) -> Actor:
     by_street: dict[int, set[int]] = {street_id: set() for street_id in street_ids}
     if street_ids:
         for community_id, parent_id in session.execute(
-            sa.select(Area.id, Area.parent_id).where(
-                Area.kind == AreaKind.COMMUNITY, Area.parent_id.in_(street_ids)
-            )
+            sa.select(Area.id, Area.parent_id).where(Area.kind == AreaKind.COMMUNITY, Area.parent_id.in_(street_ids))
         ):
-            by_street[parent_id].add(community_id)
+            if parent_id is not None:
+                by_street[parent_id].add(community_id)
     memberships = tuple(
         Membership(
             role=role,
             area_id=area_id,
             area_code=code,
             area_kind=kind,
-            communities=frozenset(by_street[area_id] if kind is AreaKind.STREET else {community_id}),
+            communities=frozenset(
+                by_street[area_id] if kind is AreaKind.STREET else {community_id} if community_id is not None else ()
+            ),
         )
         for role, area_id, code, kind, community_id in rows
     )

@@ -51,9 +51,7 @@ def add_category(
         raise InvalidInputError("积分不能为负，时限必须大于 0", details={"points": points, "sla_hours": sla_hours})
     community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
     exists = session.scalar(
-        sa.select(ServiceCategory.id).where(
-            ServiceCategory.community_id == community.id, ServiceCategory.code == code
-        )
+        sa.select(ServiceCategory.id).where(ServiceCategory.community_id == community.id, ServiceCategory.code == code)
     )
     if exists is not None:
         raise ConflictError(f"服务类别 {code} 已存在", details={"code": code})

@@ -34,8 +34,10 @@ class TokenSigner:
             raise TokenExpiredError() from exc
         except BadSignature as exc:
             raise UnauthenticatedError("登录凭证无效，请重新登录") from exc
-        if not isinstance(payload, dict) or not isinstance(payload.get("u"), int) or not isinstance(
-            payload.get("g"), int
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("u"), int)
+            or not isinstance(payload.get("g"), int)
         ):
             raise UnauthenticatedError("登录凭证无效，请重新登录")
         return TokenClaims(user_id=payload["u"], generation=payload["g"])

@@ -115,8 +115,8 @@ def _decode(response: requests.Response, *, api: str) -> dict[str, Any]:
 def make_token_storage(settings: Settings) -> SessionStorage:
     """Redis when configured, so that every process shares one token; else process memory."""
     if settings.redis.url:
-        import redis  # noqa: PLC0415 - optional at run time
-        from wechatpy.session.redisstorage import RedisStorage  # noqa: PLC0415
+        import redis
+        from wechatpy.session.redisstorage import RedisStorage
 
         return RedisStorage(redis.Redis.from_url(settings.redis.url), prefix="linli:wechat")
     return MemoryStorage()
@@ -253,7 +253,10 @@ class WeChatClientGateway:
         """POST to the group robot webhook; ``key`` is the robot's secret key."""
         try:
             response = self._http.post(
-                f"{self.wecom_api_base}/cgi-bin/webhook/send", params={"key": key}, json=dict(payload), timeout=self.timeout
+                f"{self.wecom_api_base}/cgi-bin/webhook/send",
+                params={"key": key},
+                json=dict(payload),
+                timeout=self.timeout,
             )
         except requests.RequestException as exc:
             raise WeChatUnavailableError(None, f"{type(exc).__name__}: {exc}", api="webhook_send") from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 import time_machine
 from flask.testing import FlaskClient
@@ -67,7 +69,7 @@ def test_reused_code_is_400_invalid_code(client: FlaskClient, rt: Runtime) -> No
 
 
 def test_malformed_login_bodies_are_400_invalid_input(client: FlaskClient, rt: Runtime) -> None:
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"data": "not json", "content_type": "application/json"},
         {"json": []},
         {"json": {}},
@@ -115,11 +117,11 @@ def test_token_of_a_deleted_or_revoked_user_is_401(client: FlaskClient, rt: Runt
 
 def test_wechat_down_gives_503_quickly(rt: Runtime, simulator: SimulatorServer) -> None:
     """A stopped simulator: login answers 503 wechat_unavailable within the configured timeout."""
-    import time  # noqa: PLC0415
+    import time
 
-    from app import create_app  # noqa: PLC0415
-    from app.runtime import build_runtime  # noqa: PLC0415
-    from tests.conftest import make_settings  # noqa: PLC0415
+    from app import create_app
+    from app.runtime import build_runtime
+    from tests.conftest import make_settings
 
     down = SimulatorServer(host="127.0.0.1", port=0)
     down_url = down.start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -12,7 +14,7 @@ from flask.testing import FlaskClient
 from app.runtime import Runtime
 
 
-def _assert_envelope(body: dict, code: str) -> None:
+def _assert_envelope(body: dict[str, Any], code: str) -> None:
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == code
@@ -71,10 +73,10 @@ def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
 
 
-def test_readiness_fails_when_the_database_is_gone(rt: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from app import create_app  # noqa: PLC0415
-    from app.runtime import build_runtime  # noqa: PLC0415
-    from tests.conftest import make_settings  # noqa: PLC0415
+def test_readiness_fails_when_the_database_is_gone(rt: Runtime, tmp_path: Path) -> None:
+    from app import create_app
+    from app.runtime import build_runtime
+    from tests.conftest import make_settings
 
     # A SQLite path inside a directory that does not exist cannot be opened.
     settings = make_settings(f"sqlite:///{tmp_path}/missing/dir/x.db", rt.settings.wechat.api_base, tmp_path)
@@ -100,7 +102,7 @@ def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
         if rule.endpoint == "static":
             continue
         path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, f"{method} {path} is not in /openapi.json"
     login = doc["paths"]["/api/v1/auth/login"]["post"]
     schema_ref = login["requestBody"]["content"]["application/json"]["schema"]["$ref"]

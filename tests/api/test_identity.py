@@ -90,6 +90,10 @@ def test_bad_households_are_rejected_and_change_nothing(client: FlaskClient, rt:
     assert _count(rt, RoleMembership) == 0
 
 
+def _invite(client: FlaskClient, headers: dict[str, str], role: str, area: str) -> int:
+    return client.post("/api/v1/invitations", json={"role": role, "area": area}, headers=headers).status_code
+
+
 def _secretary(client: FlaskClient, rt: Runtime, world: World) -> dict[str, str]:
     grant(rt, "secretary-wang", Role.SECRETARY, world.community)
     return login(client, "secretary-wang")
@@ -146,7 +150,9 @@ def test_who_may_invite(client: FlaskClient, rt: Runtime) -> None:
     _secretary(client, rt, world)
     grant(rt, "volunteer-li", Role.VOLUNTEER, world.community)
     volunteer = login(client, "volunteer-li")
-    forbidden = client.post("/api/v1/invitations", json={"role": "volunteer", "area": world.community}, headers=volunteer)
+    forbidden = client.post(
+        "/api/v1/invitations", json={"role": "volunteer", "area": world.community}, headers=volunteer
+    )
     assert forbidden.status_code == 403
 
     secretary = login(client, "secretary-wang")
@@ -156,9 +162,13 @@ def test_who_may_invite(client: FlaskClient, rt: Runtime) -> None:
     assert other.status_code == 404  # another community is not revealed
     wrong_level = client.post("/api/v1/invitations", json={"role": "secretary", "area": world.grid}, headers=secretary)
     assert wrong_level.status_code == 400
-    not_invitable = client.post("/api/v1/invitations", json={"role": "resident", "area": world.community}, headers=secretary)
+    not_invitable = client.post(
+        "/api/v1/invitations", json={"role": "resident", "area": world.community}, headers=secretary
+    )
     assert not_invitable.status_code == 400
-    unknown_role = client.post("/api/v1/invitations", json={"role": "mayor", "area": world.community}, headers=secretary)
+    unknown_role = client.post(
+        "/api/v1/invitations", json={"role": "mayor", "area": world.community}, headers=secretary
+    )
     assert unknown_role.status_code == 400
     street = client.post("/api/v1/invitations", json={"role": "street_admin", "area": world.street}, headers=secretary)
     assert street.status_code == 403
@@ -172,5 +182,10 @@ def test_street_admin_invites_across_its_communities(client: FlaskClient, rt: Ru
     for area in (world.community, world.other_community):
         response = client.post("/api/v1/invitations", json={"role": "secretary", "area": area}, headers=admin)
         assert response.status_code == 201, area
-    assert client.post("/api/v1/invitations", json={"role": "street_admin", "area": world.street}, headers=admin).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/invitations", json={"role": "street_admin", "area": world.street}, headers=admin
+        ).status_code
+        == 201
+    )
     assert _count(rt, Invitation) == 3

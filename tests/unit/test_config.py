@@ -38,9 +38,7 @@ def test_environment_overrides_single_keys_with_json_values() -> None:
 def test_linli_config_file_overrides_the_committed_file(tmp_path: Path) -> None:
     extra = tmp_path / "prod.toml"
     extra.write_text('[server]\nport = 7000\n[wechat.miniprogram]\nappid = "wxfile"\n', encoding="utf-8")
-    settings = load_settings(
-        DEFAULT_CONFIG_PATH, environ={"LINLI_CONFIG": str(extra), "LINLI_SERVER__PORT": "7001"}
-    )
+    settings = load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_CONFIG": str(extra), "LINLI_SERVER__PORT": "7001"})
     assert settings.wechat.miniprogram.appid == "wxfile"
     assert settings.server.port == 7001  # the environment wins over the file
 
@@ -78,7 +76,7 @@ def test_missing_and_broken_files_are_reported(tmp_path: Path) -> None:
 
 
 def test_production_refuses_to_start_without_secrets() -> None:
-    with pytest.raises(ConfigError, match="auth.secret_key"):
+    with pytest.raises(ConfigError, match=r"auth\.secret_key"):
         load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_APP__ENVIRONMENT": "production"})
     settings = load_settings(
         DEFAULT_CONFIG_PATH,

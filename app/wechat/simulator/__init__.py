@@ -78,9 +78,7 @@ class SimulatorServer:
         try:
             # make_server leaves SO_REUSEADDR on (http.server's allow_reuse_address), so a
             # restart can take the same port back while old connections sit in TIME_WAIT.
-            server = make_server(
-                self._host, self._port, self._app, threaded=True, request_handler=_RequestHandler
-            )
+            server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_RequestHandler)
         except SystemExit as exc:
             # Werkzeug prints bind errors and exits; a library caller needs an exception instead.
             raise OSError(f"cannot listen on {self._host}:{self._port}") from exc

@@ -223,9 +223,7 @@ class SimulatorState:
         if errcode is None and http_status is None and delay_seconds == 0:
             raise ValueError("a fault needs an errcode, an http_status or a delay")
         with self._lock:
-            fault = Fault(
-                errcode=errcode, http_status=http_status, remaining=count, delay_seconds=delay_seconds
-            )
+            fault = Fault(errcode=errcode, http_status=http_status, remaining=count, delay_seconds=delay_seconds)
             self._faults.setdefault(path, deque()).append(fault)
 
     def take_fault(self, path: str) -> Fault | None:

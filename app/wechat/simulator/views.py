@@ -289,9 +289,7 @@ def send_custom_message() -> Response:
     # A `refuse-` user stands for one who has not written in the last 48 hours.
     if touser.startswith(_REFUSING_USER_PREFIX):
         raise WeChatError(45015, "response out of time limit or subscription is canceled")
-    sim_state().record(
-        {"kind": "custom", "appid": appid, "touser": touser, "msgtype": msgtype, "data": body[msgtype]}
-    )
+    sim_state().record({"kind": "custom", "appid": appid, "touser": touser, "msgtype": msgtype, "data": body[msgtype]})
     return _ok()
 
 
@@ -410,9 +408,7 @@ def _apply_fault() -> Response | tuple[Response, int] | None:
     if fault.http_status is not None:
         return jsonify({"errcode": -1, "errmsg": "system error"}), fault.http_status
     if fault.errcode is not None:
-        return jsonify(
-            {"errcode": fault.errcode, "errmsg": _FAULT_ERRMSG.get(fault.errcode, "simulated fault")}
-        )
+        return jsonify({"errcode": fault.errcode, "errmsg": _FAULT_ERRMSG.get(fault.errcode, "simulated fault")})
     return None
 
 

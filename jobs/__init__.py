@@ -1,0 +1,1 @@
+"""Scheduled jobs (APScheduler process); each job calls services."""

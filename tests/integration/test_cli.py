@@ -1,0 +1,143 @@
+"""The `linli` command: operator set-up, clear errors, and `linli run` as a newcomer uses it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from app.cli import main
+from app.config import PROJECT_ROOT
+from tests.dbutil import fresh_database_url
+
+
+def _env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    return {"LINLI_DATABASE__URL": database_url, "LINLI_APP__VAR_DIR": str(var_dir), **extra}
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path) -> str:
+    url = fresh_database_url(tmp_path, "cli")
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=_env(url, tmp_path))
+    assert result.exit_code == 0, result.output
+    return url
+
+
+def test_operator_set_up_commands(cli_db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    commands = [
+        ["area", "add", "street", "JD01", "新华街道"],
+        ["area", "add", "community", "SQ001", "和平社区", "--parent", "JD01"],
+        ["area", "add", "grid", "SQ001-G1", "阳光小区", "--parent", "SQ001"],
+        ["category", "add", "SQ001", "grocery", "买菜代购", "--points", "5", "--sla-hours", "24"],
+        ["grant", "o-wang", "secretary", "SQ001"],
+        ["grant", "o-wang", "secretary", "SQ001"],  # idempotent
+    ]
+    for args in commands:
+        result = runner.invoke(main, args, env=env)
+        assert result.exit_code == 0, (args, result.output)
+    engine = sa.create_engine(cli_db)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM areas")) == 3
+        assert conn.scalar(sa.text("SELECT community_id FROM areas WHERE code='SQ001-G1'")) == conn.scalar(
+            sa.text("SELECT id FROM areas WHERE code='SQ001'")
+        )
+        assert conn.scalar(sa.text("SELECT count(*) FROM role_memberships")) == 1
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["area", "add", "community", "SQ9", "无上级社区"], "需要上级区域"),
+        (["area", "add", "grid", "G9", "网格", "--parent", "NOPE"], "找不到区域 NOPE"),
+        (["area", "add", "street", "JD01", "重复", "--parent", "X"], "街道不能有上级区域"),
+        (["category", "add", "NOPE", "c", "类别", "--points", "1", "--sla-hours", "1"], "找不到区域 NOPE"),
+        (["category", "add", "JD01", "c", "类别", "--points", "-1", "--sla-hours", "1"], "积分不能为负"),
+        (["grant", "o-x", "volunteer", "NOPE"], "找不到区域 NOPE"),
+    ],
+)
+def test_bad_commands_say_why_and_change_nothing(cli_db: str, tmp_path: Path, args: list[str], message: str) -> None:
+    env = _env(cli_db, tmp_path)
+    assert CliRunner().invoke(main, ["area", "add", "street", "JD01", "新华街道"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 1
+    assert message in result.output
+    engine = sa.create_engine(cli_db)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM areas")) == 1
+        assert conn.scalar(sa.text("SELECT count(*) FROM users")) == 0
+    engine.dispose()
+
+
+def test_unknown_config_key_stops_with_a_message_naming_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"LINLI_DATABASE__URLL": "sqlite:///x.db"})
+    assert result.exit_code == 2
+    assert "database.urll: unknown key" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
+    """What the README promises: one command, then log in as sim:alice and read /me."""
+    api_port, sim_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        **_env(
+            fresh_database_url(tmp_path, "run"),
+            tmp_path,
+            LINLI_SERVER__PORT=str(api_port),
+            LINLI_WECHAT__SIMULATOR__PORT=str(sim_port),
+            LINLI_WECHAT__API_BASE=f"http://127.0.0.1:{sim_port}",
+        ),
+    }
+    linli = Path(sys.executable).parent / "linli"
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [str(linli), "run"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        output = []
+        deadline = time.monotonic() + 60
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            output.append(line)
+            if "Press Ctrl+C" in line or process.poll() is not None:
+                break
+        text = "".join(output)
+        assert "sim:alice" in text, text
+        api = f"http://127.0.0.1:{api_port}"
+        login = requests.post(f"{api}/api/v1/auth/login", json={"code": "sim:alice"}, timeout=5)
+        assert login.status_code == 200, login.text
+        token = login.json()["token"]
+        me = requests.get(f"{api}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
+        assert me["nickname"] == "张阿姨"
+        assert {"role": "resident", "area": {"code": "SQ-HP", "name": "和平社区", "kind": "community"}} in me["roles"]
+        assert me["household"]["room"] == "301"
+        assert me["phone"] == "138****8000"
+        assert requests.get(f"{api}/readyz", timeout=5).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(timeout=10) == 0
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail("linli run did not stop on Ctrl+C")
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()
