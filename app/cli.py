@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -32,8 +33,14 @@ def _settings() -> Settings:
     return settings
 
 
-def _runtime() -> Runtime:
-    return build_runtime(_settings())
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    """A runtime for one command, its connections closed afterwards."""
+    runtime = build_runtime(_settings())
+    try:
+        yield runtime
+    finally:
+        runtime.db.dispose()
 
 
 def _friendly_errors(func: F) -> F:
@@ -175,8 +182,7 @@ def area_add(kind: str, code: str, name: str, parent_code: str | None) -> None:
     """Create an area, e.g. `linli area add community SQ001 和平社区 --parent JD01`."""
     from app.services.admin import add_area
 
-    rt = _runtime()
-    with rt.db.write() as session:
+    with _runtime() as rt, rt.db.write() as session:
         created = add_area(session, AreaKind(kind), code, name, parent_code)
         click.echo(f"added {created.kind.value} {created.code} {created.name}")
 
@@ -198,8 +204,7 @@ def category_add(community: str, code: str, name: str, points: int, sla_hours: i
     """Add a service category to COMMUNITY's catalogue."""
     from app.services.admin import add_category
 
-    rt = _runtime()
-    with rt.db.write() as session:
+    with _runtime() as rt, rt.db.write() as session:
         created = add_category(session, community, code, name, points=points, sla_hours=sla_hours, skill=skill)
         click.echo(f"added category {created.code} {created.name} to {community}")
 
@@ -213,7 +218,6 @@ def grant(openid: str, role: str, area_code: str) -> None:
     """Give OPENID the ROLE in AREA_CODE (creates the user if new)."""
     from app.services.admin import grant_role
 
-    rt = _runtime()
-    with rt.db.write() as session:
+    with _runtime() as rt, rt.db.write() as session:
         user = grant_role(session, openid, Role(role), area_code)
         click.echo(f"user {user.id} ({openid}) is {role} in {area_code}")
