@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from app.services import identity, invitations
 from app.services.access import Actor
-from app.services.shapes import InvitationOut, LoginOut, PhoneOut, ProfileOut
+from app.services.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut, ProfileOut
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, PhoneIn, RedeemIn
@@ -59,6 +59,18 @@ def set_household(actor: Actor, body: HouseholdIn) -> ProfileOut:
         unit=body.unit,
         room=body.room,
     )
+
+
+@endpoint(
+    bp,
+    "/households/<int:user_id>/verify",
+    method="POST",
+    summary="社区工作人员核实居民住址",
+    response=HouseholdOut,
+    errors=(401, 403, 404),
+)
+def verify_household(actor: Actor, user_id: int) -> HouseholdOut:
+    return identity.verify_household(runtime(), actor, user_id)
 
 
 @endpoint(

@@ -9,14 +9,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.clock import now_utc
-from app.errors import InvalidCodeError, InvalidInputError, UnauthenticatedError, WeChatUnavailableServiceError
+from app.errors import (
+    ForbiddenError,
+    InvalidCodeError,
+    InvalidInputError,
+    NotFoundError,
+    UnauthenticatedError,
+    WeChatUnavailableServiceError,
+)
 from app.models import Area, AreaKind, Household, PointsEntry, RoleMembership, User
 from app.privacy import mask_phone
 from app.runtime import Runtime
 from app.services.access import Actor, get_area, load_actor
 from app.services.shapes import AreaRef, HouseholdOut, LoginOut, PhoneOut, ProfileOut, RoleOut, UserOut
 from app.wechat.errors import WeChatError, WeChatRejectedError
-from app.workflow import Role
+from app.workflow import STAFF_ROLES, Role
 
 log = logging.getLogger(__name__)
 
@@ -117,17 +124,7 @@ def _profile(session: Session, user_id: int) -> ProfileOut:
     balance = session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.delta), 0)).where(PointsEntry.user_id == user.id)
     )
-    household = None
-    if user.household is not None:
-        hh = user.household
-        household = HouseholdOut(
-            community=_area_ref(hh.community),
-            grid=_area_ref(hh.grid) if hh.grid else None,
-            building=hh.building,
-            unit=hh.unit,
-            room=hh.room,
-            verified=hh.verified,
-        )
+    household = _household_out(user.household) if user.household is not None else None
     return ProfileOut(
         id=user.id,
         nickname=user.nickname,
@@ -135,6 +132,17 @@ def _profile(session: Session, user_id: int) -> ProfileOut:
         phone=mask_phone(user.phone),
         household=household,
         points_balance=int(balance or 0),
+    )
+
+
+def _household_out(household: Household) -> HouseholdOut:
+    return HouseholdOut(
+        community=_area_ref(household.community),
+        grid=_area_ref(household.grid) if household.grid else None,
+        building=household.building,
+        unit=household.unit,
+        room=household.room,
+        verified=household.verified,
     )
 
 
@@ -189,3 +197,21 @@ def set_household(
         session.flush()
         session.expire_all()
         return _profile(session, user.id)
+
+
+def verify_household(rt: Runtime, actor: Actor, user_id: int) -> HouseholdOut:
+    """Community staff (secretary, grid worker, street admin): mark a resident's address as checked.
+
+    Raises NotFoundError for an unknown user, one without a household, or one of another
+    community (never revealed), ForbiddenError for a resident or volunteer.
+    """
+    staff_of = actor.communities_as(*STAFF_ROLES)
+    if not staff_of:
+        raise ForbiddenError("只有社区工作人员可以核实住址")
+    with rt.db.write() as session:
+        household = session.scalar(sa.select(Household).where(Household.user_id == user_id))
+        if household is None or household.community_id not in staff_of:
+            raise NotFoundError("找不到该住户")
+        household.verified = True
+        session.flush()
+        return _household_out(household)

@@ -189,3 +189,23 @@ def test_street_admin_invites_across_its_communities(client: FlaskClient, rt: Ru
         == 201
     )
     assert _count(rt, Invitation) == 3
+
+
+def test_staff_verify_households_of_their_community_only(client: FlaskClient, rt: Runtime) -> None:
+    world = make_world(rt)
+    resident = login(client, "alice")
+    client.put("/api/v1/me/household", json={"community": world.community, "room": "301"}, headers=resident)
+    me = client.get("/api/v1/me", headers=resident).get_json()
+    grant(rt, "gridworker-zhao", Role.GRID_WORKER, world.grid)
+    grant(rt, "secretary-zhou", Role.SECRETARY, world.other_community)
+    other = login(client, "secretary-zhou")
+    assert client.post(f"/api/v1/households/{me['id']}/verify", headers=other).status_code == 404
+    assert client.post(f"/api/v1/households/{me['id']}/verify", headers=resident).status_code == 403
+    assert client.post("/api/v1/households/999999/verify", headers=other).status_code == 404
+    assert client.get("/api/v1/me", headers=resident).get_json()["household"]["verified"] is False
+
+    grid_worker = login(client, "gridworker-zhao")
+    response = client.post(f"/api/v1/households/{me['id']}/verify", headers=grid_worker)
+    assert response.status_code == 200
+    assert response.get_json()["verified"] is True
+    assert client.get("/api/v1/me", headers=resident).get_json()["household"]["verified"] is True

@@ -92,6 +92,46 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _wait_http(url: str, process: subprocess.Popen[str], seconds: float = 30) -> requests.Response:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited early"
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {seconds}s")
+
+
+@pytest.mark.parametrize(
+    ("command", "port_variable", "health_path"),
+    [
+        (["serve", "--workers", "1", "--threads", "2"], "LINLI_SERVER__PORT", "/healthz"),
+        (["wechat-sim"], "LINLI_WECHAT__SIMULATOR__PORT", "/_sim/health"),
+    ],
+)
+def test_serve_and_wechat_sim_start_and_stop(
+    tmp_path: Path, command: list[str], port_variable: str, health_path: str
+) -> None:
+    port = _free_port()
+    env = {**os.environ, **_env(f"sqlite:///{tmp_path / 's.db'}", tmp_path), port_variable: str(port)}
+    linli = Path(sys.executable).parent / "linli"
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [str(linli), *command],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        response = _wait_http(f"http://127.0.0.1:{port}{health_path}", process)
+        assert response.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
 def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
     """What the README promises: one command, then log in as sim:alice and read /me."""
     api_port, sim_port = _free_port(), _free_port()
