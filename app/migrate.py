@@ -14,6 +14,8 @@ def alembic_config(database_url: str) -> Config:
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     # ConfigParser interpolation would choke on a "%" in a password.
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    # In-process callers have set up logging already; alembic.ini's would add a second handler.
+    cfg.attributes["configure_logger"] = False
     return cfg
 
 
