@@ -91,6 +91,12 @@ class WeChatSection(_Section):
         return urlsplit(self.api_base).hostname == PRODUCTION_WECHAT_HOST
 
 
+class OrdersSection(_Section):
+    urge_interval_hours: float = Field(default=4, gt=0)
+    idempotency_hours: int = Field(default=24, ge=1)
+    max_photos: int = Field(default=9, ge=0, le=9)
+
+
 class RedisSection(_Section):
     url: str = ""
 
@@ -107,6 +113,7 @@ class Settings(_Section):
     database: DatabaseSection = DatabaseSection()
     auth: AuthSection = AuthSection()
     wechat: WeChatSection = WeChatSection()
+    orders: OrdersSection = OrdersSection()
     redis: RedisSection = RedisSection()
     uploads: UploadsSection = UploadsSection()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from miniprogram_api import identity, ops
+from miniprogram_api import identity, ops, orders
 from miniprogram_api.errors import register_error_handlers
 
 
@@ -14,3 +14,4 @@ def register(app: Flask) -> None:
     ops.install_metrics(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(identity.bp)
+    app.register_blueprint(orders.bp)

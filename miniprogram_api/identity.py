@@ -9,7 +9,7 @@ from app.services.access import Actor
 from app.services.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut, ProfileOut
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
-from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, PhoneIn, RedeemIn
+from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, PhoneIn, RedeemIn, SkillsIn
 
 bp = Blueprint("identity", __name__, url_prefix="/api/v1")
 
@@ -98,3 +98,10 @@ def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
 )
 def redeem_invitation(actor: Actor, body: RedeemIn) -> ProfileOut:
     return invitations.redeem_invitation(runtime(), actor, body.code)
+
+
+@endpoint(
+    bp, "/me/skills", method="PUT", summary="志愿者登记技能", body=SkillsIn, response=ProfileOut, errors=(400, 401, 403)
+)
+def set_skills(actor: Actor, body: SkillsIn) -> ProfileOut:
+    return identity.set_skills(runtime(), actor, body.skills)

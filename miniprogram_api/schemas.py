@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.workflow import Role
+from app.workflow import OrderKind, OrderStatus, Role, TriageLevel
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -42,3 +42,118 @@ class InvitationIn(Body):
 
 class RedeemIn(Body):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=50)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1\d{10}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+PhotoIds = Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=9)]
+Stars = Annotated[int, Field(ge=1, le=5)]
+
+
+class AddressIn(Body):
+    grid: AreaCode | None = None
+    building: Label | None = None
+    unit: Label | None = None
+    room: Label | None = None
+
+
+class OrderIn(Body):
+    community: AreaCode
+    category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    kind: OrderKind = OrderKind.SERVICE
+    title: Title
+    description: Description = ""
+    address: AddressIn | None = None
+    contact_phone: Phone | None = None
+    preferred_start: AwareDatetime | None = None
+    preferred_end: AwareDatetime | None = None
+    photos: PhotoIds = []
+    on_behalf_of: Annotated[int, Field(gt=0)] | None = Field(default=None, description="代下单：居民的用户编号")
+
+
+class OrderListQuery(Body):
+    scope: Literal["mine", "assigned", "community"] = "mine"
+    status: OrderStatus | None = None
+    community: AreaCode | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class PageQuery(Body):
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class CategoryQuery(Body):
+    community: AreaCode
+
+
+class EmptyIn(Body):
+    """Actions that need no input take an empty object."""
+
+
+class TriageIn(Body):
+    level: TriageLevel
+
+
+class DispatchIn(Body):
+    volunteer_id: Annotated[int, Field(gt=0)] | None = None
+    team_id: Annotated[int, Field(gt=0)] | None = None
+    property_company_id: Annotated[int, Field(gt=0)] | None = None
+    pool: bool = False
+    note: Note = ""
+
+
+class ReasonIn(Body):
+    reason: Reason
+
+
+class OptionalReasonIn(Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class CompleteIn(Body):
+    note: Note = ""
+    photos: PhotoIds = []
+
+
+class Aspects(Body):
+    speed: Stars | None = None
+    attitude: Stars | None = None
+
+
+class RateIn(Body):
+    score: Stars
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    aspects: Aspects | None = None
+
+
+class EscalateIn(Body):
+    department: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    note: Note = ""
+    due_hours: Annotated[int, Field(ge=1, le=24 * 30)]
+
+
+class ResolveIn(Body):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ReturnVisitQuery(Body):
+    community: AreaCode | None = None
+    done: bool = False
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class ReturnVisitIn(Body):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class SkillsIn(Body):
+    skills: Annotated[
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]],
+        Field(max_length=20),
+    ]

@@ -1,7 +1,18 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from app.models.areas import PARENT_KIND, Area, AreaKind
-from app.models.orders import Attachment, Order, OrderEvent, PointsEntry, ServiceCategory
+from app.models.orders import (
+    Attachment,
+    IdempotencyKey,
+    Order,
+    OrderEvent,
+    OrderNumberCounter,
+    PointsEntry,
+    Rating,
+    ReturnVisit,
+    ServiceCategory,
+)
+from app.models.teams import PropertyCompany, PropertyCompanyStaff, Team, TeamMember, UserSkill
 from app.models.users import Household, Invitation, RoleMembership, User
 
 __all__ = [
@@ -10,11 +21,20 @@ __all__ = [
     "AreaKind",
     "Attachment",
     "Household",
+    "IdempotencyKey",
     "Invitation",
     "Order",
     "OrderEvent",
+    "OrderNumberCounter",
     "PointsEntry",
+    "PropertyCompany",
+    "PropertyCompanyStaff",
+    "Rating",
+    "ReturnVisit",
     "RoleMembership",
     "ServiceCategory",
+    "Team",
+    "TeamMember",
     "User",
+    "UserSkill",
 ]

@@ -6,7 +6,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, InvalidInputError
-from app.models import PARENT_KIND, Area, AreaKind, RoleMembership, ServiceCategory, User
+from app.models import (
+    PARENT_KIND,
+    Area,
+    AreaKind,
+    PropertyCompany,
+    PropertyCompanyStaff,
+    RoleMembership,
+    ServiceCategory,
+    Team,
+    TeamMember,
+    User,
+)
 from app.runtime import Runtime
 from app.services.access import get_area
 from app.workflow import Role
@@ -88,3 +99,31 @@ def database_is_empty(rt: Runtime) -> bool:
     """True when no area exists yet (a fresh installation)."""
     with rt.db.read() as session:
         return session.scalar(sa.select(sa.func.count()).select_from(Area)) == 0
+
+
+def add_team(session: Session, community_code: str, name: str, member_openids: list[str]) -> Team:
+    """A volunteer team of existing users (flush only)."""
+    community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
+    team = Team(community_id=community.id, name=name)
+    session.add(team)
+    session.flush()
+    for openid in member_openids:
+        user = session.scalar(sa.select(User).where(User.openid == openid))
+        if user is None:
+            raise InvalidInputError(f"用户 {openid} 不存在", details={"openid": openid})
+        session.add(TeamMember(team_id=team.id, user_id=user.id))
+    session.flush()
+    return team
+
+
+def add_property_company(session: Session, community_code: str, name: str, staff_openids: list[str]) -> PropertyCompany:
+    """A property company serving a community, with the users who act for it (flush only)."""
+    community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
+    company = PropertyCompany(community_id=community.id, name=name)
+    session.add(company)
+    session.flush()
+    for openid in staff_openids:
+        user = grant_role(session, openid, Role.PROPERTY_COMPANY, community_code)
+        session.add(PropertyCompanyStaff(company_id=company.id, user_id=user.id))
+    session.flush()
+    return company

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.models import AreaKind, Household
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.clock import now_utc
+from app.models import AreaKind, Household, Order, OrderEvent, ServiceCategory, User, UserSkill
 from app.runtime import Runtime
 from app.services.access import get_area
-from app.services.admin import add_area, add_category, database_is_empty, grant_role
-from app.workflow import Role
+from app.services.admin import add_area, add_category, add_property_company, add_team, database_is_empty, grant_role
+from app.services.orders import next_order_number
+from app.workflow import Action, OrderKind, OrderStatus, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,38 @@ PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson("volunteer-liu", "刘志愿者", Role.VOLUNTEER, "SQ-YL"),
     DemoPerson("alice", "张阿姨", Role.RESIDENT, "SQ-HP"),
     DemoPerson("resident-wu", "吴大爷", Role.RESIDENT, "SQ-YL"),
+    DemoPerson("property-sun", "阳光物业孙经理", Role.PROPERTY_COMPANY, "SQ-HP"),
+)
+
+#: openid → skills (match ServiceCategory.skill).
+SKILLS: dict[str, tuple[str, ...]] = {"volunteer-li": ("electrician",), "volunteer-chen": ("escort",)}
+
+#: (resident openid, category, kind, title, description, status) — orders to look at right away.
+ORDERS: tuple[tuple[str, str, OrderKind, str, str, OrderStatus], ...] = (
+    (
+        "alice",
+        "grocery",
+        OrderKind.SERVICE,
+        "帮忙买菜",
+        "腿脚不便，想请人帮忙买两斤青菜和一袋米。",
+        OrderStatus.SUBMITTED,
+    ),
+    (
+        "alice",
+        "appliance",
+        OrderKind.SERVICE,
+        "电饭煲不加热",
+        "用了五年的电饭煲突然不加热了，想请懂电器的志愿者看看。",
+        OrderStatus.POOLED,
+    ),
+    (
+        "alice",
+        "sanitation",
+        OrderKind.REPORT,
+        "3栋楼道灯坏了",
+        "3栋2单元三楼楼道灯不亮，晚上上下楼不安全。",
+        OrderStatus.SUBMITTED,
+    ),
 )
 
 #: Where demo residents live: openid → (community, grid, building, unit, room).
@@ -93,4 +130,68 @@ def load_demo(rt: Runtime) -> bool:
                     )
                 )
                 user.phone = "13800138000" if person.openid == "alice" else "13900139000"
+        for openid, skills in SKILLS.items():
+            user_id = session.scalar(sa.select(User.id).where(User.openid == openid))
+            session.add_all(UserSkill(user_id=user_id, skill=skill) for skill in skills)
+        add_team(session, "SQ-HP", "和平党员先锋队", ["volunteer-li", "volunteer-chen"])
+        add_property_company(session, "SQ-HP", "阳光物业", ["property-sun"])
+        _demo_orders(session)
     return True
+
+
+def _demo_orders(session: Session) -> None:
+    now = now_utc()
+    for openid, category_code, kind, title, description, status in ORDERS:
+        resident = session.scalar(sa.select(User).where(User.openid == openid))
+        assert resident is not None  # noqa: S101 - created above
+        household = session.scalar(sa.select(Household).where(Household.user_id == resident.id))
+        assert household is not None  # noqa: S101 - created above
+        category = session.scalar(
+            sa.select(ServiceCategory).where(
+                ServiceCategory.community_id == household.community_id, ServiceCategory.code == category_code
+            )
+        )
+        assert category is not None  # noqa: S101 - created above
+        order = Order(
+            number=next_order_number(session, household.community_id, now),
+            community_id=household.community_id,
+            grid_id=household.grid_id,
+            category_id=category.id,
+            kind=kind,
+            status=OrderStatus.SUBMITTED,
+            title=title,
+            description=description,
+            resident_id=resident.id,
+            created_by_id=resident.id,
+            contact_phone=resident.phone,
+            building=household.building,
+            unit=household.unit,
+            room=household.room,
+        )
+        session.add(order)
+        session.flush()
+        session.add(
+            OrderEvent(
+                order_id=order.id,
+                actor_id=resident.id,
+                action=Action.SUBMIT,
+                to_status=OrderStatus.SUBMITTED,
+                channel="api",
+            )
+        )
+        if status is OrderStatus.POOLED:
+            # Published by the secretary, so that volunteers find something in the pool.
+            secretary_id = session.scalar(sa.select(User.id).where(User.openid == "secretary-wang"))
+            order.status = OrderStatus.POOLED
+            order.dispatched_at = now
+            session.add(
+                OrderEvent(
+                    order_id=order.id,
+                    actor_id=secretary_id,
+                    action=Action.PUBLISH,
+                    from_status=OrderStatus.SUBMITTED,
+                    to_status=OrderStatus.POOLED,
+                    channel="api",
+                )
+            )
+    session.flush()

@@ -17,7 +17,7 @@ from app.errors import (
     UnauthenticatedError,
     WeChatUnavailableServiceError,
 )
-from app.models import Area, AreaKind, Household, PointsEntry, RoleMembership, User
+from app.models import Area, AreaKind, Household, PointsEntry, RoleMembership, User, UserSkill
 from app.privacy import mask_phone
 from app.runtime import Runtime
 from app.services.access import Actor, get_area, load_actor
@@ -125,6 +125,9 @@ def _profile(session: Session, user_id: int) -> ProfileOut:
         sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.delta), 0)).where(PointsEntry.user_id == user.id)
     )
     household = _household_out(user.household) if user.household is not None else None
+    skills = list(
+        session.scalars(sa.select(UserSkill.skill).where(UserSkill.user_id == user.id).order_by(UserSkill.skill))
+    )
     return ProfileOut(
         id=user.id,
         nickname=user.nickname,
@@ -132,6 +135,7 @@ def _profile(session: Session, user_id: int) -> ProfileOut:
         phone=mask_phone(user.phone),
         household=household,
         points_balance=int(balance or 0),
+        skills=skills,
     )
 
 
@@ -215,3 +219,15 @@ def verify_household(rt: Runtime, actor: Actor, user_id: int) -> HouseholdOut:
         household.verified = True
         session.flush()
         return _household_out(household)
+
+
+def set_skills(rt: Runtime, actor: Actor, skills: list[str]) -> ProfileOut:
+    """A volunteer: the skills that make them a good match (replaces the previous list)."""
+    if not actor.has_role(Role.VOLUNTEER):
+        raise ForbiddenError("只有志愿者可以登记技能")
+    with rt.db.write() as session:
+        session.execute(sa.delete(UserSkill).where(UserSkill.user_id == actor.user_id))
+        for skill in sorted(set(skills)):
+            session.add(UserSkill(user_id=actor.user_id, skill=skill))
+        session.flush()
+        return _profile(session, actor.user_id)

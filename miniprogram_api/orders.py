@@ -1,0 +1,248 @@
+"""Orders: post, read, list, the volunteer pool, candidates, and every action (thin views)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, request
+from pydantic import BaseModel
+
+from app.errors import InvalidInputError
+from app.services import candidates, order_actions, orders, return_visits
+from app.services.access import Actor
+from app.services.order_actions import ActionInput, Target
+from app.services.shapes import (
+    CandidateList,
+    CategoryList,
+    OrderEnvelope,
+    OrderPage,
+    ReturnVisitOut,
+    ReturnVisitPage,
+)
+from app.workflow import Action
+from miniprogram_api.auth import runtime
+from miniprogram_api.registry import endpoint
+from miniprogram_api.schemas import (
+    CategoryQuery,
+    CompleteIn,
+    DispatchIn,
+    EmptyIn,
+    EscalateIn,
+    OptionalReasonIn,
+    OrderIn,
+    OrderListQuery,
+    PageQuery,
+    RateIn,
+    ReasonIn,
+    ResolveIn,
+    ReturnVisitIn,
+    ReturnVisitQuery,
+    TriageIn,
+)
+
+bp = Blueprint("orders", __name__, url_prefix="/api/v1")
+
+_IDEMPOTENCY_KEY_MAX = 128
+
+
+@endpoint(
+    bp,
+    "/categories",
+    method="GET",
+    summary="社区服务目录",
+    query=CategoryQuery,
+    response=CategoryList,
+    errors=(400, 401, 404),
+)
+def categories(actor: Actor, query: CategoryQuery) -> CategoryList:
+    return orders.list_categories(runtime(), actor, query.community)
+
+
+@endpoint(
+    bp,
+    "/orders",
+    method="POST",
+    summary="居民下单（网格员可代下单）",
+    body=OrderIn,
+    response=OrderEnvelope,
+    status=201,
+    errors=(400, 401, 403, 409, 422),
+    description="支持 Idempotency-Key 请求头：同一用户 24 小时内重复提交返回第一次的结果。",
+)
+def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key.strip()) <= _IDEMPOTENCY_KEY_MAX):
+        raise InvalidInputError("Idempotency-Key 无效", details={"Idempotency-Key": "1–128 characters"})
+    new = orders.describe_new_order(body.model_dump())
+    created = orders.submit_order(runtime(), actor, new, idempotency_key=key.strip() if key else None)
+    return OrderEnvelope(order=created)
+
+
+@endpoint(
+    bp,
+    "/orders",
+    method="GET",
+    summary="工单列表（我的 / 我接的 / 社区）",
+    query=OrderListQuery,
+    response=OrderPage,
+    errors=(400, 401, 403, 404),
+)
+def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
+    return orders.list_orders(
+        runtime(),
+        actor,
+        scope=query.scope,
+        status=query.status,
+        community=query.community,
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+
+
+@endpoint(
+    bp, "/orders/<int:order_id>", method="GET", summary="工单详情与处理记录", response=OrderEnvelope, errors=(401, 404)
+)
+def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
+    return OrderEnvelope(order=orders.get_order(runtime(), actor, order_id))
+
+
+@endpoint(
+    bp,
+    "/tasks/pool",
+    method="GET",
+    summary="志愿者任务池（最匹配的在前）",
+    query=PageQuery,
+    response=OrderPage,
+    errors=(400, 401, 403),
+)
+def task_pool(actor: Actor, query: PageQuery) -> OrderPage:
+    return orders.pool(runtime(), actor, limit=query.limit, cursor=query.cursor)
+
+
+@endpoint(
+    bp,
+    "/orders/<int:order_id>/candidates",
+    method="GET",
+    summary="派单候选志愿者（含推荐理由）",
+    response=CandidateList,
+    errors=(401, 403, 404),
+)
+def order_candidates(actor: Actor, order_id: int) -> CandidateList:
+    return candidates.rank_candidates(runtime(), actor, order_id)
+
+
+@endpoint(
+    bp,
+    "/return-visits",
+    method="GET",
+    summary="回访清单（差评与申诉）",
+    query=ReturnVisitQuery,
+    response=ReturnVisitPage,
+    errors=(400, 401, 403, 404),
+)
+def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage:
+    return return_visits.list_return_visits(
+        runtime(), actor, community=query.community, done=query.done, limit=query.limit, cursor=query.cursor
+    )
+
+
+@endpoint(
+    bp,
+    "/return-visits/<int:visit_id>",
+    method="POST",
+    summary="记录回访结果",
+    body=ReturnVisitIn,
+    response=ReturnVisitOut,
+    errors=(400, 401, 403, 404, 409),
+)
+def record_return_visit(actor: Actor, visit_id: int, body: ReturnVisitIn) -> ReturnVisitOut:
+    return return_visits.record_call(runtime(), actor, visit_id, body.note)
+
+
+# -- actions: one documented endpoint each, all through order_actions.act -----------------------
+
+
+def _triage(body: TriageIn) -> ActionInput:
+    return ActionInput(level=body.level)
+
+
+def _dispatch(body: DispatchIn) -> ActionInput:
+    target = Target(
+        volunteer_id=body.volunteer_id,
+        team_id=body.team_id,
+        property_company_id=body.property_company_id,
+        pool=body.pool,
+    )
+    return ActionInput(target=target, note=body.note)
+
+
+def _reason(body: ReasonIn | OptionalReasonIn) -> ActionInput:
+    return ActionInput(reason=body.reason)
+
+
+def _empty(body: EmptyIn) -> ActionInput:
+    return ActionInput()
+
+
+def _complete(body: CompleteIn) -> ActionInput:
+    return ActionInput(note=body.note, photos=tuple(body.photos))
+
+
+def _rate(body: RateIn) -> ActionInput:
+    aspects = body.aspects
+    return ActionInput(
+        score=body.score,
+        comment=body.comment,
+        speed=aspects.speed if aspects else None,
+        attitude=aspects.attitude if aspects else None,
+    )
+
+
+def _escalate(body: EscalateIn) -> ActionInput:
+    return ActionInput(department=body.department, note=body.note, due_hours=body.due_hours)
+
+
+def _resolve(body: ResolveIn) -> ActionInput:
+    return ActionInput(note=body.note)
+
+
+#: action → (body schema, body → ActionInput, summary)
+ACTIONS: dict[Action, tuple[type[BaseModel], Callable[[Any], ActionInput], str]] = {
+    Action.TRIAGE: (TriageIn, _triage, "分流（三事分流：大事/小事/一般事）"),
+    Action.DISPATCH: (DispatchIn, _dispatch, "派单：给志愿者、服务队、物业，或发布到任务池"),
+    Action.CLAIM: (EmptyIn, _empty, "志愿者认领任务池中的工单（抢单）"),
+    Action.ACCEPT: (EmptyIn, _empty, "接单"),
+    Action.DECLINE: (ReasonIn, _reason, "拒单（退回社区重新派单）"),
+    Action.START: (EmptyIn, _empty, "开始服务"),
+    Action.COMPLETE: (CompleteIn, _complete, "完成服务（可附照片）"),
+    Action.RATE: (RateIn, _rate, "居民评价"),
+    Action.DISPUTE: (ReasonIn, _reason, "居民申诉：服务没有完成"),
+    Action.URGE: (EmptyIn, _empty, "居民催单"),
+    Action.CANCEL: (OptionalReasonIn, _reason, "居民取消"),
+    Action.REJECT: (ReasonIn, _reason, "社区驳回"),
+    Action.ESCALATE: (EscalateIn, _escalate, "上报街道（吹哨报到）"),
+    Action.RESOLVE: (ResolveIn, _resolve, "上报事项办结"),
+}
+
+
+def _register_action(
+    action: Action, schema: type[BaseModel], convert: Callable[[Any], ActionInput], summary: str
+) -> None:
+    def view(actor: Actor, order_id: int, body: BaseModel) -> OrderEnvelope:
+        return OrderEnvelope(order=order_actions.act(runtime(), actor, order_id, action, convert(body)))
+
+    view.__name__ = f"action_{action.value}"
+    endpoint(
+        bp,
+        f"/orders/<int:order_id>/{action.value}",
+        method="POST",
+        summary=summary,
+        body=schema,
+        response=OrderEnvelope,
+        errors=(400, 401, 403, 404, 409, 429),
+    )(view)
+
+
+for _action, (_schema, _convert, _summary) in ACTIONS.items():
+    _register_action(_action, _schema, _convert, _summary)
