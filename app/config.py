@@ -97,6 +97,41 @@ class OrdersSection(_Section):
     max_photos: int = Field(default=9, ge=0, le=9)
 
 
+TEMPLATE_KEYS = (
+    "order_submitted",
+    "order_dispatched",
+    "order_claimed",
+    "order_started",
+    "order_completed",
+    "order_escalated",
+    "reminder",
+    "digest",
+)
+
+
+class NotifySection(_Section):
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    backoff_base_seconds: float = Field(default=30, gt=0)
+    backoff_max_seconds: float = Field(default=3600, gt=0)
+    lease_seconds: float = Field(default=60, gt=0)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    quota_pause_seconds: float = Field(default=600, gt=0)
+    wecom_per_minute: int = Field(default=20, ge=1)
+    miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    #: template key → mini-program subscribe-message template id
+    subscribe_templates: dict[str, str] = {}
+    #: template key → Official Account template-message template id
+    oa_templates: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _known_template_keys(self) -> NotifySection:
+        for table in (self.subscribe_templates, self.oa_templates):
+            unknown = sorted(set(table) - set(TEMPLATE_KEYS))
+            if unknown:
+                raise ValueError(f"unknown template keys {unknown}; known: {list(TEMPLATE_KEYS)}")
+        return self
+
+
 class RedisSection(_Section):
     url: str = ""
 
@@ -114,6 +149,7 @@ class Settings(_Section):
     auth: AuthSection = AuthSection()
     wechat: WeChatSection = WeChatSection()
     orders: OrdersSection = OrdersSection()
+    notify: NotifySection = NotifySection()
     redis: RedisSection = RedisSection()
     uploads: UploadsSection = UploadsSection()
 

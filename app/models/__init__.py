@@ -1,6 +1,14 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from app.models.areas import PARENT_KIND, Area, AreaKind
+from app.models.notify import (
+    Channel,
+    ChannelPause,
+    DeliveryStatus,
+    Notification,
+    OutboxMessage,
+    SubscriptionGrant,
+)
 from app.models.orders import (
     Attachment,
     IdempotencyKey,
@@ -20,12 +28,17 @@ __all__ = [
     "Area",
     "AreaKind",
     "Attachment",
+    "Channel",
+    "ChannelPause",
+    "DeliveryStatus",
     "Household",
     "IdempotencyKey",
     "Invitation",
+    "Notification",
     "Order",
     "OrderEvent",
     "OrderNumberCounter",
+    "OutboxMessage",
     "PointsEntry",
     "PropertyCompany",
     "PropertyCompanyStaff",
@@ -33,6 +46,7 @@ __all__ = [
     "ReturnVisit",
     "RoleMembership",
     "ServiceCategory",
+    "SubscriptionGrant",
     "Team",
     "TeamMember",
     "User",

@@ -41,6 +41,8 @@ class Area(Base):
     #: The community this area belongs to (itself for a community, None for a street); denormalised
     #: so that tenancy checks never walk the tree.
     community_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", nullable=True)
+    #: A community's WeCom work-group robot key (daily digest); a secret, never shown in the API.
+    wecom_robot_key: Mapped[str | None] = mapped_column(sa.String(128))
     created_at: Mapped[created_at]
 
     parent: Mapped[Area | None] = relationship(remote_side="Area.id", foreign_keys="Area.parent_id")

@@ -23,6 +23,10 @@ class User(Base):
     #: Links the mini-program user to the same person on the Official Account.
     unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     nickname: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: The same person's openid on the Official Account (template messages), linked by unionid.
+    oa_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: Cleared when they unfollow the Official Account: no template messages then.
+    oa_following: Mapped[bool] = mapped_column(default=False)
     #: Full number; only shown masked except to those DESIGN.md's privacy rules allow.
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     #: WeChat's session_key from jscode2session; it never leaves the server.

@@ -30,9 +30,10 @@ from app.models import (
     ServiceCategory,
     Team,
 )
+from app.notify.order_events import notify_order_event
 from app.runtime import Runtime
 from app.services.access import Actor
-from app.services.order_access import load_visible_order, parties_of
+from app.services.order_access import load_visible_order
 from app.services.order_views import present_orders
 from app.services.shapes import OrderOut
 from app.services.uploads import attach_uploads
@@ -180,7 +181,16 @@ def act(
         if handler is None:
             raise InvalidTransitionError(details={"action": action.value})
         handler(session, order, rt=rt, actor=actor, data=data, channel=channel)
+        _notify_latest(session, rt, order)
         return _finish(session, actor, order)
+
+
+def _notify_latest(session: Session, rt: Runtime, order: Order) -> None:
+    """Queue what the transition just recorded calls for, in the same transaction."""
+    event = session.scalars(
+        sa.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id.desc()).limit(1)
+    ).one()
+    notify_order_event(session, rt.settings.notify, order, event)
 
 
 # -- handlers (inside the caller's transaction) -------------------------------------------------
@@ -409,5 +419,5 @@ def _claim(rt: Runtime, actor: Actor, order_id: int, *, channel: str) -> OrderOu
         )
         session.flush()
         session.refresh(order)
-        assert Party.VOLUNTEER in parties_of(session, actor, order)  # noqa: S101 - checked above
+        _notify_latest(session, rt, order)
         return _finish(session, actor, order)

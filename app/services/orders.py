@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.clock import now_utc, to_shanghai
+from app.config import Settings
 from app.errors import ConflictError, ContentRejectedError, ForbiddenError, InvalidInputError, NotFoundError
 from app.models import (
     Area,
@@ -30,6 +31,7 @@ from app.models import (
     User,
     UserSkill,
 )
+from app.notify.order_events import notify_order_event
 from app.runtime import Runtime
 from app.services.access import Actor
 from app.services.order_access import load_visible_order
@@ -163,7 +165,7 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
                     )
                 )
                 session.flush()
-            created = _create(session, actor, order, needs_review)
+            created = _create(session, rt.settings, actor, order, needs_review)
             shaped = present_orders(session, actor, [created])[0]
             if idempotency_key:
                 session.execute(
@@ -197,7 +199,7 @@ def _replay(rt: Runtime, actor: Actor, key: str, request_hash: str) -> OrderOut 
         return OrderOut.model_validate(stored.response)
 
 
-def _create(session: Session, actor: Actor, order: NewOrder, needs_review: bool) -> Order:
+def _create(session: Session, settings: Settings, actor: Actor, order: NewOrder, needs_review: bool) -> Order:
     community = session.scalar(sa.select(Area).where(Area.code == order.community, Area.kind == AreaKind.COMMUNITY))
     if community is None:
         raise _field_error("community", "社区不存在")
@@ -252,19 +254,19 @@ def _create(session: Session, actor: Actor, order: NewOrder, needs_review: bool)
     if order.photos:
         attach_uploads(session, actor, list(order.photos), created.id, "request")
     note = "代居民下单" if posted_by != resident.id else ""
-    session.add(
-        OrderEvent(
-            order_id=created.id,
-            actor_id=actor.user_id,
-            action=Action.SUBMIT,
-            from_status=None,
-            to_status=OrderStatus.SUBMITTED,
-            note=note,
-            channel="api",
-            created_at=moment,
-        )
+    event = OrderEvent(
+        order_id=created.id,
+        actor_id=actor.user_id,
+        action=Action.SUBMIT,
+        from_status=None,
+        to_status=OrderStatus.SUBMITTED,
+        note=note,
+        channel="api",
+        created_at=moment,
     )
+    session.add(event)
     session.flush()
+    notify_order_event(session, settings.notify, created, event)
     return created
 
 

@@ -1,6 +1,6 @@
 """initial schema"""
 
-# Created 2026-11-23T11:14+00:00.
+# Created 2026-11-23T11:23+00:00.
 # Revisions import only alembic and sqlalchemy, never `app`: enum values are frozen here
 # as literals, so that later changes to the models cannot rewrite history.
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "d4d88b9e3f28"
+revision: str = "d90adae77a06"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("community_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("wecom_robot_key", sa.String(length=128), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
         ),
@@ -55,11 +56,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_areas_parent_id"), ["parent_id"], unique=False)
 
     op.create_table(
+        "channel_pauses",
+        sa.Column(
+            "channel",
+            sa.Enum(
+                "subscribe",
+                "template",
+                "wecom",
+                name=op.f("ck_channel_pauses_channel"),
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("paused_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_pauses")),
+    )
+    op.create_table(
         "users",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("openid", sa.String(length=64), nullable=False),
         sa.Column("unionid", sa.String(length=64), nullable=True),
         sa.Column("nickname", sa.String(length=64), nullable=False),
+        sa.Column("oa_openid", sa.String(length=64), nullable=True),
+        sa.Column("oa_following", sa.Boolean(), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("session_key", sa.String(length=128), nullable=True),
         sa.Column("token_generation", sa.Integer(), nullable=False),
@@ -68,6 +90,7 @@ def upgrade() -> None:
             "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("oa_openid", name=op.f("uq_users_oa_openid")),
         sa.UniqueConstraint("openid", name=op.f("uq_users_openid")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
@@ -260,6 +283,16 @@ def upgrade() -> None:
     with op.batch_alter_table("service_categories", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_service_categories_community_id"), ["community_id"], unique=False)
 
+    op.create_table(
+        "subscription_grants",
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("template_key", sa.String(length=32), nullable=False),
+        sa.Column("remaining", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_subscription_grants_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", "template_key", name=op.f("pk_subscription_grants")),
+    )
     op.create_table(
         "teams",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -464,6 +497,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_attachments_uploader_id"), ["uploader_id"], unique=False)
 
     op.create_table(
+        "notifications",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("template_key", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=160), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_notifications_order_id_orders"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_notifications_dedupe_key")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_user_id_id", ["user_id", "id"], unique=False)
+
+    op.create_table(
         "order_events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -551,6 +609,67 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("order_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_order_events_order_id"), ["order_id"], unique=False)
+
+    op.create_table(
+        "outbox_messages",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=160), nullable=False),
+        sa.Column(
+            "channel",
+            sa.Enum(
+                "subscribe",
+                "template",
+                "wecom",
+                name=op.f("ck_outbox_messages_channel"),
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("template_key", sa.String(length=32), nullable=False),
+        sa.Column("recipient_user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("recipient", sa.String(length=128), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "sending",
+                "sent",
+                "dead",
+                "skipped",
+                name=op.f("ck_outbox_messages_status"),
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_outbox_messages_order_id_orders"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["recipient_user_id"],
+            ["users.id"],
+            name=op.f("fk_outbox_messages_recipient_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_messages_dedupe_key")),
+    )
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_messages_recipient_user_id"), ["recipient_user_id"], unique=False)
+        batch_op.create_index("ix_outbox_messages_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
 
     op.create_table(
         "points_entries",
@@ -643,10 +762,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_points_entries_user_id"))
 
     op.drop_table("points_entries")
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_messages_status_next_attempt_at")
+        batch_op.drop_index(batch_op.f("ix_outbox_messages_recipient_user_id"))
+
+    op.drop_table("outbox_messages")
     with op.batch_alter_table("order_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_events_order_id"))
 
     op.drop_table("order_events")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_user_id_id")
+
+    op.drop_table("notifications")
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachments_uploader_id"))
         batch_op.drop_index(batch_op.f("ix_attachments_order_id"))
@@ -668,6 +796,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_teams_community_id"))
 
     op.drop_table("teams")
+    op.drop_table("subscription_grants")
     with op.batch_alter_table("service_categories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_service_categories_community_id"))
 
@@ -696,6 +825,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_unionid"))
 
     op.drop_table("users")
+    op.drop_table("channel_pauses")
     with op.batch_alter_table("areas", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_areas_parent_id"))
         batch_op.drop_index(batch_op.f("ix_areas_community_id"))

@@ -1,0 +1,161 @@
+"""Queue notifications in the caller's transaction: the inbox entry always, a WeChat push when the
+channel allows it (a grant for subscribe messages, a follower for template messages)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.clock import now_utc
+from app.config import NotifySection
+from app.models import (
+    Area,
+    Channel,
+    DeliveryStatus,
+    Notification,
+    OutboxMessage,
+    RoleMembership,
+    SubscriptionGrant,
+    User,
+)
+from app.notify.payloads import Rendered
+
+log = logging.getLogger(__name__)
+
+
+def _insert_once(session: Session, row: object) -> bool:
+    """Insert unless a row with the same dedupe key exists; True if inserted.
+
+    A savepoint keeps a duplicate (two job processes, a retried request) from spoiling the
+    caller's transaction.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def _take_grant(session: Session, user_id: int, template_key: str) -> bool:
+    # Conditional decrement: two sends can never spend one grant.
+    taken = session.execute(
+        sa.update(SubscriptionGrant)
+        .where(
+            SubscriptionGrant.user_id == user_id,
+            SubscriptionGrant.template_key == template_key,
+            SubscriptionGrant.remaining > 0,
+        )
+        .values(remaining=SubscriptionGrant.remaining - 1)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def notify_user(
+    session: Session,
+    cfg: NotifySection,
+    *,
+    user: User,
+    template_key: str,
+    rendered: Rendered,
+    dedupe_key: str,
+    channel: Channel,
+    order_id: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Queue one logical message to ``user``; False if it was queued before (same dedupe key).
+
+    ``channel`` is the WeChat channel to try: SUBSCRIBE for residents and volunteers (needs a
+    grant), TEMPLATE for staff who follow the Official Account.
+    """
+    now = now or now_utc()
+    inbox = Notification(
+        user_id=user.id,
+        template_key=template_key,
+        title=rendered.title,
+        body=rendered.body,
+        order_id=order_id,
+        dedupe_key=dedupe_key,
+        created_at=now,
+    )
+    if not _insert_once(session, inbox):
+        return False
+    status, reason, recipient, template_id = DeliveryStatus.PENDING, "", "", ""
+    payload: dict[str, object] = {"data": rendered.data}
+    if channel is Channel.SUBSCRIBE:
+        template_id = cfg.subscribe_templates.get(template_key, "")
+        recipient = user.openid
+        payload.update(page=rendered.page, miniprogram_state=cfg.miniprogram_state)
+        if not template_id:
+            return True  # this message has no subscribe template: the inbox is all there is
+        if not _take_grant(session, user.id, template_key):
+            status, reason = DeliveryStatus.SKIPPED, "no_grant"  # never sent blind
+    else:
+        template_id = cfg.oa_templates.get(template_key, "")
+        recipient = user.oa_openid or ""
+        if not template_id:
+            return True
+        if not user.oa_openid or not user.oa_following:
+            status, reason = DeliveryStatus.SKIPPED, "not_following"
+        payload.update(page=rendered.page)
+    payload["template_id"] = template_id
+    _insert_once(
+        session,
+        OutboxMessage(
+            dedupe_key=f"{dedupe_key}:{channel.value}",
+            channel=channel,
+            template_key=template_key,
+            recipient_user_id=user.id,
+            recipient=recipient,
+            payload=payload,
+            order_id=order_id,
+            status=status,
+            next_attempt_at=now,
+            last_error=reason,
+            created_at=now,
+        ),
+    )
+    return True
+
+
+def queue_robot_message(
+    session: Session, *, community: Area, template_key: str, markdown: str, dedupe_key: str, now: datetime | None = None
+) -> bool:
+    """Queue a WeCom group-robot markdown message for a community; False without a robot or if
+    already queued."""
+    if not community.wecom_robot_key:
+        return False
+    now = now or now_utc()
+    # The robot's markdown limit is 4096 bytes: cut on a character boundary, never mid-UTF-8.
+    body = markdown.encode("utf-8")[:4000].decode("utf-8", errors="ignore")
+    return _insert_once(
+        session,
+        OutboxMessage(
+            dedupe_key=f"{dedupe_key}:{Channel.WECOM.value}",
+            channel=Channel.WECOM,
+            template_key=template_key,
+            recipient_user_id=None,
+            recipient=community.wecom_robot_key,
+            payload={"msgtype": "markdown", "markdown": {"content": body}},
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+            created_at=now,
+        ),
+    )
+
+
+def community_staff(session: Session, community_id: int, *roles: str) -> list[User]:
+    """Users holding any of ``roles`` in the community itself (not its grids)."""
+    return list(
+        session.scalars(
+            sa.select(User)
+            .join(RoleMembership, RoleMembership.user_id == User.id)
+            .where(RoleMembership.area_id == community_id, RoleMembership.role.in_(roles))
+            .order_by(User.id)
+            .distinct()
+        )
+    )

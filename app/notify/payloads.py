@@ -1,0 +1,198 @@
+"""Message payloads per template key, within WeChat's field limits (checked when built, not when
+WeChat answers 47003 at 3 a.m.)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.clock import to_shanghai
+
+#: WeChat subscribe-message field rules (WECHAT.md): the longest value of each type.
+THING_MAX = 20
+NAME_MAX = 10
+PHRASE_MAX = 5
+CHARACTER_STRING_MAX = 32
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_PLACEHOLDER = "无"  # an empty value is refused (47003)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def thing(text: str) -> dict[str, str]:
+    """Up to 20 characters of any text; longer text is cut with an ellipsis."""
+    value = _squash(text) or _PLACEHOLDER
+    return {"value": value if len(value) <= THING_MAX else value[: THING_MAX - 1] + "…"}
+
+
+def name(text: str) -> dict[str, str]:
+    """A person's name, up to 10 characters."""
+    value = _squash(text) or _PLACEHOLDER
+    return {"value": value[:NAME_MAX]}
+
+
+def phrase(text: str) -> dict[str, str]:
+    """Up to 5 Chinese characters (a status word such as 待评价)."""
+    value = "".join(_CJK.findall(text))[:PHRASE_MAX] or _PLACEHOLDER
+    return {"value": value}
+
+
+def character_string(text: str) -> dict[str, str]:
+    """Up to 32 letters, digits and symbols; Chinese is dropped (WeChat refuses it here)."""
+    value = _CJK.sub("", _squash(text))[:CHARACTER_STRING_MAX] or "-"
+    return {"value": value}
+
+
+def time_value(moment: datetime) -> dict[str, str]:
+    """24-hour Shanghai time, as WeChat wants it."""
+    return {"value": to_shanghai(moment).strftime("%Y-%m-%d %H:%M")}
+
+
+def order_page(order_id: int) -> str:
+    return f"pages/order/detail?id={order_id}"
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What a payload may say about an order; plain values, built inside the transaction."""
+
+    order_id: int
+    number: str
+    title: str
+    category: str
+    community: str
+    at: datetime
+    person: str = ""  # the volunteer, or whoever acted
+    text: str = ""  # a reminder's sentence
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One message for every channel: the WeChat data, the page or URL, and the inbox wording."""
+
+    data: dict[str, dict[str, str]]
+    title: str
+    body: str
+    page: str | None = None
+
+
+def render(template_key: str, facts: OrderFacts) -> Rendered:
+    """The payload of ``template_key`` about an order. KeyError for an unknown key (a bug)."""
+    builder: Callable[[OrderFacts], Rendered] = _BUILDERS[template_key]
+    return builder(facts)
+
+
+def _submitted(f: OrderFacts) -> Rendered:
+    return Rendered(
+        data={
+            "character_string1": character_string(f.number),
+            "thing2": thing(f.title),
+            "thing3": thing(f.category),
+            "time4": time_value(f.at),
+            "thing5": thing(f.community),
+        },
+        title="新工单待派单",
+        body=f"{f.community}有新工单 {f.number}「{f.title}」，请及时分流派单。",
+        page=order_page(f.order_id),
+    )
+
+
+def _dispatched(f: OrderFacts) -> Rendered:
+    return Rendered(
+        data={
+            "character_string1": character_string(f.number),
+            "thing2": thing(f.title),
+            "thing3": thing(f.community),
+            "time4": time_value(f.at),
+            "thing5": thing("请尽快确认接单"),
+        },
+        title="您有新的派单",
+        body=f"社区给您派了工单 {f.number}「{f.title}」，请尽快确认接单。",
+        page=order_page(f.order_id),
+    )
+
+
+def _claimed(f: OrderFacts) -> Rendered:
+    return Rendered(
+        data={
+            "character_string1": character_string(f.number),
+            "thing2": thing(f.title),
+            "name3": name(f.person),
+            "time4": time_value(f.at),
+        },
+        title="已有志愿者接单",
+        body=f"您的工单 {f.number}「{f.title}」已由{f.person}接单。",
+        page=order_page(f.order_id),
+    )
+
+
+def _started(f: OrderFacts) -> Rendered:
+    return Rendered(
+        data={
+            "character_string1": character_string(f.number),
+            "thing2": thing(f.title),
+            "name3": name(f.person),
+            "time4": time_value(f.at),
+        },
+        title="服务已开始",
+        body=f"{f.person}已开始为您服务（工单 {f.number}）。",
+        page=order_page(f.order_id),
+    )
+
+
+def _completed(f: OrderFacts) -> Rendered:
+    return Rendered(
+        data={
+            "character_string1": character_string(f.number),
+            "thing2": thing(f.title),
+            "name3": name(f.person),
+            "time4": time_value(f.at),
+            "thing5": thing("请为本次服务评价"),
+        },
+        title="服务已完成，请评价",
+        body=f"工单 {f.number}「{f.title}」已完成，请为本次服务评价；如果没有做好，可以申诉。",
+        page=order_page(f.order_id),
+    )
+
+
+def _escalated(f: OrderFacts) -> Rendered:
+    return Rendered(
+        data={
+            "character_string1": character_string(f.number),
+            "thing2": thing(f.title),
+            "thing3": thing(f.text),
+            "time4": time_value(f.at),
+        },
+        title="社区吹哨：请报到",
+        body=f"{f.community}上报工单 {f.number}「{f.title}」：{f.text}。",
+        page=order_page(f.order_id),
+    )
+
+
+def _reminder(f: OrderFacts) -> Rendered:
+    return Rendered(
+        data={
+            "character_string1": character_string(f.number),
+            "thing2": thing(f.title),
+            "thing3": thing(f.text),
+            "time4": time_value(f.at),
+        },
+        title="工单提醒",
+        body=f"工单 {f.number}「{f.title}」：{f.text}",
+        page=order_page(f.order_id),
+    )
+
+
+_BUILDERS: dict[str, Callable[[OrderFacts], Rendered]] = {
+    "order_submitted": _submitted,
+    "order_dispatched": _dispatched,
+    "order_claimed": _claimed,
+    "order_started": _started,
+    "order_completed": _completed,
+    "order_escalated": _escalated,
+    "reminder": _reminder,
+}
