@@ -119,6 +119,24 @@ def wechat_sim(host: str | None, port: int | None) -> None:
 
 
 @main.command()
+def jobs() -> None:
+    """The job process: outbox delivery, reminders, digests (run one or more)."""
+    import signal
+    import threading
+
+    from jobs.scheduler import run_forever
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with _runtime() as rt:
+        click.echo("Linli jobs running; Ctrl+C to stop.")
+        try:
+            run_forever(rt, stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+@main.command()
 @click.option("--demo/--no-demo", default=True, show_default=True, help="load demo data into an empty database")
 def run(demo: bool) -> None:
     """All-in-one for a laptop: migrate, demo data, WeChat simulator and the API."""
@@ -128,6 +146,7 @@ def run(demo: bool) -> None:
     from app.migrate import upgrade
     from app.services.demo import PEOPLE, load_demo
     from app.wechat.simulator import SimulatorServer
+    from jobs.scheduler import build_scheduler
 
     settings = _settings()
     upgrade(settings, "head")
@@ -137,6 +156,8 @@ def run(demo: bool) -> None:
     runtime = build_runtime(settings)
     loaded = demo and _friendly_errors(load_demo)(runtime)
     app = create_app(runtime=runtime)
+    scheduler = build_scheduler(runtime)
+    scheduler.start()
     server = make_server(settings.server.host, settings.server.port, app, threaded=True)
     api_url = f"http://{settings.server.host}:{server.server_port}"
 
@@ -145,6 +166,7 @@ def run(demo: bool) -> None:
     click.echo(f"  API            {api_url}/api/v1   (docs: {api_url}/docs, health: {api_url}/healthz)")
     click.echo(f"  WeChat sim     {sim_url}   (what was sent: {sim_url}/_sim/messages)")
     click.echo(f"  Database       {_safe_url(settings.database_url)}")
+    click.echo("  Jobs           outbox delivery every 2 s, reminders every minute, digest daily")
     if loaded:
         click.echo('  Demo data loaded. Log in with POST /api/v1/auth/login {"code": "sim:<openid>"}:')
         for person in PEOPLE:
@@ -160,6 +182,7 @@ def run(demo: bool) -> None:
         pass
     finally:
         server.server_close()
+        scheduler.shutdown(wait=False)
         simulator.stop()
         runtime.db.dispose()
 

@@ -132,6 +132,26 @@ class NotifySection(_Section):
         return self
 
 
+class RemindersSection(_Section):
+    """Thresholds of the reminder and escalation rules, in hours."""
+
+    undispatched_hours: float = Field(default=2, gt=0)
+    unaccepted_remind_hours: float = Field(default=2, gt=0)
+    unaccepted_return_hours: float = Field(default=8, gt=0)
+    overdue_escalate_hours: float = Field(default=24, gt=0)
+    unrated_remind_hours: float = Field(default=24, gt=0)
+    unrated_close_days: float = Field(default=7, gt=0)
+    appointment_soon_minutes: float = Field(default=60, gt=0)
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    digest_minute: int = Field(default=30, ge=0, le=59)
+
+    @model_validator(mode="after")
+    def _return_after_remind(self) -> RemindersSection:
+        if self.unaccepted_return_hours <= self.unaccepted_remind_hours:
+            raise ValueError("unaccepted_return_hours must be greater than unaccepted_remind_hours")
+        return self
+
+
 class RedisSection(_Section):
     url: str = ""
 
@@ -150,6 +170,7 @@ class Settings(_Section):
     wechat: WeChatSection = WeChatSection()
     orders: OrdersSection = OrdersSection()
     notify: NotifySection = NotifySection()
+    reminders: RemindersSection = RemindersSection()
     redis: RedisSection = RedisSection()
     uploads: UploadsSection = UploadsSection()
 

@@ -157,3 +157,11 @@ class SkillsIn(Body):
         list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]],
         Field(max_length=20),
     ]
+
+
+class SubscriptionsIn(Body):
+    accepted: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=20)]
+
+
+class MarkReadIn(Body):
+    ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=1, max_length=100)]

@@ -93,3 +93,22 @@ class ChannelPause(Base):
     channel: Mapped[Channel] = mapped_column(primary_key=True)
     paused_until: Mapped[datetime]
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class JobRun(Base):
+    """One firing of a scheduled job. The unique (job, slot) lets exactly one of several job
+    processes run it: APScheduler 3 cannot share a job store between processes."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (sa.UniqueConstraint("job_id", "slot"),)
+
+    id: Mapped[intpk]
+    job_id: Mapped[str] = mapped_column(sa.String(64))
+    #: The firing's identity, e.g. "2026-11-23T08:30+08:00" for the daily digest.
+    slot: Mapped[str] = mapped_column(sa.String(40))
+    #: host:pid of the process that ran it.
+    runner: Mapped[str] = mapped_column(sa.String(128))
+    started_at: Mapped[created_at]
+    finished_at: Mapped[datetime | None]
+    #: A one-line summary of what the run did, or the error that stopped it.
+    outcome: Mapped[str] = mapped_column(sa.Text(), default="")

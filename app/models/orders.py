@@ -47,6 +47,9 @@ class Order(Base):
         sa.Index("ix_orders_community_id_status_id", "community_id", "status", "id"),
         sa.Index("ix_orders_resident_id_id", "resident_id", "id"),
         sa.Index("ix_orders_assignee_id_status", "assignee_id", "status"),
+        sa.Index("ix_orders_created_by_id", "created_by_id"),
+        # The reminder jobs scan open orders by status and age.
+        sa.Index("ix_orders_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[intpk]

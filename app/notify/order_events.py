@@ -34,7 +34,7 @@ def _users(session: Session, ids: list[int]) -> list[User]:
     return list(session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.id))) if ids else []
 
 
-def _dispatch_targets(session: Session, order: Order) -> list[User]:
+def dispatch_targets(session: Session, order: Order) -> list[User]:
     if order.assignee_id is not None:
         return _users(session, [order.assignee_id])
     if order.team_id is not None:
@@ -91,7 +91,7 @@ def _urge(c: _Ctx) -> list[Step]:
 
 _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
     Action.SUBMIT: lambda c: [(c.secretaries, "order_submitted", Channel.TEMPLATE, "")],
-    Action.DISPATCH: lambda c: [(_dispatch_targets(c.session, c.order), "order_dispatched", Channel.SUBSCRIBE, "")],
+    Action.DISPATCH: lambda c: [(dispatch_targets(c.session, c.order), "order_dispatched", Channel.SUBSCRIBE, "")],
     Action.CLAIM: lambda c: [(c.resident, "order_claimed", Channel.SUBSCRIBE, "")],
     Action.ACCEPT: lambda c: [(c.resident, "order_claimed", Channel.SUBSCRIBE, "")],
     Action.START: lambda c: [(c.resident, "order_started", Channel.SUBSCRIBE, "")],
@@ -112,8 +112,9 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
     ],
     Action.URGE: _urge,
     Action.CANCEL: lambda c: [
-        (_dispatch_targets(c.session, c.order), "reminder", Channel.SUBSCRIBE, "居民已取消该工单")
+        (dispatch_targets(c.session, c.order), "reminder", Channel.SUBSCRIBE, "居民已取消该工单")
     ],
+    Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, "超时未接单，已退回待派单")],
     Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, f"社区未受理：{c.event.note}")],
 }
 

@@ -196,3 +196,46 @@ _BUILDERS: dict[str, Callable[[OrderFacts], Rendered]] = {
     "order_escalated": _escalated,
     "reminder": _reminder,
 }
+
+
+@dataclass(frozen=True)
+class DigestFacts:
+    """Yesterday's numbers for one community (Shanghai calendar day)."""
+
+    community: str
+    day: str  # YYYY-MM-DD
+    submitted: int
+    closed: int
+    open: int
+    overdue: int
+    average_rating: float | None
+    at: datetime
+
+
+def render_digest(f: DigestFacts) -> Rendered:
+    """The secretary's 08:30 digest: a short template message, and the inbox text."""
+    rating = f"{f.average_rating:.1f}" if f.average_rating is not None else "无"
+    summary = f"新增{f.submitted} 办结{f.closed} 待办{f.open} 超时{f.overdue}"
+    return Rendered(
+        data={
+            "thing1": thing(f.community),
+            "character_string2": character_string(f.day),
+            "thing3": thing(summary),
+            "time4": time_value(f.at),
+        },
+        title=f"{f.day} 工作日报",
+        body=f"{f.community} {f.day}：新增工单 {f.submitted} 件，办结 {f.closed} 件，平均评分 {rating}；"
+        f"目前待办 {f.open} 件，其中超时 {f.overdue} 件。",
+        page="pages/workbench/index",
+    )
+
+
+def digest_markdown(f: DigestFacts) -> str:
+    """The same digest for the community's WeCom work group."""
+    rating = f"{f.average_rating:.1f}" if f.average_rating is not None else "无"
+    return (
+        f"### {f.community} {f.day} 工作日报\n"
+        f'> 新增工单：<font color="info">{f.submitted}</font> 件\n'
+        f"> 办结：{f.closed} 件，平均评分 {rating}\n"
+        f'> 待办：{f.open} 件，其中超时 <font color="warning">{f.overdue}</font> 件'
+    )

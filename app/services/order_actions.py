@@ -297,6 +297,12 @@ def _rate(session: Session, order: Order, *, rt: Runtime, actor: Actor, data: Ac
 def _dispute(session: Session, order: Order, *, rt: Runtime, actor: Actor, data: ActionInput, channel: str) -> None:
     if not data.reason:
         raise InvalidInputError("请说明哪里没有完成", details={"fields": ["reason"]})
+    if order.assignee_id is None:
+        # Resolved by a street department (吹哨报到): there is nobody to send it back to. The
+        # resident can still rate it low, which puts it on the secretary's return-visit list.
+        raise InvalidTransitionError(
+            "该工单由上级部门办结，不能申诉；如不满意请给出评价，社区会回访", details={"action": "dispute"}
+        )
     _apply(
         session, order, actor.user_id, Action.DISPUTE, channel=channel, note=data.reason, values={"completed_at": None}
     )
@@ -378,15 +384,31 @@ _HANDLERS = {
 }
 
 
+def _raise_not_claimable(status: OrderStatus) -> None:
+    """Someone else holds it (409 already_claimed), or it was never in the pool (invalid_transition)."""
+    if status in {OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED}:
+        raise AlreadyClaimedError()
+    transition_for(status, Action.CLAIM)  # raises InvalidTransitionError for every other status
+    raise AlreadyClaimedError()  # pooled again by now: the caller may simply try once more
+
+
 def _claim(rt: Runtime, actor: Actor, order_id: int, *, channel: str) -> OrderOut:
     """A volunteer of the order's community takes a pooled order; exactly one wins a race.
 
     One conditional UPDATE decides: ``WHERE status = 'pooled'``. The losers see rowcount 0 and get
     AlreadyClaimedError; nobody reads, decides, then writes.
     """
+    with rt.db.read() as session:
+        # A cheap look first: the losers of a race learn it without queueing for the write lock
+        # (on SQLite every write transaction takes it at BEGIN). The UPDATE below still decides.
+        seen = session.get(Order, order_id)
+        if seen is None or seen.community_id not in actor.communities_as(Role.VOLUNTEER):
+            raise NotFoundError("找不到该工单")
+        if seen.status is not OrderStatus.POOLED:
+            _raise_not_claimable(seen.status)
     with rt.db.write() as session:
         order = session.get(Order, order_id)
-        if order is None or order.community_id not in actor.communities_as(Role.VOLUNTEER):
+        if order is None:
             raise NotFoundError("找不到该工单")
         now = now_utc()
         won = session.execute(
@@ -403,10 +425,7 @@ def _claim(rt: Runtime, actor: Actor, order_id: int, *, channel: str) -> OrderOu
         )
         if won.rowcount != 1:  # type: ignore[attr-defined]
             session.refresh(order)
-            if order.status in {OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED}:
-                raise AlreadyClaimedError()
-            transition_for(order.status, Action.CLAIM)  # raises InvalidTransitionError
-            raise AlreadyClaimedError()  # pragma: no cover - status changed back to pooled meanwhile
+            _raise_not_claimable(order.status)
         session.add(
             OrderEvent(
                 order_id=order_id,
@@ -421,3 +440,21 @@ def _claim(rt: Runtime, actor: Actor, order_id: int, *, channel: str) -> OrderOu
         session.refresh(order)
         _notify_latest(session, rt, order)
         return _finish(session, actor, order)
+
+
+def act_as_system(rt: Runtime, order_id: int, action: Action, *, note: str, expected: OrderStatus) -> bool:
+    """A scheduled job moves an order (EXPIRE, CLOSE_UNRATED). False if the order is no longer in
+    ``expected`` status (someone acted meanwhile): the job simply has nothing to do."""
+    if Party.SYSTEM not in TRANSITIONS[action].parties:
+        raise ForbiddenError(f"jobs may not {action.value}")
+    with rt.db.write() as session:
+        order = session.get(Order, order_id)
+        if order is None or order.status is not expected:
+            return False
+        values = _clear_assignment() if action is Action.EXPIRE else {"closed_at": now_utc()}
+        try:
+            _apply(session, order, None, action, channel="job", note=note, values=values)
+        except InvalidTransitionError:
+            return False
+        _notify_latest(session, rt, order)
+        return True

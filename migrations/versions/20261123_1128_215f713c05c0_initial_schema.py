@@ -1,6 +1,6 @@
 """initial schema"""
 
-# Created 2026-11-23T11:23+00:00.
+# Created 2026-11-23T11:28+00:00.
 # Revisions import only alembic and sqlalchemy, never `app`: enum values are frozen here
 # as literals, so that later changes to the models cannot rewrite history.
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "d90adae77a06"
+revision: str = "215f713c05c0"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -73,6 +73,20 @@ def upgrade() -> None:
         sa.Column("paused_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_pauses")),
+    )
+    op.create_table(
+        "job_runs",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("job_id", sa.String(length=64), nullable=False),
+        sa.Column("slot", sa.String(length=40), nullable=False),
+        sa.Column("runner", sa.String(length=128), nullable=False),
+        sa.Column(
+            "started_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
+        sa.UniqueConstraint("job_id", "slot", name=op.f("uq_job_runs_job_id_slot")),
     )
     op.create_table(
         "users",
@@ -441,8 +455,10 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_assignee_id_status", ["assignee_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_category_id"), ["category_id"], unique=False)
         batch_op.create_index("ix_orders_community_id_status_id", ["community_id", "status", "id"], unique=False)
+        batch_op.create_index("ix_orders_created_by_id", ["created_by_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_property_company_id"), ["property_company_id"], unique=False)
         batch_op.create_index("ix_orders_resident_id_id", ["resident_id", "id"], unique=False)
+        batch_op.create_index("ix_orders_status_updated_at", ["status", "updated_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_team_id"), ["team_id"], unique=False)
 
     op.create_table(
@@ -784,8 +800,10 @@ def downgrade() -> None:
     op.drop_table("property_company_staff")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_team_id"))
+        batch_op.drop_index("ix_orders_status_updated_at")
         batch_op.drop_index("ix_orders_resident_id_id")
         batch_op.drop_index(batch_op.f("ix_orders_property_company_id"))
+        batch_op.drop_index("ix_orders_created_by_id")
         batch_op.drop_index("ix_orders_community_id_status_id")
         batch_op.drop_index(batch_op.f("ix_orders_category_id"))
         batch_op.drop_index("ix_orders_assignee_id_status")
@@ -825,6 +843,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_unionid"))
 
     op.drop_table("users")
+    op.drop_table("job_runs")
     op.drop_table("channel_pauses")
     with op.batch_alter_table("areas", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_areas_parent_id"))

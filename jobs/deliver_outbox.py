@@ -1,0 +1,16 @@
+"""Deliver due outbox messages (every few seconds; any number of job processes may run it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.notify.delivery import deliver_due
+from app.runtime import Runtime
+
+
+def run(rt: Runtime, now: datetime | None = None) -> str:
+    report = deliver_due(rt, now)
+    return (
+        f"claimed={report.claimed} sent={report.sent} retried={report.retried} skipped={report.skipped} "
+        f"dead={report.dead} deferred={report.deferred}"
+    )

@@ -1,0 +1,52 @@
+"""The scheduled jobs, as data: a stable id, when it fires, and whether a firing must run once
+across all job processes (``exclusive``) or may run in each (outbox delivery shares rows itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.clock import to_shanghai
+from app.config import Settings
+from app.runtime import Runtime
+from jobs import deliver_outbox, digests, sla_reminders
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    run: Callable[[Runtime, datetime | None], str]
+    #: Seconds between firings, or None for a daily job at ``daily_at`` (Shanghai hour, minute).
+    every_seconds: float | None = None
+    daily_at: tuple[int, int] | None = None
+    exclusive: bool = True
+
+    def slot(self, fired_at: datetime) -> str:
+        """The identity of the firing that ``fired_at`` belongs to (what the unique index compares)."""
+        local = to_shanghai(fired_at)
+        if self.daily_at is not None:
+            return local.strftime("%Y-%m-%d")
+        assert self.every_seconds is not None  # noqa: S101 - one of the two is always set
+        step = int(self.every_seconds)
+        epoch = int(fired_at.timestamp())
+        return str(epoch - epoch % step)
+
+
+def job_specs(settings: Settings) -> list[JobSpec]:
+    """Every job; ids are stable (they key the job_runs table and the logs)."""
+    reminders = settings.reminders
+    return [
+        JobSpec("deliver_outbox", deliver_outbox.run, every_seconds=2, exclusive=False),
+        JobSpec("sla_reminders", sla_reminders.run, every_seconds=60),
+        JobSpec("daily_digest", digests.run, daily_at=(reminders.digest_hour, reminders.digest_minute)),
+    ]
+
+
+def next_daily(after: datetime, hour: int, minute: int) -> datetime:
+    """The next Shanghai hour:minute after ``after`` (for tests and logs)."""
+    local = to_shanghai(after)
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate

@@ -1,0 +1,14 @@
+"""Reminders, escalations, returns to the queue and unrated closes (every minute)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.clock import now_utc
+from app.runtime import Runtime
+from app.services.reminders import run_reminders
+
+
+def run(rt: Runtime, now: datetime | None = None) -> str:
+    report = run_reminders(rt, now or now_utc())
+    return f"queued={report.queued} moved={report.moved}"

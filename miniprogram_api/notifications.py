@@ -1,0 +1,53 @@
+"""Subscribe-message grants and the in-app inbox (thin views)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from app.services import subscriptions
+from app.services.access import Actor
+from app.services.shapes import GrantsOut, MarkedOut, NotificationPage
+from miniprogram_api.auth import runtime
+from miniprogram_api.registry import endpoint
+from miniprogram_api.schemas import MarkReadIn, PageQuery, SubscriptionsIn
+
+bp = Blueprint("notifications", __name__, url_prefix="/api/v1")
+
+
+@endpoint(
+    bp,
+    "/subscriptions",
+    method="POST",
+    summary="记录用户同意的订阅消息（一次性）",
+    body=SubscriptionsIn,
+    response=GrantsOut,
+    errors=(400, 401),
+)
+def record_subscriptions(actor: Actor, body: SubscriptionsIn) -> GrantsOut:
+    return subscriptions.record_grants(runtime(), actor, body.accepted)
+
+
+@endpoint(
+    bp,
+    "/notifications",
+    method="GET",
+    summary="站内消息（最新在前）",
+    query=PageQuery,
+    response=NotificationPage,
+    errors=(400, 401),
+)
+def inbox(actor: Actor, query: PageQuery) -> NotificationPage:
+    return subscriptions.list_notifications(runtime(), actor, limit=query.limit, cursor=query.cursor)
+
+
+@endpoint(
+    bp,
+    "/notifications/read",
+    method="POST",
+    summary="标记站内消息已读",
+    body=MarkReadIn,
+    response=MarkedOut,
+    errors=(400, 401),
+)
+def mark_read(actor: Actor, body: MarkReadIn) -> MarkedOut:
+    return MarkedOut(marked=subscriptions.mark_read(runtime(), actor, body.ids))
