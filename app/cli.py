@@ -210,6 +210,19 @@ def area_add(kind: str, code: str, name: str, parent_code: str | None) -> None:
         click.echo(f"added {created.kind.value} {created.code} {created.name}")
 
 
+@area.command("robot")
+@click.argument("community")
+@click.option("--key", envvar="LINLI_ROBOT_KEY", required=True, help="the robot's webhook key (or $LINLI_ROBOT_KEY)")
+@_friendly_errors
+def area_robot(community: str, key: str) -> None:
+    """Set COMMUNITY's WeCom work-group robot, which receives the daily digest."""
+    from app.services.admin import set_robot_key
+
+    with _runtime() as rt, rt.db.write() as session:
+        set_robot_key(session, community, key)
+        click.echo(f"digest robot set for {community}")
+
+
 @main.group()
 def category() -> None:
     """A community's service catalogue."""

@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel
 
+from app.notify.delivery import outbox_counts
 from miniprogram_api.auth import runtime
 from miniprogram_api.errors import envelope
 from miniprogram_api.openapi import build_openapi
@@ -32,6 +33,10 @@ LATENCY = Histogram(
     ["method", "endpoint"],
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+OUTBOX = Gauge(
+    "linli_outbox_messages", "Outbox messages by delivery status (dead > 0 needs a look)", ["status"], registry=REGISTRY
 )
 
 _DOCS_PAGE = """<!doctype html>
@@ -91,6 +96,11 @@ def readyz() -> ReadyOut | tuple[Response, int]:
 
 @endpoint(bp, "/metrics", method="GET", summary="Prometheus 指标", auth=False, content_type="text/plain")
 def metrics() -> Response:
+    try:
+        for status, count in outbox_counts(runtime()).items():
+            OUTBOX.labels(status).set(count)
+    except sa.exc.SQLAlchemyError:
+        log.warning("metrics: outbox counts unavailable", exc_info=True)
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -127,3 +127,10 @@ def add_property_company(session: Session, community_code: str, name: str, staff
         session.add(PropertyCompanyStaff(company_id=company.id, user_id=user.id))
     session.flush()
     return company
+
+
+def set_robot_key(session: Session, community_code: str, key: str) -> None:
+    """Set (or clear, with "") a community's WeCom robot key (flush only)."""
+    community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
+    community.wecom_robot_key = key.strip() or None
+    session.flush()

@@ -92,6 +92,7 @@ def test_metrics_count_requests_by_route(client: FlaskClient) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'linli_http_requests_total{endpoint="/healthz",method="GET",status="200"}' in text
     assert "linli_http_request_duration_seconds_bucket" in text
+    assert 'linli_outbox_messages{status="dead"} 0.0' in text
 
 
 def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:

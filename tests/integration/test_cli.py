@@ -42,6 +42,7 @@ def test_operator_set_up_commands(cli_db: str, tmp_path: Path) -> None:
         ["category", "add", "SQ001", "grocery", "买菜代购", "--points", "5", "--sla-hours", "24"],
         ["grant", "o-wang", "secretary", "SQ001"],
         ["grant", "o-wang", "secretary", "SQ001"],  # idempotent
+        ["area", "robot", "SQ001", "--key", "robot-key-1"],
     ]
     for args in commands:
         result = runner.invoke(main, args, env=env)
@@ -53,6 +54,7 @@ def test_operator_set_up_commands(cli_db: str, tmp_path: Path) -> None:
             sa.text("SELECT id FROM areas WHERE code='SQ001'")
         )
         assert conn.scalar(sa.text("SELECT count(*) FROM role_memberships")) == 1
+        assert conn.scalar(sa.text("SELECT wecom_robot_key FROM areas WHERE code='SQ001'")) == "robot-key-1"
     engine.dispose()
 
 
