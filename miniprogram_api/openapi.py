@@ -78,6 +78,13 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
             "required": True,
             "content": {op.content_type: {"schema": refs[(op.body, "validation")]}},
         }
+    elif op.content_type == "multipart/form-data":
+        file_field = {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        }
+        doc["requestBody"] = {"required": True, "content": {op.content_type: {"schema": file_field}}}
     success: dict[str, Any] = {"description": "成功"}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}

@@ -111,6 +111,8 @@ def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
     assert schema["required"] == ["code"]
     assert "400" in login["responses"]
     assert doc["components"]["schemas"]["Error"]["required"] == ["error"]
+    upload = doc["paths"]["/api/v1/uploads"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert upload["schema"]["properties"]["file"]["format"] == "binary"
 
 
 def test_docs_page_renders_the_document(client: FlaskClient) -> None:
