@@ -127,12 +127,14 @@ def _send(rt: Runtime, message: _Claimed) -> WeChatError | None:
                 str(payload["template_id"]),
                 data,  # type: ignore[arg-type]
                 page=payload.get("page"),  # type: ignore[arg-type]
+                miniprogram_state=payload.get("miniprogram_state"),  # type: ignore[arg-type]
             )
         elif message.channel is Channel.TEMPLATE:
             rt.wechat.send_template_message(
                 message.recipient,
                 str(payload["template_id"]),
                 data,  # type: ignore[arg-type]
+                page=payload.get("page"),  # type: ignore[arg-type]
                 # WeChat drops a repeat of this id: a resend after a crash is not shown twice.
                 client_msg_id=f"linli-{message.id}",
             )

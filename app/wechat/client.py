@@ -214,12 +214,20 @@ class WeChatClientGateway:
             raise WeChatUnavailableError(None, f"unknown suggest {suggest!r}", api="msg_sec_check") from exc
 
     def send_subscribe_message(
-        self, openid: str, template_id: str, data: Mapping[str, Any], *, page: str | None = None
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, Any],
+        *,
+        page: str | None = None,
+        miniprogram_state: str | None = None,
     ) -> None:
         """subscribe/send; wechatpy's helper lacks ``miniprogram_state``, so post the body ourselves."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": dict(data)}
         if page:
             body["page"] = page
+        if miniprogram_state:
+            body["miniprogram_state"] = miniprogram_state
         self._call(
             self.miniprogram, "subscribe_send", lambda: self.miniprogram.post("message/subscribe/send", data=body)
         )
@@ -233,12 +241,16 @@ class WeChatClientGateway:
         data: Mapping[str, Any],
         *,
         url: str | None = None,
+        page: str | None = None,
         client_msg_id: str | None = None,
     ) -> None:
-        """template/send with WeChat's own duplicate guard (``client_msg_id``) when given."""
+        """template/send with WeChat's own duplicate guard (``client_msg_id``) when given; ``page``
+        opens that page of our mini-program when the message is tapped."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": dict(data)}
         if url:
             body["url"] = url
+        if page:
+            body["miniprogram"] = {"appid": self.miniprogram.appid, "pagepath": page}
         if client_msg_id:
             body["client_msg_id"] = client_msg_id
         self._call(
@@ -261,6 +273,11 @@ class WeChatClientGateway:
         except requests.RequestException as exc:
             raise WeChatUnavailableError(None, f"{type(exc).__name__}: {exc}", api="webhook_send") from exc
         _decode(response, api="webhook_send")
+
+    def create_menu(self, menu: Mapping[str, Any]) -> None:
+        """menu/create for the Official Account (``linli bot menu``); replaces the whole menu."""
+        body = dict(menu)
+        self._call(self.official_account, "menu_create", lambda: self.official_account.post("menu/create", data=body))
 
 
 __all__ = ["StableTokenClient", "WeChatClientGateway", "WeChatError"]

@@ -41,7 +41,13 @@ class WeChatGateway(Protocol):
         ...
 
     def send_subscribe_message(
-        self, openid: str, template_id: str, data: Mapping[str, Any], *, page: str | None = None
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, Any],
+        *,
+        page: str | None = None,
+        miniprogram_state: str | None = None,
     ) -> None:
         """A mini-program subscribe message; needs a one-time grant from the user."""
         ...
@@ -53,11 +59,16 @@ class WeChatGateway(Protocol):
         data: Mapping[str, Any],
         *,
         url: str | None = None,
+        page: str | None = None,
         client_msg_id: str | None = None,
     ) -> None:
-        """An Official Account template message to a follower."""
+        """An Official Account template message to a follower; ``page`` opens the mini-program."""
         ...
 
     def send_robot_message(self, key: str, payload: Mapping[str, Any]) -> None:
         """A WeCom group robot message (text or markdown)."""
+        ...
+
+    def create_menu(self, menu: Mapping[str, Any]) -> None:
+        """Replace the Official Account's custom menu (``{"button": [...]}``)."""
         ...
