@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFoundError
 from app.models import AreaKind, Order, PropertyCompanyStaff, TeamMember
 from app.services.access import Actor
-from app.workflow import OrderStatus, Party, Role
+from app.workflow import HELD, OrderStatus, Party, Role
 
 #: Parties that work for the community and see everything of its orders.
 STAFF_PARTIES = frozenset({Party.SECRETARY, Party.GRID_WORKER, Party.STREET_ADMIN})
@@ -87,7 +87,8 @@ def sees_private_details(actor: Actor, order: Order, parties: frozenset[Party]) 
     they have accepted (DESIGN.md privacy rules). A volunteer merely assigned sees them masked."""
     if parties & ({Party.OWNER} | STAFF_PARTIES) or order.created_by_id == actor.user_id:
         return True
-    return order.assignee_id == actor.user_id and order.accepted_at is not None
+    # Only while they hold it (PIPL minimum scope): once completed, the number is masked again.
+    return order.assignee_id == actor.user_id and order.accepted_at is not None and order.status in HELD
 
 
 def load_visible_order(session: Session, actor: Actor, order_id: int) -> tuple[Order, frozenset[Party]]:

@@ -33,7 +33,7 @@ from app.models import (
 from app.notify.order_events import notify_order_event
 from app.runtime import Runtime
 from app.services.access import Actor
-from app.services.order_access import load_visible_order
+from app.services.order_access import can_view, load_visible_order, parties_of
 from app.services.order_views import present_orders
 from app.services.shapes import OrderOut
 from app.services.uploads import attach_uploads
@@ -402,9 +402,22 @@ def _claim(rt: Runtime, actor: Actor, order_id: int, *, channel: str) -> OrderOu
         # A cheap look first: the losers of a race learn it without queueing for the write lock
         # (on SQLite every write transaction takes it at BEGIN). The UPDATE below still decides.
         seen = session.get(Order, order_id)
-        if seen is None or seen.community_id not in actor.communities_as(Role.VOLUNTEER):
+        if seen is None:
+            raise NotFoundError("找不到该工单")
+        parties = parties_of(session, actor, seen)
+        visible = can_view(actor, seen, parties)
+        if Party.VOLUNTEER not in parties:
+            if visible:
+                raise ForbiddenError("只有本社区的志愿者可以认领")
             raise NotFoundError("找不到该工单")
         if seen.status is not OrderStatus.POOLED:
+            # Someone who saw it in the pool learns they were too late; an order that never was
+            # in the pool stays as hidden as any order they may not see.
+            was_pooled = session.scalar(
+                sa.select(OrderEvent.id).where(OrderEvent.order_id == order_id, OrderEvent.action == Action.PUBLISH)
+            )
+            if was_pooled is None and not visible:
+                raise NotFoundError("找不到该工单")
             _raise_not_claimable(seen.status)
     with rt.db.write() as session:
         order = session.get(Order, order_id)
