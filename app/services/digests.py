@@ -54,7 +54,7 @@ def digest_facts(session: Session, rt: Runtime, community: Area, now: datetime) 
         submitted=count(Order.created_at >= start, Order.created_at < end),
         closed=count(Order.closed_at >= start, Order.closed_at < end),
         open=count(Order.status.in_(list(OPEN))),
-        overdue=overdue_held + count(Order.status == OrderStatus.SUBMITTED, Order.created_at <= undispatched_before),
+        overdue=overdue_held + count(Order.status == OrderStatus.SUBMITTED, Order.updated_at <= undispatched_before),
         average_rating=float(average) if average is not None else None,
         at=now,
     )

@@ -120,7 +120,7 @@ class _Rules:
             secretaries,
             channel=Channel.TEMPLATE,
             text="超时未派单，请尽快处理",
-            key=f"remind:undispatched:{order.id}",
+            key=f"remind:undispatched:{order.id}:{_stamp(order.updated_at)}",
             now=self.now,
         )
 
@@ -248,7 +248,7 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
             (
                 "undispatched",
                 _open_orders(
-                    session, [OrderStatus.SUBMITTED], Order.created_at <= now - _hours(cfg.undispatched_hours)
+                    session, [OrderStatus.SUBMITTED], Order.updated_at <= now - _hours(cfg.undispatched_hours)
                 ),
                 rules.undispatched,
             ),
@@ -273,7 +273,11 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
             (
                 "unrated",
                 _open_orders(
-                    session, [OrderStatus.COMPLETED], Order.completed_at <= now - _hours(cfg.unrated_remind_hours)
+                    session,
+                    [OrderStatus.COMPLETED],
+                    Order.completed_at <= now - _hours(cfg.unrated_remind_hours),
+                    # An order old enough to be closed unrated in this very run is not asked about.
+                    Order.completed_at > now - timedelta(days=cfg.unrated_close_days),
                 ),
                 rules.unrated,
             ),
