@@ -1,0 +1,148 @@
+"""The transition table against an independent reading of API.md's "from → to" column.
+
+The expectations below are written out by hand from /work/shared/API.md (Actions table) and
+DESIGN.md (order lifecycle), never derived from ``app.workflow.TRANSITIONS``, so a wrong entry
+in the table makes these tests fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from app.errors import InvalidTransitionError
+from app.workflow import (
+    ACTION_LABELS,
+    STATUS_LABELS,
+    TERMINAL,
+    TRANSITIONS,
+    Action,
+    OrderStatus,
+    Party,
+    transition_for,
+)
+
+S = OrderStatus
+A = Action
+
+#: action → {source status → target status}, copied by hand from API.md's "from → to" column.
+#: ``dispatch`` with ``{"pool": true}`` is the separate action ``publish``; ``expire`` and
+#: ``close_unrated`` are the scheduled jobs'; ``triage`` and ``urge`` leave the status as it is.
+EXPECTED: dict[Action, dict[OrderStatus, OrderStatus]] = {
+    A.SUBMIT: {},  # creates the order; never a transition from an existing status
+    A.TRIAGE: {S.SUBMITTED: S.SUBMITTED},
+    A.DISPATCH: {S.SUBMITTED: S.ASSIGNED},
+    A.PUBLISH: {S.SUBMITTED: S.POOLED},
+    A.CLAIM: {S.POOLED: S.ACCEPTED},
+    A.ACCEPT: {S.ASSIGNED: S.ACCEPTED},
+    A.DECLINE: {S.ASSIGNED: S.SUBMITTED},
+    A.START: {S.ACCEPTED: S.IN_SERVICE},
+    A.COMPLETE: {S.ACCEPTED: S.COMPLETED, S.IN_SERVICE: S.COMPLETED},
+    A.RATE: {S.COMPLETED: S.CLOSED},
+    A.DISPUTE: {S.COMPLETED: S.ACCEPTED},
+    # "any open state": everything that still waits for someone other than the resident.
+    A.URGE: {
+        S.SUBMITTED: S.SUBMITTED,
+        S.ASSIGNED: S.ASSIGNED,
+        S.POOLED: S.POOLED,
+        S.ACCEPTED: S.ACCEPTED,
+        S.IN_SERVICE: S.IN_SERVICE,
+        S.ESCALATED: S.ESCALATED,
+    },
+    A.CANCEL: {S.SUBMITTED: S.CANCELLED, S.ASSIGNED: S.CANCELLED, S.POOLED: S.CANCELLED},
+    A.REJECT: {S.SUBMITTED: S.REJECTED},
+    A.ESCALATE: {S.SUBMITTED: S.ESCALATED, S.ASSIGNED: S.ESCALATED, S.POOLED: S.ESCALATED},
+    A.RESOLVE: {S.ESCALATED: S.COMPLETED},
+    A.EXPIRE: {S.ASSIGNED: S.SUBMITTED},
+    A.CLOSE_UNRATED: {S.COMPLETED: S.CLOSED},
+}
+
+#: action → who may do it, from API.md's "who" column (jobs act as the system).
+EXPECTED_PARTIES: dict[Action, frozenset[Party]] = {
+    A.TRIAGE: frozenset({Party.SECRETARY, Party.GRID_WORKER}),
+    A.DISPATCH: frozenset({Party.SECRETARY, Party.GRID_WORKER}),
+    A.PUBLISH: frozenset({Party.SECRETARY, Party.GRID_WORKER}),
+    A.CLAIM: frozenset({Party.VOLUNTEER}),
+    A.ACCEPT: frozenset({Party.ASSIGNEE}),
+    A.DECLINE: frozenset({Party.ASSIGNEE}),
+    A.START: frozenset({Party.ASSIGNEE}),
+    A.COMPLETE: frozenset({Party.ASSIGNEE}),
+    A.RATE: frozenset({Party.OWNER}),
+    A.DISPUTE: frozenset({Party.OWNER}),
+    A.URGE: frozenset({Party.OWNER}),
+    A.CANCEL: frozenset({Party.OWNER}),
+    A.REJECT: frozenset({Party.SECRETARY}),
+    A.ESCALATE: frozenset({Party.SECRETARY}),
+    A.RESOLVE: frozenset({Party.SECRETARY, Party.STREET_ADMIN}),
+    A.EXPIRE: frozenset({Party.SYSTEM}),
+    A.CLOSE_UNRATED: frozenset({Party.SYSTEM}),
+}
+
+PAIRS = list(itertools.product(OrderStatus, Action))
+
+
+def test_the_expectations_cover_every_action() -> None:
+    assert set(EXPECTED) == set(Action)
+    assert set(EXPECTED_PARTIES) == set(Action) - {A.SUBMIT}
+
+
+@pytest.mark.parametrize(("status", "action"), PAIRS, ids=[f"{s.value}-{a.value}" for s, a in PAIRS])
+def test_transition_for_every_status_and_action(status: OrderStatus, action: Action) -> None:
+    expected_target = EXPECTED[action].get(status)
+    if expected_target is None:
+        with pytest.raises(InvalidTransitionError) as caught:
+            transition_for(status, action)
+        assert caught.value.details == {"status": status.value, "action": action.value}
+        assert STATUS_LABELS[status] in caught.value.message
+        assert ACTION_LABELS[action] in caught.value.message
+        return
+    transition = transition_for(status, action)
+    assert transition is TRANSITIONS[action]
+    assert transition.action is action
+    assert status in transition.sources
+    assert transition.target_from(status) is expected_target
+
+
+@pytest.mark.parametrize("action", [a for a in Action if a is not A.SUBMIT], ids=lambda a: a.value)
+def test_sources_and_parties_match_the_documented_ones(action: Action) -> None:
+    transition = TRANSITIONS[action]
+    assert transition.sources == frozenset(EXPECTED[action])
+    assert transition.parties == EXPECTED_PARTIES[action]
+
+
+def test_only_the_jobs_act_as_the_system() -> None:
+    system_actions = {a for a, t in TRANSITIONS.items() if Party.SYSTEM in t.parties}
+    assert system_actions == {A.EXPIRE, A.CLOSE_UNRATED}
+
+
+def test_submit_is_not_a_transition() -> None:
+    assert A.SUBMIT not in TRANSITIONS
+
+
+@pytest.mark.parametrize("status", [S.CLOSED, S.REJECTED, S.CANCELLED], ids=lambda s: s.value)
+def test_terminal_statuses_allow_nothing(status: OrderStatus) -> None:
+    assert status in TERMINAL
+    for action in Action:
+        with pytest.raises(InvalidTransitionError):
+            transition_for(status, action)
+
+
+def test_terminal_set_is_exactly_closed_rejected_cancelled() -> None:
+    assert frozenset({S.CLOSED, S.REJECTED, S.CANCELLED}) == TERMINAL
+
+
+def _has_han(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_every_status_has_a_chinese_label() -> None:
+    assert set(STATUS_LABELS) == set(OrderStatus)
+    assert all(_has_han(label) for label in STATUS_LABELS.values())
+    assert len(set(STATUS_LABELS.values())) == len(OrderStatus)  # no two statuses read the same
+
+
+def test_every_action_has_a_chinese_label() -> None:
+    assert set(ACTION_LABELS) == set(Action)
+    assert all(_has_han(label) for label in ACTION_LABELS.values())
+    assert len(set(ACTION_LABELS.values())) == len(Action)
