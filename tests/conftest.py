@@ -18,7 +18,13 @@ from app.db import Base
 from app.migrate import alembic_config
 from app.runtime import Runtime, build_runtime
 from app.wechat.simulator import SimulatorServer
-from tests.dbutil import fresh_database_url
+from tests.dbutil import drop_created_databases, fresh_database_url
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leave no per-run PostgreSQL databases behind."""
+    del session, exitstatus
+    drop_created_databases()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,9 @@ from sqlalchemy.engine import make_url
 #: suite against PostgreSQL instead of SQLite.
 TEST_DATABASE_URL = os.environ.get("LINLI_TEST_DATABASE_URL", "")
 
+#: PostgreSQL databases this test run created; the run drops them when it ends.
+CREATED: list[str] = []
+
 
 def fresh_database_url(tmp_dir: Path, name: str) -> str:
     """A URL for an empty database called ``name`` (SQLite file, or a recreated PG database).
@@ -22,7 +25,8 @@ def fresh_database_url(tmp_dir: Path, name: str) -> str:
     if not TEST_DATABASE_URL:
         return f"sqlite:///{tmp_dir / f'{name}.db'}"
     base = make_url(TEST_DATABASE_URL)
-    database = f"{base.database}_linli_{name}"
+    # The process id keeps two test runs on one server (two developers, CI) out of each other's way.
+    database = f"{base.database}_linli_{name}_{os.getpid()}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -30,4 +34,34 @@ def fresh_database_url(tmp_dir: Path, name: str) -> str:
             conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
     finally:
         admin.dispose()
+    CREATED.append(database)
     return base.set(database=database).render_as_string(hide_password=False)
+
+
+def _drop(names: list[str]) -> None:
+    admin = sa.create_engine(make_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for database in names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def drop_created_databases() -> None:
+    """Drop every database :func:`fresh_database_url` made in this process."""
+    if TEST_DATABASE_URL and CREATED:
+        _drop(list(CREATED))
+        CREATED.clear()
+
+
+if __name__ == "__main__":
+    # For .ci/run: `python -m tests.dbutil create NAME` prints a fresh database's URL;
+    # `python -m tests.dbutil drop URL` drops it.
+    import sys
+
+    command, argument = sys.argv[1], sys.argv[2]
+    if command == "create":
+        print(fresh_database_url(Path("."), argument))
+    else:
+        _drop([str(make_url(argument).database)])
