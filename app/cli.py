@@ -257,3 +257,25 @@ def grant(openid: str, role: str, area_code: str) -> None:
     with _runtime() as rt, rt.db.write() as session:
         user = grant_role(session, openid, Role(role), area_code)
         click.echo(f"user {user.id} ({openid}) is {role} in {area_code}")
+
+
+# -- the Official Account bot ------------------------------------------------------------------
+
+
+@main.group()
+def bot() -> None:
+    """The Official Account bot."""
+
+
+@bot.command("menu")
+def bot_menu() -> None:
+    """Push the menu defined in config ([bot] menu) to the Official Account (menu/create)."""
+    from app.wechat.errors import WeChatError
+
+    with _runtime() as rt:
+        buttons = list(rt.settings.bot.menu)
+        try:
+            rt.wechat.create_menu({"button": buttons})
+        except WeChatError as exc:
+            raise click.ClickException(f"WeChat refused the menu: {exc}") from exc
+    click.echo(f"menu pushed: {', '.join(str(b.get('name')) for b in buttons)}")

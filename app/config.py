@@ -160,6 +160,53 @@ class UploadsSection(_Section):
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
 
 
+#: Menu CLICK keys the bot understands (app/bot/events.py maps each to a command).
+BOT_MENU_KEYS = ("CMD_TODO", "CMD_HELP", "CMD_BIND")
+#: WeChat's limits for custom menus: 3 top-level buttons of ≤ 16 bytes, 5 sub-buttons of ≤ 60 bytes.
+_MENU_MAX_BUTTONS, _MENU_MAX_SUB_BUTTONS = 3, 5
+_MENU_MAX_NAME_BYTES, _MENU_MAX_SUB_NAME_BYTES = 16, 60
+
+
+def _default_menu() -> list[dict[str, Any]]:
+    return [
+        {"type": "click", "name": "我的待办", "key": "CMD_TODO"},
+        {"type": "click", "name": "绑定账号", "key": "CMD_BIND"},
+        {"type": "click", "name": "使用帮助", "key": "CMD_HELP"},
+    ]
+
+
+def _check_button(button: dict[str, Any], max_name_bytes: int) -> None:
+    name = button.get("name")
+    if not isinstance(name, str) or not name or len(name.encode("utf-8")) > max_name_bytes:
+        raise ValueError(f"menu button name {name!r} must be 1–{max_name_bytes} bytes of UTF-8")
+    if button.get("type") == "click" and button.get("key") not in BOT_MENU_KEYS:
+        raise ValueError(f"menu button {name!r}: click key must be one of {list(BOT_MENU_KEYS)}")
+
+
+class BotSection(_Section):
+    """The Official Account bot: bind codes, the reply deadline, and the menu `linli bot menu` pushes."""
+
+    bind_code_ttl_minutes: int = Field(default=10, ge=1, le=1440)
+    reply_budget_seconds: float = Field(default=4.0, gt=0, lt=5)
+    menu: list[dict[str, Any]] = Field(default_factory=_default_menu)
+
+    @model_validator(mode="after")
+    def _menu_fits_wechat(self) -> BotSection:
+        if not 1 <= len(self.menu) <= _MENU_MAX_BUTTONS:
+            raise ValueError(f"menu must have 1–{_MENU_MAX_BUTTONS} top-level buttons")
+        for button in self.menu:
+            _check_button(button, _MENU_MAX_NAME_BYTES)
+            subs = button.get("sub_button")
+            if subs is not None:
+                if not isinstance(subs, list) or not 1 <= len(subs) <= _MENU_MAX_SUB_BUTTONS:
+                    raise ValueError(f"sub_button of {button['name']!r} must list 1–{_MENU_MAX_SUB_BUTTONS} buttons")
+                for sub in subs:
+                    _check_button(sub, _MENU_MAX_SUB_NAME_BYTES)
+            elif "type" not in button:
+                raise ValueError(f"menu button {button['name']!r} needs a type or a sub_button list")
+        return self
+
+
 class Settings(_Section):
     """Everything Linli can be configured with; see config.toml for the meaning of each key."""
 
@@ -173,6 +220,7 @@ class Settings(_Section):
     reminders: RemindersSection = RemindersSection()
     redis: RedisSection = RedisSection()
     uploads: UploadsSection = UploadsSection()
+    bot: BotSection = BotSection()
 
     @model_validator(mode="after")
     def _real_use_needs_secrets(self) -> Settings:

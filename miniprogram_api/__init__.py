@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from miniprogram_api import identity, notifications, ops, orders, uploads
+from miniprogram_api import bot, identity, notifications, ops, orders, uploads
 from miniprogram_api.errors import register_error_handlers
 
 
@@ -17,3 +17,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(orders.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(bot.bp)

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from app.models.areas import PARENT_KIND, Area, AreaKind
+from app.models.bot import BotBindCode, BotBindFailure, BotInbound
 from app.models.notify import (
     Channel,
     ChannelPause,
@@ -29,6 +30,9 @@ __all__ = [
     "Area",
     "AreaKind",
     "Attachment",
+    "BotBindCode",
+    "BotBindFailure",
+    "BotInbound",
     "Channel",
     "ChannelPause",
     "DeliveryStatus",

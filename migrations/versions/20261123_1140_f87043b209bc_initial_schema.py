@@ -1,6 +1,6 @@
 """initial schema"""
 
-# Created 2026-11-23T11:28+00:00.
+# Created 2026-11-23T11:40+00:00.
 # Revisions import only alembic and sqlalchemy, never `app`: enum values are frozen here
 # as literals, so that later changes to the models cannot rewrite history.
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "215f713c05c0"
+revision: str = "f87043b209bc"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -54,6 +54,31 @@ def upgrade() -> None:
     with op.batch_alter_table("areas", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_areas_community_id"), ["community_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_areas_parent_id"), ["parent_id"], unique=False)
+
+    op.create_table(
+        "bot_bind_failures",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("oa_openid", sa.String(length=64), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bot_bind_failures")),
+    )
+    with op.batch_alter_table("bot_bind_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_bot_bind_failures_oa_openid_created_at", ["oa_openid", "created_at"], unique=False)
+
+    op.create_table(
+        "bot_inbound",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bot_inbound")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_bot_inbound_dedupe_key")),
+    )
+    with op.batch_alter_table("bot_inbound", schema=None) as batch_op:
+        batch_op.create_index("ix_bot_inbound_created_at", ["created_at"], unique=False)
 
     op.create_table(
         "channel_pauses",
@@ -109,6 +134,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_unionid"), ["unionid"], unique=False)
+
+    op.create_table(
+        "bot_bind_codes",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_by_oa_openid", sa.String(length=64), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_bot_bind_codes_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bot_bind_codes")),
+        sa.UniqueConstraint("code", name=op.f("uq_bot_bind_codes_code")),
+    )
+    with op.batch_alter_table("bot_bind_codes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_bot_bind_codes_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "households",
@@ -839,12 +884,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_households_community_id"))
 
     op.drop_table("households")
+    with op.batch_alter_table("bot_bind_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_bot_bind_codes_user_id"))
+
+    op.drop_table("bot_bind_codes")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_unionid"))
 
     op.drop_table("users")
     op.drop_table("job_runs")
     op.drop_table("channel_pauses")
+    with op.batch_alter_table("bot_inbound", schema=None) as batch_op:
+        batch_op.drop_index("ix_bot_inbound_created_at")
+
+    op.drop_table("bot_inbound")
+    with op.batch_alter_table("bot_bind_failures", schema=None) as batch_op:
+        batch_op.drop_index("ix_bot_bind_failures_oa_openid_created_at")
+
+    op.drop_table("bot_bind_failures")
     with op.batch_alter_table("areas", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_areas_parent_id"))
         batch_op.drop_index(batch_op.f("ix_areas_community_id"))

@@ -1,0 +1,147 @@
+"""Bot fixtures: WeChat's side in plain and AES safe mode, and a cast of users on both communities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.models import BotInbound, OrderEvent, SubscriptionGrant, User
+from app.runtime import Runtime, build_runtime
+from app.wechat.simulator import SimulatorServer
+from app.workflow import Role
+from tests.bot.wechat_server import AES_KEY, TOKEN, WeChatServer
+from tests.conftest import make_settings
+from tests.factories import World, grant, login, make_world
+
+
+@pytest.fixture(scope="session")
+def aes_runtime(
+    database_url: str, simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runtime]:
+    """A second runtime on the same database whose Official Account is in AES safe mode."""
+    settings = make_settings(
+        database_url,
+        simulator.base_url,
+        tmp_path_factory.mktemp("var-aes"),
+        wechat={"official_account": {"secret": "test-oa-secret", "token": TOKEN, "encoding_aes_key": AES_KEY}},
+    )
+    runtime = build_runtime(settings)
+    yield runtime
+    runtime.db.dispose()
+
+
+@pytest.fixture
+def aes_client(rt: Runtime, aes_runtime: Runtime) -> FlaskClient:
+    # ``rt`` is requested so that the tables are emptied after the test, as for every other test.
+    del rt
+    app = create_app(runtime=aes_runtime)
+    app.testing = True
+    return app.test_client()
+
+
+@pytest.fixture
+def plain(client: FlaskClient) -> WeChatServer:
+    return WeChatServer(client)
+
+
+@pytest.fixture
+def safe(aes_client: FlaskClient) -> WeChatServer:
+    return WeChatServer(aes_client, aes=True)
+
+
+@pytest.fixture(params=["plain", "aes"])
+def wechat(request: pytest.FixtureRequest) -> WeChatServer:
+    """The test runs once with plain pushes and once in AES safe mode."""
+    server: WeChatServer = request.getfixturevalue("plain" if request.param == "plain" else "safe")
+    return server
+
+
+@dataclass
+class Person:
+    openid: str
+    oa_openid: str
+    headers: dict[str, str]
+    id: int
+
+
+class Cast:
+    """SQ1: a secretary, two volunteers and a resident; SQ2: a secretary and a volunteer."""
+
+    def __init__(self, client: FlaskClient, rt: Runtime) -> None:
+        self.client = client
+        self.rt = rt
+        self.world: World = make_world(rt)
+        w = self.world
+        self.secretary = self._person("secretary-wang", Role.SECRETARY, w.community)
+        self.volunteer = self._person("volunteer-li", Role.VOLUNTEER, w.community)
+        self.other_volunteer = self._person("volunteer-chen", Role.VOLUNTEER, w.community)
+        self.sq2_secretary = self._person("secretary-zhao", Role.SECRETARY, w.other_community)
+        self.sq2_volunteer = self._person("volunteer-sun", Role.VOLUNTEER, w.other_community)
+        self.resident = self._person("alice", None, None)
+        household = {"community": w.community, "grid": w.grid, "building": "3", "unit": "2", "room": "301"}
+        assert client.put("/api/v1/me/household", json=household, headers=self.resident.headers).status_code == 200
+        client.post("/api/v1/auth/phone", json={"code": "sim-phone:13812345678"}, headers=self.resident.headers)
+
+    def _person(self, openid: str, role: Role | None, area: str | None) -> Person:
+        if role is not None and area is not None:
+            grant(self.rt, openid, role, area)
+        headers = login(self.client, openid)
+        user_id = self.client.get("/api/v1/me", headers=headers).get_json()["id"]
+        return Person(openid=openid, oa_openid=f"oa-{openid}", headers=headers, id=user_id)
+
+    def bind_code(self, person: Person) -> str:
+        response = self.client.post("/api/v1/bot/bind-code", headers=person.headers)
+        assert response.status_code == 201, response.get_json()
+        code: str = response.get_json()["code"]
+        return code
+
+    def bind(self, wechat: WeChatServer, person: Person) -> str:
+        push = wechat.text(person.oa_openid, f"绑定 {self.bind_code(person)}")
+        assert push.status == 200, push
+        assert push.reply is not None, push
+        assert push.reply.startswith("绑定成功"), push
+        return push.reply
+
+    def submit(self, title: str = "帮忙买菜") -> dict[str, Any]:
+        body = {"community": self.world.community, "category": "grocery", "kind": "service", "title": title}
+        body["description"] = "两斤青菜"
+        response = self.client.post("/api/v1/orders", json=body, headers=self.resident.headers)
+        assert response.status_code == 201, response.get_json()
+        order: dict[str, Any] = response.get_json()["order"]
+        return order
+
+    def order(self, order_id: int, viewer: Person | None = None) -> dict[str, Any]:
+        response = self.client.get(f"/api/v1/orders/{order_id}", headers=(viewer or self.secretary).headers)
+        assert response.status_code == 200
+        order: dict[str, Any] = response.get_json()["order"]
+        return order
+
+    def act(self, order_id: int, action: str, person: Person, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.client.post(f"/api/v1/orders/{order_id}/{action}", json=body or {}, headers=person.headers)
+        assert response.status_code == 200, response.get_json()
+        order: dict[str, Any] = response.get_json()["order"]
+        return order
+
+
+@pytest.fixture
+def cast(client: FlaskClient, rt: Runtime) -> Cast:
+    return Cast(client, rt)
+
+
+def snapshot(rt: Runtime) -> dict[str, Any]:
+    """What a rejected push must leave untouched."""
+    with rt.db.read() as session:
+        return {
+            "inbound": session.scalar(sa.select(sa.func.count()).select_from(BotInbound)),
+            "events": session.scalar(sa.select(sa.func.count()).select_from(OrderEvent)),
+            "grants": sorted(session.execute(sa.select(SubscriptionGrant.template_key, SubscriptionGrant.remaining))),
+            "oa": sorted(
+                session.execute(sa.select(User.id, User.oa_openid, User.oa_following)), key=lambda row: row[0]
+            ),
+        }
