@@ -51,6 +51,7 @@ def _take_grant(session: Session, user_id: int, template_key: str) -> bool:
             SubscriptionGrant.remaining > 0,
         )
         .values(remaining=SubscriptionGrant.remaining - 1)
+        .execution_options(synchronize_session=False)
     )
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -54,7 +54,9 @@ def digest_facts(session: Session, rt: Runtime, community: Area, now: datetime) 
         submitted=count(Order.created_at >= start, Order.created_at < end),
         closed=count(Order.closed_at >= start, Order.closed_at < end),
         open=count(Order.status.in_(list(OPEN))),
-        overdue=overdue_held + count(Order.status == OrderStatus.SUBMITTED, Order.updated_at <= undispatched_before),
+        overdue=overdue_held
+        + count(Order.status == OrderStatus.SUBMITTED, Order.updated_at <= undispatched_before)
+        + count(Order.status == OrderStatus.ESCALATED, Order.escalation_due_at <= now),
         average_rating=float(average) if average is not None else None,
         at=now,
     )

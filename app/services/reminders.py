@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.clock import shanghai_today, to_shanghai
-from app.models import Area, Channel, Order, ServiceCategory, User
+from app.models import Area, Channel, Order, OrderEvent, ServiceCategory, User
 from app.notify.order_events import dispatch_targets
 from app.notify.outbox import community_staff, notify_user
 from app.notify.payloads import OrderFacts, render
@@ -112,6 +112,18 @@ class _Rules:
     now: datetime
 
     def undispatched(self, session: Session, order: Order) -> int:
+        # Count from when the order last entered the queue (posted, declined, returned), so that
+        # a triage or an urge does not restart it and a return to the queue does.
+        entered = session.scalar(
+            sa.select(sa.func.max(OrderEvent.created_at)).where(
+                OrderEvent.order_id == order.id,
+                OrderEvent.to_status == OrderStatus.SUBMITTED,
+                sa.or_(OrderEvent.from_status.is_(None), OrderEvent.from_status != OrderStatus.SUBMITTED),
+            )
+        )
+        entered = entered or order.created_at
+        if entered > self.now - _hours(self.rt.settings.reminders.undispatched_hours):
+            return 0
         secretaries = community_staff(session, order.community_id, Role.SECRETARY)
         return _remind(
             self.rt,
@@ -120,7 +132,7 @@ class _Rules:
             secretaries,
             channel=Channel.TEMPLATE,
             text="超时未派单，请尽快处理",
-            key=f"remind:undispatched:{order.id}:{_stamp(order.updated_at)}",
+            key=f"remind:undispatched:{order.id}:{_stamp(entered)}",
             now=self.now,
         )
 
@@ -248,7 +260,7 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
             (
                 "undispatched",
                 _open_orders(
-                    session, [OrderStatus.SUBMITTED], Order.updated_at <= now - _hours(cfg.undispatched_hours)
+                    session, [OrderStatus.SUBMITTED], Order.created_at <= now - _hours(cfg.undispatched_hours)
                 ),
                 rules.undispatched,
             ),

@@ -41,7 +41,7 @@ from app.services.orders import NewOrder, submit_order
 from app.services.reminders import ReminderReport, run_reminders
 from app.services.subscriptions import add_grants
 from app.wechat.simulator import SimulatorServer
-from app.workflow import OPEN, Action, OrderKind, OrderStatus, Role
+from app.workflow import OPEN, Action, OrderKind, OrderStatus, Role, TriageLevel
 from jobs.registry import JobSpec, job_specs
 from jobs.scheduler import fire
 from tests.factories import World, make_world
@@ -277,6 +277,24 @@ def test_undispatched_order_reminds_every_secretary_once(rt: Runtime, cast: Cast
         assert report.queued.get("undispatched") == 0
     assert_nothing_new(rt, once)
     assert order_row(rt, order_id).status is OrderStatus.SUBMITTED
+
+
+def test_triage_and_urge_do_not_restart_the_undispatched_count(rt: Runtime, cast: Cast) -> None:
+    cfg = rt.settings.reminders
+    t0 = sh(2026, 11, 23, 10, 0)
+    order_id = submit(rt, t0)
+    due = t0 + hours(cfg.undispatched_hours)
+    # The secretary looks at it and the resident urges it, both before the threshold.
+    do(rt, due - hours(1), SEC1, order_id, Action.TRIAGE, ActionInput(level=TriageLevel.ROUTINE))
+    do(rt, due - timedelta(minutes=30), RESIDENT, order_id, Action.URGE)
+    before = mark(rt)
+    assert run_at(rt, due + SECOND).queued.get("undispatched") == 2
+    once = mark(rt)
+    # Two hours after the triage nothing new: the count runs from entering the queue.
+    for later in (due + hours(1), due + hours(cfg.undispatched_hours) + SECOND):
+        assert run_at(rt, later).queued.get("undispatched") == 0
+    assert_nothing_new(rt, once)
+    assert inbox_since(rt, before) == [("undispatched", SEC1), ("undispatched", SEC2)]
 
 
 # -- assigned but not accepted -----------------------------------------------------------------

@@ -1,0 +1,596 @@
+"""Outbox fan-out benchmark: queue N subscribe messages, deliver them to the WeChat simulator, and
+compare the real delivery path with a naive one-at-a-time sender in the same run.
+
+What it measures (goal G5 of shared/research/perf-reliability-anchors.md, on this machine):
+
+* enqueue rate: ``app.notify.outbox.notify_user`` for N messages (inbox row, grant taken, outbox
+  row, each behind its dedupe key), in write transactions of ``--chunk`` messages each;
+* real delivery: ``app.notify.delivery.deliver_due`` called in a loop until nothing is due (one
+  worker: claim a batch of ``notify.batch_size``, send it over ``SEND_THREADS`` threads, record the
+  outcomes in one transaction). With ``--workers K`` (K > 1), K threads each call ``deliver_batch``
+  until they claim nothing, standing in for K job processes sharing the outbox;
+* naive baseline: N fresh messages (new dedupe keys), sent one at a time: read one pending row,
+  send it with the same gateway (``rt.wechat.send_subscribe_message``), mark it sent in its own
+  transaction. With ``--latency-ms`` > 0 the naive phase is capped by ``--naive-messages`` (by
+  default to what fits in about a minute), since it is strictly sequential;
+* the ratio real msg/s ÷ naive msg/s, and the messages lost: queued messages whose outbox row is
+  not ``sent`` or that the simulator never received, each counted once (every message carries its
+  own id in ``thing2``, so the simulator's record is compared message by message and recipient by
+  recipient). Duplicates and misrouted messages are counted too.
+
+Everything runs in this process and on 127.0.0.1: a fresh database (a SQLite file in a temporary
+directory, or a uniquely named PostgreSQL database beside ``--database-url``, dropped afterwards),
+``alembic upgrade head``, and the WeChat simulator on a free port. ``--latency-ms`` makes the
+simulator sleep that long in every subscribe-message request (``inject_fault(delay_seconds=...)``).
+By default the simulator runs in a thread of this process and so shares the GIL with the sender
+(measured here: it caps plain sends near 450/s); ``--simulator-process`` runs it in a child process
+on its own core instead. Either way the figures are same-box numbers; the ratio is the figure to
+compare between runs.
+
+Where the time goes (profiled on this 2-core box): the database part of the real path (claim,
+record) is about a tenth of its wall time; each send costs ~2.5 ms of CPU in requests/urllib3
+(~0.7 ms of it in requests' per-request proxy lookup in the environment), under one GIL, so one
+process tops out near 400-450 sends/s whatever the database. With latency, one worker is capped at
+``SEND_THREADS / latency`` (8 / 50 ms = 160 msg/s), because a batch waits for its slowest send.
+
+Usage: ``.venv/bin/python bench/outbox_fanout.py [--messages 20000] [--database-url URL]
+[--latency-ms 0] [--workers 1] [--simulator-process] [--profile]``.
+Exit status 1 if any message was lost, duplicated or misrouted; 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import logging
+import math
+import multiprocessing
+import pstats
+import secrets
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from app.clock import now_utc
+from app.config import Settings, load_settings
+from app.migrate import upgrade
+from app.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant, User
+from app.notify.delivery import SEND_THREADS, DeliveryReport, deliver_batch, deliver_due
+from app.notify.outbox import notify_user
+from app.notify.payloads import OrderFacts, render
+from app.runtime import Runtime, build_runtime
+from app.wechat.errors import WeChatError
+from app.wechat.simulator import SimulatorServer
+
+SUBSCRIBE_PATH = "/cgi-bin/message/subscribe/send"
+TEMPLATE_KEY = "reminder"
+MAX_MESSAGES = 200_000
+MAX_WORKERS = 32
+MAX_LATENCY_MS = 2_000
+DEFAULT_RECIPIENTS = 1000
+#: Seconds the naive phase may take by default when the simulator adds latency.
+NAIVE_BUDGET_SECONDS = 60
+#: The per-message overhead assumed when sizing the naive phase (send + two transactions).
+NAIVE_OVERHEAD_SECONDS = 0.004
+
+
+@dataclass
+class Phase:
+    """One batch of messages: what was queued, and how long queueing and delivering took."""
+
+    name: str
+    count: int
+    #: message id ("real-17") → recipient openid
+    expected: dict[str, str]
+    enqueue_seconds: float = 0.0
+    deliver_seconds: float = 0.0
+    delivered: int = 0
+    not_sent: int = 0
+    missing: int = 0
+    duplicates: int = 0
+    misrouted: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.delivered / self.deliver_seconds if self.deliver_seconds > 0 else 0.0
+
+    @property
+    def enqueue_rate(self) -> float:
+        return self.count / self.enqueue_seconds if self.enqueue_seconds > 0 else 0.0
+
+    #: messages not delivered: outbox row not ``sent`` or never seen by the simulator (each counted once)
+    lost: int = 0
+
+
+# -- the simulator, in this process or in its own ---------------------------------------------------
+
+
+class Simulator(Protocol):
+    base_url: str
+
+    def inject_fault(self, path: str, *, delay_seconds: float, count: int) -> None: ...
+
+    def messages(self) -> list[dict[str, Any]]: ...
+
+
+class InProcessSimulator:
+    """SimulatorServer in a thread of this process (shares the GIL with the sender)."""
+
+    def __init__(self) -> None:
+        self.server = SimulatorServer(host="127.0.0.1", port=0)
+        self.base_url = self.server.start()
+
+    def inject_fault(self, path: str, *, delay_seconds: float, count: int) -> None:
+        self.server.state.inject_fault(path, delay_seconds=delay_seconds, count=count)
+
+    def messages(self) -> list[dict[str, Any]]:
+        return self.server.state.messages()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def _serve_in_child(conn: Connection) -> None:
+    """Child process: run the simulator on a free loopback port and answer commands on ``conn``."""
+    server = SimulatorServer(host="127.0.0.1", port=0)
+    conn.send(server.start())
+    try:
+        while True:
+            command, kwargs = conn.recv()
+            if command == "fault":
+                server.state.inject_fault(**kwargs)
+                conn.send(None)
+            elif command == "messages":
+                conn.send(server.state.messages())
+            else:
+                return
+    finally:
+        server.stop()
+
+
+class ChildProcessSimulator:
+    """SimulatorServer in a child process: the sender keeps this process's GIL to itself."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_in_child, args=(child,), daemon=True)
+        self._process.start()
+        self.base_url = str(self._conn.recv())
+
+    def inject_fault(self, path: str, *, delay_seconds: float, count: int) -> None:
+        self._conn.send(("fault", {"path": path, "delay_seconds": delay_seconds, "count": count}))
+        self._conn.recv()
+
+    def messages(self) -> list[dict[str, Any]]:
+        self._conn.send(("messages", {}))
+        got: list[dict[str, Any]] = self._conn.recv()
+        return got
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._conn.send(("stop", {}))
+            self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=10)
+
+
+# -- set-up -----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_database(requested: str, tmp_dir: Path) -> Iterator[str]:
+    """A URL for an empty database: a new SQLite file, or a new PostgreSQL database beside
+    ``requested`` (created with a unique name, dropped when the block ends). As bench/claim_race.py."""
+    if not requested or requested.startswith("sqlite"):
+        path = tmp_dir / "bench.db"
+        if requested and requested not in {"sqlite", "sqlite://"}:
+            given = make_url(requested).database
+            if given and Path(given).exists():
+                raise SystemExit(f"refusing to reuse the existing SQLite file {given}; name a new one")
+            if given:
+                path = Path(given)
+        yield f"sqlite:///{path}"
+        return
+    base = make_url(requested)
+    name = f"{base.database or 'postgres'}_linli_fanout_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def bench_settings(database_url: str, api_base: str, var_dir: Path) -> Settings:
+    return load_settings(
+        environ={},  # hermetic: no LINLI_* variable of the caller's shell
+        overrides={
+            "app": {"var_dir": str(var_dir), "log_level": "WARNING"},
+            "database": {"url": database_url},
+            "auth": {"secret_key": secrets.token_urlsafe(32)},
+            "redis": {"url": ""},  # tokens in process memory
+            "wechat": {
+                "api_base": api_base,
+                "wecom_api_base": api_base,
+                "timeout_seconds": 10,
+                "miniprogram": {"secret": "bench-mp-secret"},
+                "official_account": {"secret": "bench-oa-secret", "token": "bench-oa-token"},
+            },
+        },
+    )
+
+
+def seed_users(rt: Runtime, recipients: int, grants_each: int) -> list[tuple[int, str]]:
+    """``recipients`` users, each with ``grants_each`` one-time grants for the reminder template."""
+    with rt.db.write() as session:
+        users = [User(openid=f"bench-{i:05d}", nickname=f"压测{i}") for i in range(recipients)]
+        session.add_all(users)
+        session.flush()
+        session.add_all(
+            SubscriptionGrant(user_id=user.id, template_key=TEMPLATE_KEY, remaining=grants_each) for user in users
+        )
+        return [(user.id, user.openid) for user in users]
+
+
+def enqueue(rt: Runtime, phase: Phase, users: list[tuple[int, str]], chunk: int) -> None:
+    """Queue ``phase.count`` messages with notify_user, ``chunk`` per write transaction."""
+    cfg = rt.settings.notify
+    started = time.perf_counter()
+    for first in range(0, phase.count, chunk):
+        with rt.db.write() as session:
+            now = now_utc()
+            by_id = {user.id: user for user in session.scalars(sa.select(User))}
+            for index in range(first, min(first + chunk, phase.count)):
+                user_id, openid = users[index % len(users)]
+                message_id = f"{phase.name}-{index}"
+                facts = OrderFacts(
+                    order_id=index + 1,
+                    number=f"B{index:07d}",
+                    title=message_id,  # thing2: lets the simulator's record be checked message by message
+                    category="压测",
+                    community="压测社区",
+                    at=now,
+                    text="压测消息",
+                )
+                notify_user(
+                    session,
+                    cfg,
+                    user=by_id[user_id],
+                    template_key=TEMPLATE_KEY,
+                    rendered=render(TEMPLATE_KEY, facts),
+                    dedupe_key=f"bench:{message_id}",
+                    channel=Channel.SUBSCRIBE,
+                    now=now,
+                )
+                phase.expected[message_id] = openid
+    phase.enqueue_seconds = time.perf_counter() - started
+    queued = pending_count(rt, phase)
+    if queued != phase.count:
+        raise SystemExit(f"{phase.name}: {queued} outbox rows pending after queueing {phase.count}; not a fair run")
+
+
+def _phase_rows(phase: Phase) -> sa.ColumnElement[bool]:
+    return OutboxMessage.dedupe_key.like(f"bench:{phase.name}-%")
+
+
+def pending_count(rt: Runtime, phase: Phase) -> int:
+    with rt.db.read() as session:
+        return int(
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(_phase_rows(phase), OutboxMessage.status == DeliveryStatus.PENDING)
+            )
+            or 0
+        )
+
+
+# -- the two senders --------------------------------------------------------------------------------
+
+
+def deliver_real(rt: Runtime, workers: int) -> DeliveryReport:
+    """The product's path until nothing is due: deliver_due in a loop (one worker), or ``workers``
+    threads each calling deliver_batch until it claims nothing (several workers sharing the outbox)."""
+    total = DeliveryReport()
+    if workers == 1:
+        while True:
+            report = deliver_due(rt)
+            total.add(report)
+            if report.claimed == 0:
+                return total
+    # The K workers share this process's gateway and its connection pool (10 per host), so with
+    # K x SEND_THREADS > 10 some connections are re-opened; urllib3 warns about each one.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            while True:
+                report = deliver_batch(rt)
+                with lock:
+                    total.add(report)
+                if report.claimed == 0:
+                    return
+        except BaseException as exc:  # surfaced below: a dead worker must not pass for a fast one
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, name=f"deliver-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return total
+
+
+def deliver_naive(rt: Runtime, phase: Phase) -> int:
+    """One at a time: read one pending row, send it, mark it in its own transaction. Sent count.
+
+    The next row is found by primary key (``id > last``, within the phase's id range), so that
+    finding it stays one index lookup. A plain ``WHERE status = 'pending' ORDER BY id LIMIT 1`` lets
+    SQLite take the status index and sort every pending row for each message: quadratic, measured
+    at 60-90 msg/s over 20,000 instead of ~170 over 2,000, which would flatter the ratio."""
+    with rt.db.read() as session:
+        first, last_id = session.execute(
+            sa.select(sa.func.min(OutboxMessage.id), sa.func.max(OutboxMessage.id)).where(_phase_rows(phase))
+        ).one()
+    sent = 0
+    last = int(first or 0) - 1
+    while True:
+        with rt.db.read() as session:
+            row = session.execute(
+                sa.select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.payload, OutboxMessage.status)
+                .where(OutboxMessage.id > last, OutboxMessage.id <= (last_id or 0))
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            ).first()
+        if row is None:
+            return sent
+        message_id, recipient, payload, current = row
+        last = message_id
+        if current is not DeliveryStatus.PENDING:
+            continue  # not ours to send (counted as not sent by the accounting)
+        status = DeliveryStatus.SENT
+        error = ""
+        try:
+            rt.wechat.send_subscribe_message(
+                recipient, str(payload["template_id"]), payload["data"], page=payload.get("page")
+            )
+        except WeChatError as exc:
+            status, error = DeliveryStatus.DEAD, str(exc)[:500]
+        with rt.db.write() as session:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(
+                    status=status,
+                    attempts=OutboxMessage.attempts + 1,
+                    sent_at=now_utc(),
+                    last_error=error,
+                )
+            )
+        sent += status is DeliveryStatus.SENT
+
+
+def timed(phase: Phase, deliver: Callable[[], int], profile: bool) -> None:
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    try:
+        phase.delivered = deliver()
+    finally:
+        if profiler is not None:
+            profiler.disable()
+    phase.deliver_seconds = time.perf_counter() - started
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        print(f"--- profile of the {phase.name} delivery (main thread, by own time) ---")
+        print("\n".join(out.getvalue().splitlines()[:40]))
+
+
+# -- accounting -------------------------------------------------------------------------------------
+
+
+def account(rt: Runtime, received: list[dict[str, Any]], phases: list[Phase]) -> None:
+    """Fill in not_sent / missing / duplicates / misrouted of every phase."""
+    seen: Counter[str] = Counter()
+    routed: dict[str, set[str]] = {}
+    for message in received:
+        data = message.get("data") or {}
+        message_id = str((data.get("thing2") or {}).get("value", ""))
+        seen[message_id] += 1
+        routed.setdefault(message_id, set()).add(str(message.get("touser")))
+    with rt.db.read() as session:
+        for phase in phases:
+            unsent = {
+                key.split(":")[1]
+                for key in session.scalars(
+                    sa.select(OutboxMessage.dedupe_key).where(
+                        _phase_rows(phase), OutboxMessage.status != DeliveryStatus.SENT
+                    )
+                )
+            }
+            queued = {
+                key.split(":")[1]
+                for key in session.scalars(sa.select(OutboxMessage.dedupe_key).where(_phase_rows(phase)))
+            }
+            phase.not_sent = len(unsent) + len(set(phase.expected) - queued)
+            phase.lost = sum(
+                1
+                for message_id in phase.expected
+                if message_id in unsent or message_id not in queued or seen[message_id] == 0
+            )
+            phase.missing = sum(1 for message_id in phase.expected if seen[message_id] == 0)
+            phase.duplicates = sum(max(0, seen[message_id] - 1) for message_id in phase.expected)
+            phase.misrouted = sum(
+                1
+                for message_id, openid in phase.expected.items()
+                if seen[message_id] and routed.get(message_id) != {openid}
+            )
+
+
+def per_recipient_check(received: list[dict[str, Any]], phases: list[Phase]) -> int:
+    """Messages per recipient at the simulator minus those queued for them (absolute differences)."""
+    queued: Counter[str] = Counter(openid for phase in phases for openid in phase.expected.values())
+    got: Counter[str] = Counter(str(message.get("touser")) for message in received)
+    return sum(abs(got[openid] - queued[openid]) for openid in set(queued) | set(got))
+
+
+# -- main -------------------------------------------------------------------------------------------
+
+
+def naive_size(args: argparse.Namespace) -> int:
+    if args.naive_messages:
+        return int(min(args.naive_messages, args.messages))
+    if args.latency_ms <= 0:
+        return int(args.messages)
+    per_message = args.latency_ms / 1000 + NAIVE_OVERHEAD_SECONDS
+    return int(min(args.messages, max(100, math.floor(NAIVE_BUDGET_SECONDS / per_message))))
+
+
+def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
+    real = Phase("real", args.messages, {})
+    naive = Phase("naive", naive_size(args), {})
+    grants_each = math.ceil((real.count + naive.count) / args.recipients)
+    users = seed_users(rt, args.recipients, grants_each)
+    if args.latency_ms > 0:
+        # Every subscribe-message request of both phases sleeps this long in the simulator.
+        simulator.inject_fault(
+            SUBSCRIBE_PATH, delay_seconds=args.latency_ms / 1000, count=10 * (real.count + naive.count)
+        )
+    how = "deliver_due loop, 1 worker" if args.workers == 1 else f"{args.workers} threads x deliver_batch"
+    print(
+        f"database: {rt.db.engine.dialect.name}, messages: {real.count} real / {naive.count} naive, "
+        f"recipients: {args.recipients}, simulator latency: {args.latency_ms:g} ms "
+        f"({'own process' if args.simulator_process else 'in this process'}), "
+        f"real path: {how} (batch {rt.settings.notify.batch_size}, {SEND_THREADS} send threads per batch)"
+    )
+
+    enqueue(rt, real, users, args.chunk)
+    print(f"enqueue real:  {real.count} in {real.enqueue_seconds:.2f}s = {real.enqueue_rate:.0f} msg/s")
+
+    def send_real() -> int:
+        report = deliver_real(rt, args.workers)
+        if report.errors or report.dead or report.retried:
+            print(f"  real path: retried={report.retried} dead={report.dead} errors={report.errors[:3]}")
+        return report.sent
+
+    timed(real, send_real, args.profile)
+    print(f"deliver real:  {real.delivered} in {real.deliver_seconds:.2f}s = {real.rate:.0f} msg/s")
+
+    enqueue(rt, naive, users, args.chunk)
+    print(f"enqueue naive: {naive.count} in {naive.enqueue_seconds:.2f}s = {naive.enqueue_rate:.0f} msg/s")
+    timed(naive, lambda: deliver_naive(rt, naive), False)
+    print(f"deliver naive: {naive.delivered} in {naive.deliver_seconds:.2f}s = {naive.rate:.0f} msg/s")
+
+    received = simulator.messages()
+    account(rt, received, [real, naive])
+    mismatch = per_recipient_check(received, [real, naive])
+    ratio = real.rate / naive.rate if naive.rate else 0.0
+    print(f"ratio real/naive: {ratio:.2f}x")
+    failed = False
+    for phase in (real, naive):
+        print(
+            f"{phase.name}: lost={phase.lost} (outbox not sent={phase.not_sent}, missing at simulator="
+            f"{phase.missing}), duplicates={phase.duplicates}, misrouted={phase.misrouted}"
+        )
+        failed = failed or bool(phase.lost or phase.duplicates or phase.misrouted)
+    print(f"per-recipient count mismatch at the simulator: {mismatch}")
+    failed = failed or bool(mismatch)
+    lost = real.lost + naive.lost
+    print(f"RESULT: {'FAIL' if failed else 'ok'} (lost={lost})")
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace, tmp_dir: Path) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    simulator = ChildProcessSimulator() if args.simulator_process else InProcessSimulator()
+    try:
+        with fresh_database(args.database_url, tmp_dir) as url:
+            settings = bench_settings(url, simulator.base_url, tmp_dir / "var")
+            upgrade(settings)
+            rt = build_runtime(settings)
+            try:
+                return bench(rt, simulator, args)
+            finally:
+                rt.db.dispose()
+    finally:
+        simulator.stop()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--messages", type=int, default=20_000, help="messages per phase (default 20000)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="PostgreSQL URL: a fresh database is created beside it and dropped afterwards. "
+        "Default: a SQLite file in a temporary directory.",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0, help="simulator delay per send (default 0)")
+    parser.add_argument("--workers", type=int, default=1, help="delivery workers (threads) for the real path")
+    parser.add_argument(
+        "--recipients", type=int, default=0, help="distinct recipients (default 1000, at most --messages)"
+    )
+    parser.add_argument("--chunk", type=int, default=2000, help="messages per enqueue transaction (default 2000)")
+    parser.add_argument(
+        "--naive-messages",
+        type=int,
+        default=0,
+        help=f"messages of the naive phase (default: --messages, or ~{NAIVE_BUDGET_SECONDS}s worth with latency)",
+    )
+    parser.add_argument(
+        "--simulator-process",
+        action="store_true",
+        help="run the simulator in a child process instead of a thread of this one (no shared GIL)",
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the real delivery (main thread)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.messages <= MAX_MESSAGES:
+        parser.error(f"--messages must be between 1 and {MAX_MESSAGES}")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers must be between 1 and {MAX_WORKERS}")
+    if not 0 <= args.latency_ms <= MAX_LATENCY_MS:
+        parser.error(f"--latency-ms must be between 0 and {MAX_LATENCY_MS}")
+    args.recipients = args.recipients or min(DEFAULT_RECIPIENTS, args.messages)
+    if not 1 <= args.recipients <= args.messages:
+        parser.error("--recipients must be between 1 and --messages")
+    if not 1 <= args.chunk <= MAX_MESSAGES:
+        parser.error(f"--chunk must be between 1 and {MAX_MESSAGES}")
+    if args.naive_messages < 0:
+        parser.error("--naive-messages must not be negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="linli-fanout-") as tmp:
+        return run(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
