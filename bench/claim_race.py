@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import secrets
 import sys
 import tempfile
 import threading
@@ -40,12 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from bench_common import bench_settings, fresh_database
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.config import Settings, load_settings
 from app.migrate import upgrade
 from app.models import AreaKind
 from app.runtime import Runtime, build_runtime
@@ -132,53 +129,6 @@ def latency_text(latencies: list[float]) -> str:
 
 
 # -- set-up -----------------------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(requested: str, tmp_dir: Path) -> Iterator[str]:
-    """A URL for an empty database: a new SQLite file, or a new PostgreSQL database beside
-    ``requested`` (created with a unique name, dropped when the block ends)."""
-    if not requested or requested.startswith("sqlite"):
-        path = tmp_dir / "bench.db"
-        if requested and requested not in {"sqlite", "sqlite://"}:
-            given = make_url(requested).database
-            if given and Path(given).exists():
-                raise SystemExit(f"refusing to reuse the existing SQLite file {given}; name a new one")
-            if given:
-                path = Path(given)
-        yield f"sqlite:///{path}"
-        return
-    base = make_url(requested)
-    name = f"{base.database or 'postgres'}_linli_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def bench_settings(database_url: str, api_base: str, var_dir: Path) -> Settings:
-    return load_settings(
-        environ={},  # hermetic: no LINLI_* variable of the caller's shell
-        overrides={
-            "app": {"var_dir": str(var_dir), "log_level": "WARNING"},
-            "database": {"url": database_url},
-            "auth": {"secret_key": secrets.token_urlsafe(32)},
-            "wechat": {
-                "api_base": api_base,
-                "wecom_api_base": api_base,
-                "timeout_seconds": 5,
-                "miniprogram": {"secret": "bench-mp-secret"},
-                "official_account": {"secret": "bench-oa-secret", "token": "bench-oa-token"},
-            },
-        },
-    )
 
 
 @contextmanager
@@ -300,8 +250,8 @@ def run(args: argparse.Namespace, tmp_dir: Path) -> int:
     simulator = SimulatorServer(host="127.0.0.1", port=0)
     api_base = simulator.start()
     try:
-        with fresh_database(args.database_url, tmp_dir) as url:
-            settings = bench_settings(url, api_base, tmp_dir / "var")
+        with fresh_database(args.database_url, tmp_dir, "bench") as url:
+            settings = bench_settings(url, api_base, tmp_dir / "var", timeout_seconds=5)
             upgrade(settings)
             rt = build_runtime(settings)
             try:

@@ -47,25 +47,21 @@ import logging
 import math
 import multiprocessing
 import pstats
-import secrets
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from bench_common import bench_settings, fresh_database
 
 from app.clock import now_utc
-from app.config import Settings, load_settings
 from app.migrate import upgrade
 from app.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant, User
 from app.notify.delivery import SEND_THREADS, DeliveryReport, deliver_batch, deliver_due
@@ -190,54 +186,6 @@ class ChildProcessSimulator:
 
 
 # -- set-up -----------------------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(requested: str, tmp_dir: Path) -> Iterator[str]:
-    """A URL for an empty database: a new SQLite file, or a new PostgreSQL database beside
-    ``requested`` (created with a unique name, dropped when the block ends). As bench/claim_race.py."""
-    if not requested or requested.startswith("sqlite"):
-        path = tmp_dir / "bench.db"
-        if requested and requested not in {"sqlite", "sqlite://"}:
-            given = make_url(requested).database
-            if given and Path(given).exists():
-                raise SystemExit(f"refusing to reuse the existing SQLite file {given}; name a new one")
-            if given:
-                path = Path(given)
-        yield f"sqlite:///{path}"
-        return
-    base = make_url(requested)
-    name = f"{base.database or 'postgres'}_linli_fanout_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def bench_settings(database_url: str, api_base: str, var_dir: Path) -> Settings:
-    return load_settings(
-        environ={},  # hermetic: no LINLI_* variable of the caller's shell
-        overrides={
-            "app": {"var_dir": str(var_dir), "log_level": "WARNING"},
-            "database": {"url": database_url},
-            "auth": {"secret_key": secrets.token_urlsafe(32)},
-            "redis": {"url": ""},  # tokens in process memory
-            "wechat": {
-                "api_base": api_base,
-                "wecom_api_base": api_base,
-                "timeout_seconds": 10,
-                "miniprogram": {"secret": "bench-mp-secret"},
-                "official_account": {"secret": "bench-oa-secret", "token": "bench-oa-token"},
-            },
-        },
-    )
 
 
 def seed_users(rt: Runtime, recipients: int, grants_each: int) -> list[tuple[int, str]]:
@@ -530,8 +478,8 @@ def run(args: argparse.Namespace, tmp_dir: Path) -> int:
     logging.basicConfig(level=logging.WARNING)
     simulator = ChildProcessSimulator() if args.simulator_process else InProcessSimulator()
     try:
-        with fresh_database(args.database_url, tmp_dir) as url:
-            settings = bench_settings(url, simulator.base_url, tmp_dir / "var")
+        with fresh_database(args.database_url, tmp_dir, "fanout") as url:
+            settings = bench_settings(url, simulator.base_url, tmp_dir / "var", timeout_seconds=10)
             upgrade(settings)
             rt = build_runtime(settings)
             try:

@@ -1,0 +1,63 @@
+"""Set-up shared by the benchmark scripts: a throwaway database and hermetic settings."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from app.config import Settings, load_settings
+
+
+@contextmanager
+def fresh_database(requested: str, tmp_dir: Path, label: str) -> Iterator[str]:
+    """A URL for an empty database: a new SQLite file, or a new PostgreSQL database beside
+    ``requested`` (created with a unique name containing ``label``, dropped when the block ends)."""
+    if not requested or requested.startswith("sqlite"):
+        path = tmp_dir / "bench.db"
+        if requested and requested not in {"sqlite", "sqlite://"}:
+            given = make_url(requested).database
+            if given and Path(given).exists():
+                raise SystemExit(f"refusing to reuse the existing SQLite file {given}; name a new one")
+            if given:
+                path = Path(given)
+        yield f"sqlite:///{path}"
+        return
+    base = make_url(requested)
+    name = f"{base.database or 'postgres'}_linli_{label}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def bench_settings(database_url: str, api_base: str, var_dir: Path, *, timeout_seconds: float) -> Settings:
+    """Settings from config.toml plus these values; no LINLI_* variable of the caller's shell."""
+    return load_settings(
+        environ={},
+        overrides={
+            "app": {"var_dir": str(var_dir), "log_level": "WARNING"},
+            "database": {"url": database_url},
+            "auth": {"secret_key": secrets.token_urlsafe(32)},
+            "redis": {"url": ""},  # WeChat tokens in process memory
+            "wechat": {
+                "api_base": api_base,
+                "wecom_api_base": api_base,
+                "timeout_seconds": timeout_seconds,
+                "miniprogram": {"secret": "bench-mp-secret"},
+                "official_account": {"secret": "bench-oa-secret", "token": "bench-oa-token"},
+            },
+        },
+    )
