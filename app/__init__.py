@@ -1,44 +1,5 @@
-"""Linli (邻里): the Flask application factory."""
+"""Linli (邻里): the domains of the community volunteer-service backend.
 
-from __future__ import annotations
-
-import re
-import uuid
-
-from flask import Flask, Response, g, request
-
-from app.config import Settings, load_settings
-from app.logs import configure_logging
-from app.runtime import Runtime, build_runtime
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-#: Room for multipart overhead above the largest accepted photo.
-_UPLOAD_OVERHEAD_BYTES = 64 * 1024
-
-
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
-    """Build the API application; pass ``settings`` or a ready ``runtime`` (tests do)."""
-    from miniprogram_api import register
-
-    if runtime is None:
-        runtime = build_runtime(settings or load_settings())
-    settings = runtime.settings
-    configure_logging(settings.app.log_level)
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.uploads.max_bytes + _UPLOAD_OVERHEAD_BYTES
-    app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False  # type: ignore[attr-defined] # Chinese stays readable in answers
-    app.extensions["linli"] = runtime
-
-    @app.before_request
-    def _request_id() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-
-    @app.after_request
-    def _echo_request_id(response: Response) -> Response:
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        return response
-
-    register(app)
-    return app
+Nothing here imports Flask: the HTTP API (``miniprogram_api``), the job process (``jobs``), the
+``linli`` command (``cli``) and the WeChat simulator (``wechat_sim``) sit outside and call in.
+"""

@@ -7,9 +7,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.config import Settings
-from app.db import Database, make_engine
-from app.services.tokens import TokenSigner
+from app.core.config import Settings
+from app.core.db import Database, make_engine
+from app.core.tokens import TokenSigner
 from app.wechat.client import WeChatClientGateway
 from app.wechat.gateway import WeChatGateway
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from app.config import Settings, load_settings
+from app.core.config import Settings, load_settings
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Claim-race benchmark: N volunteers claim one pooled order at the same instant, over real HTTP.
 
-What it measures (goals G1/G2 of shared/research/perf-reliability-anchors.md, on this machine):
+What it measures (the claim-race goals in docs/operations.md, on this machine):
 
 * correctness under contention: per round exactly one ``200``, the rest ``409 already_claimed``,
   no other 4xx, no 5xx (on SQLite: no "database is locked"), no transport errors;
@@ -42,13 +42,15 @@ import requests
 from bench_common import bench_settings, fresh_database
 from werkzeug.serving import make_server
 
-from app import create_app
-from app.migrate import upgrade
-from app.models import AreaKind
+from app.areas.catalogue import add_category
+from app.areas.models import AreaKind
+from app.areas.tree import add_area
+from app.core.migrate import upgrade
+from app.identity.grants import grant_role
+from app.identity.roles import Role
 from app.runtime import Runtime, build_runtime
-from app.services.admin import add_area, add_category, grant_role
-from app.wechat.simulator import SimulatorServer
-from app.workflow import Role
+from miniprogram_api import create_app
+from wechat_sim import SimulatorServer
 
 REQUEST_TIMEOUT_SECONDS = 60
 BARRIER_TIMEOUT_SECONDS = 60

@@ -1,7 +1,7 @@
 """Outbox fan-out benchmark: queue N subscribe messages, deliver them to the WeChat simulator, and
 compare the real delivery path with a naive one-at-a-time sender in the same run.
 
-What it measures (goal G5 of shared/research/perf-reliability-anchors.md, on this machine):
+What it measures (the fan-out goal in docs/operations.md, on this machine):
 
 * enqueue rate: ``app.notify.outbox.notify_user`` for N messages (inbox row, grant taken, outbox
   row, each behind its dedupe key), in write transactions of ``--chunk`` messages each;
@@ -61,15 +61,16 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from bench_common import bench_settings, fresh_database
 
-from app.clock import now_utc
-from app.migrate import upgrade
-from app.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant, User
+from app.core.clock import now_utc
+from app.core.migrate import upgrade
+from app.identity.models import User
 from app.notify.delivery import SEND_THREADS, DeliveryReport, deliver_batch, deliver_due
+from app.notify.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant
 from app.notify.outbox import notify_user
-from app.notify.payloads import OrderFacts, render
+from app.orders.texts import OrderFacts, render
 from app.runtime import Runtime, build_runtime
 from app.wechat.errors import WeChatError
-from app.wechat.simulator import SimulatorServer
+from wechat_sim import SimulatorServer
 
 SUBSCRIBE_PATH = "/cgi-bin/message/subscribe/send"
 TEMPLATE_KEY = "reminder"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.clock import to_shanghai
-from app.config import Settings
+from app.core.clock import to_shanghai
+from app.core.config import Settings
 from app.runtime import Runtime
 from jobs import deliver_outbox, digests, sla_reminders
 

@@ -14,9 +14,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from app.clock import SHANGHAI, now_utc
+from app.core.clock import SHANGHAI, now_utc
+from app.core.job_runs import claim_firing, finish_firing
 from app.runtime import Runtime
-from app.services.job_runs import claim_firing, finish_firing
 from jobs.registry import JobSpec, job_specs
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def fire(rt: Runtime, spec: JobSpec) -> str | None:
     now = now_utc()
     run_id = None
     if spec.exclusive:
-        run_id = claim_firing(rt, spec.id, spec.slot(now))
+        run_id = claim_firing(rt.db, spec.id, spec.slot(now))
         if run_id is None:
             log.debug("job %s slot %s already ran elsewhere", spec.id, spec.slot(now))
             return None
@@ -38,7 +38,7 @@ def fire(rt: Runtime, spec: JobSpec) -> str | None:
         log.exception("job %s failed", spec.id)
         outcome = f"error: {type(exc).__name__}: {exc}"
     if run_id is not None:
-        finish_firing(rt, run_id, outcome)
+        finish_firing(rt.db, run_id, outcome)
     if spec.exclusive or not outcome.startswith("claimed=0 "):
         log.info("job %s: %s", spec.id, outcome)
     return outcome

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.clock import now_utc
+from app.core.clock import now_utc
+from app.orders.reminders import run_reminders
 from app.runtime import Runtime
-from app.services.reminders import run_reminders
 
 
 def run(rt: Runtime, now: datetime | None = None) -> str:

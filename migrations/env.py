@@ -15,8 +15,8 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 import app.models  # noqa: F401 - importing the models registers every table on Base.metadata
-from app.config import load_settings
-from app.db import Base, UTCDateTime, make_engine
+from app.core.config import load_settings
+from app.core.db import Base, UTCDateTime, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,20 +1,6 @@
-"""The mini-program's HTTP API: blueprints, error envelope, operations endpoints."""
+"""The mini-program's HTTP API (Flask): the app factory, thin blueprints per domain, the error
+envelope and the operations endpoints. ``create_app`` is the only entry point."""
 
-from __future__ import annotations
+from miniprogram_api.app import create_app
 
-from flask import Flask
-
-from miniprogram_api import bot, identity, notifications, ops, orders, uploads
-from miniprogram_api.errors import register_error_handlers
-
-
-def register(app: Flask) -> None:
-    """Attach every blueprint and handler to ``app``."""
-    register_error_handlers(app)
-    ops.install_metrics(app)
-    app.register_blueprint(ops.bp)
-    app.register_blueprint(identity.bp)
-    app.register_blueprint(orders.bp)
-    app.register_blueprint(notifications.bp)
-    app.register_blueprint(uploads.bp)
-    app.register_blueprint(bot.bp)
+__all__ = ["create_app"]

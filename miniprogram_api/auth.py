@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from app.errors import UnauthenticatedError
+from app.core.errors import UnauthenticatedError
+from app.identity import login
+from app.identity.actor import Actor
 from app.runtime import Runtime
-from app.services import identity
-from app.services.access import Actor
 
 
 def runtime() -> Runtime:
@@ -25,6 +25,6 @@ def current_actor() -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthenticatedError()
-    actor = identity.authenticate(runtime(), token.strip())
+    actor = login.authenticate(runtime(), token.strip())
     g.actor = actor
     return actor

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from app import bot
+from app.bot import binding, callback
+from app.bot.binding import BindCodeOut
 from app.bot.security import MAX_BODY_BYTES, CallbackRejectedError, check_size
-from app.services import bot as bot_service
-from app.services.access import Actor
-from app.services.bot import BindCodeOut
+from app.identity.actor import Actor
 from miniprogram_api.auth import runtime
 from miniprogram_api.errors import envelope
 from miniprogram_api.registry import endpoint
@@ -38,7 +37,7 @@ def _rejected(exc: CallbackRejectedError) -> tuple[Response, int]:
 )
 def wechat_url_check() -> Response | tuple[Response, int]:
     try:
-        echostr = bot.verify_url(runtime(), request.args)
+        echostr = callback.verify_url(runtime(), request.args)
     except CallbackRejectedError as exc:
         return _rejected(exc)
     return Response(echostr, content_type="text/plain; charset=utf-8")
@@ -59,7 +58,7 @@ def wechat_callback() -> Response | tuple[Response, int]:
         # Refuse an oversized body before reading it; a body without a length is read up to the limit.
         check_size(request.content_length)
         body = request.stream.read(MAX_BODY_BYTES + 1)
-        answer = bot.receive(runtime(), request.args, body)
+        answer = callback.receive(runtime(), request.args, body)
     except CallbackRejectedError as exc:
         return _rejected(exc)
     return Response(answer.body, content_type=answer.content_type)
@@ -75,4 +74,4 @@ def wechat_callback() -> Response | tuple[Response, int]:
     errors=(401,),
 )
 def create_bind_code(actor: Actor) -> BindCodeOut:
-    return bot_service.create_bind_code(runtime(), actor)
+    return binding.create_bind_code(runtime(), actor)

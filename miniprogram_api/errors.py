@@ -9,7 +9,7 @@ from flask import Flask, Response, g, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.errors import LinliError
+from app.core.errors import LinliError
 
 log = logging.getLogger(__name__)
 

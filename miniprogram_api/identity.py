@@ -1,12 +1,15 @@
-"""Login, the caller's profile and household, invitations (thin views over app.services)."""
+"""Login, the caller's profile and household, invitations (thin views over app.identity and app.account)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from app.services import identity, invitations
-from app.services.access import Actor
-from app.services.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut, ProfileOut
+from app.account import profile
+from app.account.shapes import ProfileOut
+from app.identity import households, invitations
+from app.identity import login as auth
+from app.identity.actor import Actor
+from app.identity.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, PhoneIn, RedeemIn, SkillsIn
@@ -25,19 +28,19 @@ bp = Blueprint("identity", __name__, url_prefix="/api/v1")
     errors=(400, 503),
 )
 def login(body: LoginIn) -> LoginOut:
-    return identity.login(runtime(), body.code)
+    return auth.login(runtime(), body.code)
 
 
 @endpoint(
     bp, "/auth/phone", method="POST", summary="绑定手机号", body=PhoneIn, response=PhoneOut, errors=(400, 401, 503)
 )
 def bind_phone(actor: Actor, body: PhoneIn) -> PhoneOut:
-    return identity.bind_phone(runtime(), actor, body.code)
+    return auth.bind_phone(runtime(), actor, body.code)
 
 
 @endpoint(bp, "/me", method="GET", summary="我的资料、角色、住户信息和积分", response=ProfileOut, errors=(401,))
 def me(actor: Actor) -> ProfileOut:
-    return identity.get_profile(runtime(), actor)
+    return profile.get_profile(runtime(), actor)
 
 
 @endpoint(
@@ -50,7 +53,7 @@ def me(actor: Actor) -> ProfileOut:
     errors=(400, 401, 404),
 )
 def set_household(actor: Actor, body: HouseholdIn) -> ProfileOut:
-    return identity.set_household(
+    return profile.set_household(
         runtime(),
         actor,
         community=body.community,
@@ -70,7 +73,7 @@ def set_household(actor: Actor, body: HouseholdIn) -> ProfileOut:
     errors=(401, 403, 404),
 )
 def verify_household(actor: Actor, user_id: int) -> HouseholdOut:
-    return identity.verify_household(runtime(), actor, user_id)
+    return households.verify_household(runtime(), actor, user_id)
 
 
 @endpoint(
@@ -97,11 +100,11 @@ def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
     errors=(400, 401, 404, 409),
 )
 def redeem_invitation(actor: Actor, body: RedeemIn) -> ProfileOut:
-    return invitations.redeem_invitation(runtime(), actor, body.code)
+    return profile.redeem_invitation(runtime(), actor, body.code)
 
 
 @endpoint(
     bp, "/me/skills", method="PUT", summary="志愿者登记技能", body=SkillsIn, response=ProfileOut, errors=(400, 401, 403)
 )
 def set_skills(actor: Actor, body: SkillsIn) -> ProfileOut:
-    return identity.set_skills(runtime(), actor, body.skills)
+    return profile.set_skills(runtime(), actor, body.skills)

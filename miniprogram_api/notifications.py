@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from app.services import subscriptions
-from app.services.access import Actor
-from app.services.shapes import GrantsOut, MarkedOut, NotificationPage
+from app.identity.actor import Actor
+from app.notify import consent
+from app.notify import inbox as inbox_uc
+from app.notify.shapes import GrantsOut, MarkedOut, NotificationPage
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import MarkReadIn, PageQuery, SubscriptionsIn
@@ -24,7 +25,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/api/v1")
     errors=(400, 401),
 )
 def record_subscriptions(actor: Actor, body: SubscriptionsIn) -> GrantsOut:
-    return subscriptions.record_grants(runtime(), actor, body.accepted)
+    return consent.record_grants(runtime(), actor, body.accepted)
 
 
 @endpoint(
@@ -37,7 +38,7 @@ def record_subscriptions(actor: Actor, body: SubscriptionsIn) -> GrantsOut:
     errors=(400, 401),
 )
 def inbox(actor: Actor, query: PageQuery) -> NotificationPage:
-    return subscriptions.list_notifications(runtime(), actor, limit=query.limit, cursor=query.cursor)
+    return inbox_uc.list_notifications(runtime(), actor, limit=query.limit, cursor=query.cursor)
 
 
 @endpoint(
@@ -50,4 +51,4 @@ def inbox(actor: Actor, query: PageQuery) -> NotificationPage:
     errors=(400, 401),
 )
 def mark_read(actor: Actor, body: MarkReadIn) -> MarkedOut:
-    return MarkedOut(marked=subscriptions.mark_read(runtime(), actor, body.ids))
+    return MarkedOut(marked=inbox_uc.mark_read(runtime(), actor, body.ids))

@@ -8,19 +8,14 @@ from typing import Any
 from flask import Blueprint, request
 from pydantic import BaseModel
 
-from app.errors import InvalidInputError
-from app.services import candidates, order_actions, orders, return_visits
-from app.services.access import Actor
-from app.services.order_actions import ActionInput, Target
-from app.services.shapes import (
-    CandidateList,
-    CategoryList,
-    OrderEnvelope,
-    OrderPage,
-    ReturnVisitOut,
-    ReturnVisitPage,
-)
-from app.workflow import Action
+from app.areas import catalogue
+from app.areas.shapes import CategoryList
+from app.core.errors import InvalidInputError
+from app.identity.actor import Actor
+from app.orders import actions, candidates, queries, return_visits, submit
+from app.orders.actions import ActionInput, Target
+from app.orders.shapes import CandidateList, OrderEnvelope, OrderPage, ReturnVisitOut, ReturnVisitPage
+from app.orders.workflow import Action
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import (
@@ -56,7 +51,8 @@ _IDEMPOTENCY_KEY_MAX = 128
     errors=(400, 401, 404),
 )
 def categories(actor: Actor, query: CategoryQuery) -> CategoryList:
-    return orders.list_categories(runtime(), actor, query.community)
+    del actor  # any logged-in user may read a catalogue
+    return catalogue.list_categories(runtime(), query.community)
 
 
 @endpoint(
@@ -74,8 +70,8 @@ def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key.strip()) <= _IDEMPOTENCY_KEY_MAX):
         raise InvalidInputError("Idempotency-Key 无效", details={"Idempotency-Key": "1–128 characters"})
-    new = orders.describe_new_order(body.model_dump())
-    created = orders.submit_order(runtime(), actor, new, idempotency_key=key.strip() if key else None)
+    new = submit.describe_new_order(body.model_dump())
+    created = submit.submit_order(runtime(), actor, new, idempotency_key=key.strip() if key else None)
     return OrderEnvelope(order=created)
 
 
@@ -89,7 +85,7 @@ def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
     errors=(400, 401, 403, 404),
 )
 def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
-    return orders.list_orders(
+    return queries.list_orders(
         runtime(),
         actor,
         scope=query.scope,
@@ -104,7 +100,7 @@ def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
     bp, "/orders/<int:order_id>", method="GET", summary="工单详情与处理记录", response=OrderEnvelope, errors=(401, 404)
 )
 def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
-    return OrderEnvelope(order=orders.get_order(runtime(), actor, order_id))
+    return OrderEnvelope(order=queries.get_order(runtime(), actor, order_id))
 
 
 @endpoint(
@@ -117,7 +113,7 @@ def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
     errors=(400, 401, 403),
 )
 def task_pool(actor: Actor, query: PageQuery) -> OrderPage:
-    return orders.pool(runtime(), actor, limit=query.limit, cursor=query.cursor)
+    return queries.pool(runtime(), actor, limit=query.limit, cursor=query.cursor)
 
 
 @endpoint(
@@ -160,7 +156,7 @@ def record_return_visit(actor: Actor, visit_id: int, body: ReturnVisitIn) -> Ret
     return return_visits.record_call(runtime(), actor, visit_id, body.note)
 
 
-# -- actions: one documented endpoint each, all through order_actions.act -----------------------
+# -- actions: one documented endpoint each, all through app.orders.actions.act --------------------
 
 
 def _triage(body: TriageIn) -> ActionInput:
@@ -230,7 +226,7 @@ def _register_action(
     action: Action, schema: type[BaseModel], convert: Callable[[Any], ActionInput], summary: str
 ) -> None:
     def view(actor: Actor, order_id: int, body: BaseModel) -> OrderEnvelope:
-        return OrderEnvelope(order=order_actions.act(runtime(), actor, order_id, action, convert(body)))
+        return OrderEnvelope(order=actions.act(runtime(), actor, order_id, action, convert(body)))
 
     view.__name__ = f"action_{action.value}"
     endpoint(

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, url_for
 from pydantic import BaseModel
 
-from app.errors import InvalidInputError
+from app.core.errors import InvalidInputError
+from app.uploads.shapes import PHOTO_URL
 from miniprogram_api.auth import current_actor
 
 
@@ -40,6 +41,15 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+
+
+def photo_url(upload_id: int) -> str:
+    """Where the mini-program fetches a photo (services answer ids; the URL is the API's business)."""
+    return url_for("uploads.get_upload", upload_id=upload_id)
+
+
+#: What every answer is serialised with: how an id becomes a link.
+ANSWER_CONTEXT: dict[str, Any] = {PHOTO_URL: photo_url}
 
 _FLASK_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 
@@ -96,7 +106,9 @@ def endpoint(
             result = view(**kwargs)
             if isinstance(result, Response | tuple):
                 return result  # already a response (an error envelope, a file, a page)
-            payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            payload = (
+                result.model_dump(mode="json", context=ANSWER_CONTEXT) if isinstance(result, BaseModel) else result
+            )
             return jsonify(payload), status
 
         bp.add_url_rule(rule, view_func=wrapper, methods=[method])

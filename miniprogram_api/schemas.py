@@ -1,4 +1,4 @@
-"""Request bodies and query strings (pydantic); answers are in app/services/shapes.py."""
+"""Request bodies and query strings (pydantic); answers are each domain's shapes (app/<domain>/shapes.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.workflow import OrderKind, OrderStatus, Role, TriageLevel
+from app.identity.roles import Role
+from app.orders.workflow import OrderKind, OrderStatus, TriageLevel
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -1,13 +1,14 @@
-"""Photo uploads and downloads (thin views over app.services.uploads)."""
+"""Photo uploads and downloads (thin views over app.uploads and app.orders.photos)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request, send_file
 
-from app.errors import InvalidInputError
-from app.services import uploads
-from app.services.access import Actor
-from app.services.uploads import UploadOut
+from app.core.errors import InvalidInputError
+from app.identity.actor import Actor
+from app.orders import photos
+from app.uploads import store
+from app.uploads.store import UploadOut
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 
@@ -36,7 +37,7 @@ def create_upload(actor: Actor) -> UploadOut:
     file = request.files.get("file")  # parsing the form raises the 413 for a body over MAX_CONTENT_LENGTH
     if file is None:
         raise InvalidInputError("请选择要上传的照片（字段名 file）", details={"file": "required"})
-    return uploads.store_upload(
+    return store.store_upload(
         runtime(), actor, filename=file.filename or "", stream=file.stream, declared_type=file.mimetype or None
     )
 
@@ -49,7 +50,7 @@ def create_upload(actor: Actor) -> UploadOut:
     errors=(401, 404),
 )
 def get_upload(actor: Actor, upload_id: int) -> Response:
-    path, content_type = uploads.open_upload(runtime(), actor, upload_id)
+    path, content_type = photos.open_upload(runtime(), actor, upload_id)
     response = send_file(path, mimetype=content_type, conditional=True, etag=True, max_age=None)
     response.headers["Cache-Control"] = _CACHE_CONTROL
     response.headers.pop("Expires", None)

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
-from app.config import DEFAULT_CONFIG_PATH, Settings, load_settings
-from app.db import Base
-from app.migrate import alembic_config
+from app.core.config import DEFAULT_CONFIG_PATH, Settings, load_settings
+from app.core.migrate import alembic_config
+from app.models import Base
 from app.runtime import Runtime, build_runtime
-from app.wechat.simulator import SimulatorServer
+from miniprogram_api import create_app
 from tests.dbutil import drop_created_databases, fresh_database_url
+from wechat_sim import SimulatorServer
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from flask.testing import FlaskClient
 
-from app.models import AreaKind
+from app.areas.catalogue import add_category
+from app.areas.models import AreaKind
+from app.areas.tree import add_area
+from app.identity.grants import grant_role
+from app.identity.roles import Role
 from app.runtime import Runtime
-from app.services.admin import add_area, add_category, grant_role
-from app.workflow import Role
 
 
 @dataclass(frozen=True)

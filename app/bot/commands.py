@@ -8,13 +8,15 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.errors import LinliError, NotFoundError
+from app.bot.binding import actor_for_chat, bind_official_account
+from app.core.errors import LinliError, NotFoundError
+from app.identity.actor import Actor
+from app.orders.access import check_may_dispatch
+from app.orders.actions import ActionInput, Target, act
+from app.orders.queries import find_order, pending_for
+from app.orders.shapes import OrderOut
+from app.orders.workflow import STATUS_LABELS, Action, OrderStatus
 from app.runtime import Runtime
-from app.services import bot as bot_service
-from app.services.access import Actor
-from app.services.order_actions import ActionInput, Target, act
-from app.services.shapes import OrderOut
-from app.workflow import STATUS_LABELS, Action, OrderStatus
 
 BIND_HELP = (
     "您好！这里是「邻里」社区服务。使用前请先绑定账号：\n"
@@ -120,7 +122,7 @@ def respond_to_text(rt: Runtime, oa_openid: str, text: str) -> str:
     command = parse(text)
     if command is not None and command.name == "bind":
         return _bind(rt, oa_openid, command.args)
-    actor = bot_service.actor_for_chat(rt, oa_openid)
+    actor = actor_for_chat(rt, oa_openid)
     if actor is None:
         return BIND_HELP
     if command is None:
@@ -143,7 +145,7 @@ def _bind(rt: Runtime, oa_openid: str, args: tuple[str, ...]) -> str:
     if len(args) != 1:
         return "请发送「绑定 绑定码」，绑定码在「邻里」小程序的「我的」页面获取。"
     try:
-        bound = bot_service.bind_official_account(rt, oa_openid, args[0])
+        bound = bind_official_account(rt, oa_openid, args[0])
     except LinliError as exc:
         return exc.message
     who = bound.nickname or "您"
@@ -162,7 +164,7 @@ _SECTION_TITLES = {"dispatch": "【待派单】", "held": "【我的任务】", 
 
 
 def _todo(rt: Runtime, actor: Actor, args: tuple[str, ...]) -> str:
-    sections = bot_service.pending_for(rt, actor)
+    sections = pending_for(rt, actor)
     if not sections:
         return "暂无待办事项。"
     lines: list[str] = []
@@ -187,9 +189,9 @@ def _dispatch(rt: Runtime, actor: Actor, args: tuple[str, ...]) -> str:
     number, volunteer = order_number(args[0]), _USER_ID.match(args[1])
     if number is None or volunteer is None:
         return usage
-    bot_service.check_may_dispatch(actor)
+    check_may_dispatch(actor)
     try:
-        order_id, _status = bot_service.find_order(rt, actor, number)
+        order_id, _status = find_order(rt, actor, number)
         order = act(
             rt,
             actor,
@@ -210,7 +212,7 @@ def _accept(rt: Runtime, actor: Actor, args: tuple[str, ...]) -> str:
     if number is None:
         return "用法：接单 单号，例如：接单 20261123-0042"
     try:
-        order_id, status = bot_service.find_order(rt, actor, number)
+        order_id, status = find_order(rt, actor, number)
         # Dispatched (to me, or to my team): accept it. Anything else is a claim from the pool, so
         # that a late claimer hears "someone was faster", as POST /claim answers, not "not found".
         action = Action.ACCEPT if status is OrderStatus.ASSIGNED else Action.CLAIM
@@ -241,7 +243,7 @@ def _complete(rt: Runtime, actor: Actor, args: tuple[str, ...]) -> str:
     if number is None:
         return "用法：完成 单号，例如：完成 20261123-0042"
     try:
-        order_id, _status = bot_service.find_order(rt, actor, number)
+        order_id, _status = find_order(rt, actor, number)
         order = act(rt, actor, order_id, Action.COMPLETE, ActionInput(), channel="bot")
     except NotFoundError:
         return _not_found(number)

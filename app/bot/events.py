@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.bot import commands
+from app.bot.binding import actor_for_chat, set_following
+from app.notify.consent import record_consent
 from app.runtime import Runtime
-from app.services import bot as bot_service
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +30,17 @@ def respond_to_event(rt: Runtime, data: Mapping[str, Any]) -> str | None:
     event = str(data.get("Event", "")).lower()
     sender = str(data.get("FromUserName", ""))
     if event in {"subscribe", "subscribe_scan"}:
-        bound = bot_service.set_following(rt, sender, following=True)
+        bound = set_following(rt, sender, following=True)
         return WELCOME_BACK if bound else WELCOME
     if event == "unsubscribe":
         # Template messages check oa_following: an unfollowed user gets none from now on.
-        bot_service.set_following(rt, sender, following=False)
+        set_following(rt, sender, following=False)
         return None
     if event == "click":
         return _click(rt, sender, str(data.get("EventKey") or ""))
     if event in {"subscribe_msg_popup_event", "subscribe_msg_change_event"}:
         decisions = consent_decisions(data)
-        remaining = bot_service.record_consent(rt, sender, decisions, popup=event == "subscribe_msg_popup_event")
+        remaining = record_consent(rt, sender, decisions, popup=event == "subscribe_msg_popup_event")
         if remaining is None:
             log.info("consent event from an unknown mini-program user; ignored")
         return None
@@ -48,7 +49,7 @@ def respond_to_event(rt: Runtime, data: Mapping[str, Any]) -> str | None:
 
 def _click(rt: Runtime, sender: str, key: str) -> str:
     name = MENU_COMMANDS.get(key)
-    actor = bot_service.actor_for_chat(rt, sender)
+    actor = actor_for_chat(rt, sender)
     if actor is None:
         return commands.BIND_HELP
     if name == "bind":

@@ -21,8 +21,8 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
-from app.clock import now_utc
-from app.config import Settings
+from app.core.clock import now_utc
+from app.core.config import Settings
 
 log = logging.getLogger(__name__)
 

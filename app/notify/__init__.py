@@ -1,1 +1,2 @@
-"""Notifications: queued in the caller's transaction (outbox + inbox), delivered by the jobs."""
+"""Notifications: the outbox and inbox written in the caller's transaction, consent grants, payloads
+within WeChat's limits, and delivery. Knows recipients and purposes, never orders."""

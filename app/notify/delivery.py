@@ -21,16 +21,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.clock import now_utc
-from app.config import NotifySection
-from app.models import Channel, ChannelPause, DeliveryStatus, OutboxMessage, SubscriptionGrant
+from app.core.clock import now_utc
+from app.core.config import NotifySection
+from app.notify.models import Channel, ChannelPause, DeliveryStatus, OutboxMessage, SubscriptionGrant
 from app.runtime import Runtime
-from app.wechat.errors import (
-    WeChatError,
-    WeChatPayloadError,
-    WeChatQuotaError,
-    WeChatRecipientError,
-)
+from app.wechat.errors import WeChatError, WeChatPayloadError, WeChatQuotaError, WeChatRecipientError
 
 log = logging.getLogger(__name__)
 

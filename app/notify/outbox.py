@@ -10,18 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.clock import now_utc
-from app.config import NotifySection
-from app.models import (
-    Area,
-    Channel,
-    DeliveryStatus,
-    Notification,
-    OutboxMessage,
-    RoleMembership,
-    SubscriptionGrant,
-    User,
-)
+from app.areas.models import Area
+from app.core.clock import now_utc
+from app.core.config import NotifySection
+from app.identity.models import User
+from app.notify.models import Channel, DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant
 from app.notify.payloads import Rendered
 
 log = logging.getLogger(__name__)
@@ -146,17 +139,4 @@ def queue_robot_message(
             next_attempt_at=now,
             created_at=now,
         ),
-    )
-
-
-def community_staff(session: Session, community_id: int, *roles: str) -> list[User]:
-    """Users holding any of ``roles`` in the community itself (not its grids)."""
-    return list(
-        session.scalars(
-            sa.select(User)
-            .join(RoleMembership, RoleMembership.user_id == User.id)
-            .where(RoleMembership.area_id == community_id, RoleMembership.role.in_(roles))
-            .order_by(User.id)
-            .distinct()
-        )
     )

@@ -4,11 +4,10 @@ WeChat answers 47003 at 3 a.m.)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.clock import to_shanghai
+from app.core.clock import to_shanghai
 
 #: WeChat subscribe-message field rules (WECHAT.md): the longest value of each type.
 THING_MAX = 20
@@ -52,24 +51,6 @@ def time_value(moment: datetime) -> dict[str, str]:
     return {"value": to_shanghai(moment).strftime("%Y-%m-%d %H:%M")}
 
 
-def order_page(order_id: int) -> str:
-    return f"pages/order/detail?id={order_id}"
-
-
-@dataclass(frozen=True)
-class OrderFacts:
-    """What a payload may say about an order; plain values, built inside the transaction."""
-
-    order_id: int
-    number: str
-    title: str
-    category: str
-    community: str
-    at: datetime
-    person: str = ""  # the volunteer, or whoever acted
-    text: str = ""  # a reminder's sentence
-
-
 @dataclass(frozen=True)
 class Rendered:
     """One message for every channel: the WeChat data, the page or URL, and the inbox wording."""
@@ -78,164 +59,3 @@ class Rendered:
     title: str
     body: str
     page: str | None = None
-
-
-def render(template_key: str, facts: OrderFacts) -> Rendered:
-    """The payload of ``template_key`` about an order. KeyError for an unknown key (a bug)."""
-    builder: Callable[[OrderFacts], Rendered] = _BUILDERS[template_key]
-    return builder(facts)
-
-
-def _submitted(f: OrderFacts) -> Rendered:
-    return Rendered(
-        data={
-            "character_string1": character_string(f.number),
-            "thing2": thing(f.title),
-            "thing3": thing(f.category),
-            "time4": time_value(f.at),
-            "thing5": thing(f.community),
-        },
-        title="新工单待派单",
-        body=f"{f.community}有新工单 {f.number}「{f.title}」，请及时分流派单。",
-        page=order_page(f.order_id),
-    )
-
-
-def _dispatched(f: OrderFacts) -> Rendered:
-    return Rendered(
-        data={
-            "character_string1": character_string(f.number),
-            "thing2": thing(f.title),
-            "thing3": thing(f.community),
-            "time4": time_value(f.at),
-            "thing5": thing("请尽快确认接单"),
-        },
-        title="您有新的派单",
-        body=f"社区给您派了工单 {f.number}「{f.title}」，请尽快确认接单。",
-        page=order_page(f.order_id),
-    )
-
-
-def _claimed(f: OrderFacts) -> Rendered:
-    return Rendered(
-        data={
-            "character_string1": character_string(f.number),
-            "thing2": thing(f.title),
-            "name3": name(f.person),
-            "time4": time_value(f.at),
-        },
-        title="已有志愿者接单",
-        body=f"您的工单 {f.number}「{f.title}」已由{f.person}接单。",
-        page=order_page(f.order_id),
-    )
-
-
-def _started(f: OrderFacts) -> Rendered:
-    return Rendered(
-        data={
-            "character_string1": character_string(f.number),
-            "thing2": thing(f.title),
-            "name3": name(f.person),
-            "time4": time_value(f.at),
-        },
-        title="服务已开始",
-        body=f"{f.person}已开始为您服务（工单 {f.number}）。",
-        page=order_page(f.order_id),
-    )
-
-
-def _completed(f: OrderFacts) -> Rendered:
-    return Rendered(
-        data={
-            "character_string1": character_string(f.number),
-            "thing2": thing(f.title),
-            "name3": name(f.person),
-            "time4": time_value(f.at),
-            "thing5": thing("请为本次服务评价"),
-        },
-        title="服务已完成，请评价",
-        body=f"工单 {f.number}「{f.title}」已完成，请为本次服务评价；如果没有做好，可以申诉。",
-        page=order_page(f.order_id),
-    )
-
-
-def _escalated(f: OrderFacts) -> Rendered:
-    return Rendered(
-        data={
-            "character_string1": character_string(f.number),
-            "thing2": thing(f.title),
-            "thing3": thing(f.text),
-            "time4": time_value(f.at),
-        },
-        title="社区吹哨：请报到",
-        body=f"{f.community}上报工单 {f.number}「{f.title}」：{f.text}。",
-        page=order_page(f.order_id),
-    )
-
-
-def _reminder(f: OrderFacts) -> Rendered:
-    return Rendered(
-        data={
-            "character_string1": character_string(f.number),
-            "thing2": thing(f.title),
-            "thing3": thing(f.text),
-            "time4": time_value(f.at),
-        },
-        title="工单提醒",
-        body=f"工单 {f.number}「{f.title}」：{f.text}",
-        page=order_page(f.order_id),
-    )
-
-
-_BUILDERS: dict[str, Callable[[OrderFacts], Rendered]] = {
-    "order_submitted": _submitted,
-    "order_dispatched": _dispatched,
-    "order_claimed": _claimed,
-    "order_started": _started,
-    "order_completed": _completed,
-    "order_escalated": _escalated,
-    "reminder": _reminder,
-}
-
-
-@dataclass(frozen=True)
-class DigestFacts:
-    """Yesterday's numbers for one community (Shanghai calendar day)."""
-
-    community: str
-    day: str  # YYYY-MM-DD
-    submitted: int
-    closed: int
-    open: int
-    overdue: int
-    average_rating: float | None
-    at: datetime
-
-
-def render_digest(f: DigestFacts) -> Rendered:
-    """The secretary's 08:30 digest: a short template message, and the inbox text."""
-    rating = f"{f.average_rating:.1f}" if f.average_rating is not None else "无"
-    summary = f"新增{f.submitted} 办结{f.closed} 待办{f.open} 超时{f.overdue}"
-    return Rendered(
-        data={
-            "thing1": thing(f.community),
-            "character_string2": character_string(f.day),
-            "thing3": thing(summary),
-            "time4": time_value(f.at),
-        },
-        title=f"{f.day} 工作日报",
-        body=f"{f.community} {f.day}：新增工单 {f.submitted} 件，办结 {f.closed} 件，平均评分 {rating}；"
-        f"目前待办 {f.open} 件，其中超时 {f.overdue} 件。",
-        page="pages/workbench/index",
-    )
-
-
-def digest_markdown(f: DigestFacts) -> str:
-    """The same digest for the community's WeCom work group."""
-    rating = f"{f.average_rating:.1f}" if f.average_rating is not None else "无"
-    return (
-        f"### {f.community} {f.day} 工作日报\n"
-        f'> 新增工单：<font color="info">{f.submitted}</font> 件\n'
-        f"> 办结：{f.closed} 件，平均评分 {rating}\n"
-        f'> 待办：{f.open} 件，其中超时 <font color="warning">{f.overdue}</font> 件'
-    )

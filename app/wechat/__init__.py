@@ -1,1 +1,1 @@
-"""The one gateway to WeChat (wechatpy plus what it lacks) and the local WeChat simulator."""
+"""The one gateway to WeChat: the Protocol Linli calls, its wechatpy implementation, its errors."""

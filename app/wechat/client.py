@@ -21,14 +21,8 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
-from app.config import Settings
-from app.wechat.errors import (
-    TOKEN_CODES,
-    WeChatError,
-    WeChatRejectedError,
-    WeChatUnavailableError,
-    classify,
-)
+from app.core.config import Settings
+from app.wechat.errors import TOKEN_CODES, WeChatError, WeChatRejectedError, WeChatUnavailableError, classify
 from app.wechat.gateway import CodeSession, Verdict
 
 log = logging.getLogger(__name__)

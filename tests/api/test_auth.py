@@ -8,12 +8,12 @@ import sqlalchemy as sa
 import time_machine
 from flask.testing import FlaskClient
 
-from app.clock import now_utc
-from app.models import User
+from app.core.clock import now_utc
+from app.core.tokens import TokenSigner
+from app.identity.models import User
 from app.runtime import Runtime
-from app.services.tokens import TokenSigner
-from app.wechat.simulator import SimulatorServer
 from tests.factories import login
+from wechat_sim import SimulatorServer
 
 
 def _user_count(rt: Runtime) -> int:
@@ -119,8 +119,8 @@ def test_wechat_down_gives_503_quickly(rt: Runtime, simulator: SimulatorServer) 
     """A stopped simulator: login answers 503 wechat_unavailable within the configured timeout."""
     import time
 
-    from app import create_app
     from app.runtime import build_runtime
+    from miniprogram_api import create_app
     from tests.conftest import make_settings
 
     down = SimulatorServer(host="127.0.0.1", port=0)

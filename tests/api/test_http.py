@@ -74,8 +74,8 @@ def test_health_and_readiness(client: FlaskClient) -> None:
 
 
 def test_readiness_fails_when_the_database_is_gone(rt: Runtime, tmp_path: Path) -> None:
-    from app import create_app
     from app.runtime import build_runtime
+    from miniprogram_api import create_app
     from tests.conftest import make_settings
 
     # A SQLite path inside a directory that does not exist cannot be opened.

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 import time_machine
 from flask.testing import FlaskClient
 
-from app.clock import now_utc
-from app.models import Household, Invitation, RoleMembership, User
+from app.core.clock import now_utc
+from app.identity.models import Household, Invitation, RoleMembership, User
+from app.identity.roles import Role
 from app.runtime import Runtime
-from app.workflow import Role
 from tests.factories import World, grant, login, make_world
 
 

@@ -12,14 +12,15 @@ import requests
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from app.clock import now_utc
-from app.models import DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant, User
+from app.core.clock import now_utc
+from app.identity.models import User
+from app.identity.roles import Role
 from app.notify.delivery import deliver_due, outbox_counts
+from app.notify.models import DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant
 from app.runtime import Runtime
-from app.wechat.simulator import SimulatorServer
-from app.workflow import Role
 from tests.api.test_order_loop import People
 from tests.factories import World, grant, login, make_world
+from wechat_sim import SimulatorServer
 
 # A title far over WeChat's 20-character `thing` limit, so that cutting is exercised.
 LONG_TITLE = "帮忙买菜并且顺路去药店取降压药再送到三号楼二单元三零一室谢谢您辛苦了"

@@ -7,9 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from app.models import OrderEvent, PointsEntry, ReturnVisit
+from app.identity.roles import Role
+from app.orders.models import OrderEvent, PointsEntry, ReturnVisit
 from app.runtime import Runtime
-from app.workflow import Role
 from tests.factories import World, grant, login, make_world
 
 

@@ -8,12 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from app.models import IdempotencyKey, Order, OrderEvent
+from app.identity.roles import Role
+from app.orders.models import IdempotencyKey, Order, OrderEvent
+from app.property.companies import add_property_company
 from app.runtime import Runtime
-from app.services.admin import add_property_company, add_team
-from app.wechat.simulator import SimulatorServer
-from app.workflow import Role
+from app.volunteers.teams import add_team
 from tests.factories import World, grant, login, make_world
+from wechat_sim import SimulatorServer
 
 
 def _resident(client: FlaskClient, world: World, openid: str = "alice", community: str | None = None) -> dict[str, str]:

@@ -24,11 +24,14 @@ from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.test import TestResponse
 
-from app.db import Base
-from app.models import AreaKind, Household, Notification, Order, ReturnVisit
+from app.areas.models import AreaKind
+from app.areas.tree import add_area
+from app.core.db import Base
+from app.identity.models import Household
+from app.identity.roles import Role
+from app.notify.models import Notification
+from app.orders.models import Order, ReturnVisit
 from app.runtime import Runtime
-from app.services.admin import add_area
-from app.workflow import Role
 from miniprogram_api.registry import OPERATIONS, Operation  # importing the package registers every endpoint
 from tests.factories import World, grant, login, make_world
 

@@ -2,7 +2,7 @@
 nothing (status, version, audit trail).
 
 The allowed pairs are written out by hand from API.md's Actions table ("from → to"), not taken
-from ``app.workflow.TRANSITIONS``. Each disallowed pair gets a fresh order, driven to the status
+from ``app.orders.workflow.TRANSITIONS``. Each disallowed pair gets a fresh order, driven to the status
 through the API, and the action is posted by a user who could do it in the right status, so that
 only the status is wrong.
 """
@@ -17,9 +17,10 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from app.models import Order, OrderEvent
+from app.identity.roles import Role
+from app.orders.models import Order, OrderEvent
+from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
-from app.workflow import OrderStatus, Role
 from tests.factories import World, grant, login, make_world
 
 S = OrderStatus
@@ -89,7 +90,7 @@ def actor_for(action: ApiAction, status: OrderStatus) -> str:
 def expected_refusal(action: ApiAction, status: OrderStatus) -> tuple[int, str]:
     """What posting ``action`` on an order in ``status`` must answer."""
     if action.path == "claim":
-        # order_actions._claim: an order someone holds (or has finished) is "already claimed",
+        # app.orders.actions (claim): an order someone holds (or has finished) is "already claimed",
         # one in any other status that is not pooled an invalid transition.
         if status in {S.ACCEPTED, S.IN_SERVICE, S.COMPLETED}:
             return 409, "already_claimed"

@@ -19,13 +19,17 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
-from app import create_app
-from app.errors import InvalidInputError
-from app.models import Area, Attachment, Order, ServiceCategory, User
+from app.areas.models import Area, ServiceCategory
+from app.core.errors import InvalidInputError
+from app.identity.actor import Actor, load_actor
+from app.identity.models import User
+from app.identity.roles import Role
+from app.orders.models import Order
+from app.orders.workflow import OrderKind, OrderStatus
 from app.runtime import Runtime
-from app.services.access import Actor, load_actor
-from app.services.uploads import attach_uploads
-from app.workflow import OrderKind, OrderStatus, Role
+from app.uploads.models import Attachment
+from app.uploads.store import attach_uploads
+from miniprogram_api import create_app
 from miniprogram_api import uploads as uploads_api
 from tests.conftest import make_settings
 from tests.factories import World, grant, login, make_world

@@ -10,14 +10,17 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from app import create_app
-from app.models import BotInbound, OrderEvent, SubscriptionGrant, User
+from app.bot.models import BotInbound
+from app.identity.models import User
+from app.identity.roles import Role
+from app.notify.models import SubscriptionGrant
+from app.orders.models import OrderEvent
 from app.runtime import Runtime, build_runtime
-from app.wechat.simulator import SimulatorServer
-from app.workflow import Role
+from miniprogram_api import create_app
 from tests.bot.wechat_server import AES_KEY, TOKEN, WeChatServer
 from tests.conftest import make_settings
 from tests.factories import World, grant, login, make_world
+from wechat_sim import SimulatorServer
 
 
 @pytest.fixture(scope="session")

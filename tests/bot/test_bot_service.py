@@ -1,4 +1,4 @@
-"""app.services.bot on its own: the replay/dedupe store, consent parsing, order lookup rules."""
+"""The bot's services on their own: the replay/dedupe store, consent parsing, order lookup rules."""
 
 from __future__ import annotations
 
@@ -9,20 +9,22 @@ import pytest
 import sqlalchemy as sa
 
 from app.bot.events import consent_decisions
-from app.clock import now_utc
-from app.errors import ForbiddenError, InvalidInputError, NotFoundError
-from app.models import BotInbound, User
+from app.bot.models import BotInbound
+from app.bot.replay import InboundClaim, claim_inbound
+from app.core.clock import now_utc
+from app.core.errors import ForbiddenError, InvalidInputError, NotFoundError
+from app.identity.actor import load_actor
+from app.identity.models import User
+from app.identity.roles import Role
+from app.orders.access import check_may_dispatch
+from app.orders.queries import find_order
 from app.runtime import Runtime
-from app.services import bot as bot_service
-from app.services.access import load_actor
-from app.services.bot import InboundClaim
-from app.workflow import Role
 from tests.bot.conftest import Cast
 from tests.factories import grant
 
 
 def test_claims_tell_replays_from_retries(rt: Runtime) -> None:
-    claim = bot_service.claim_inbound
+    claim = claim_inbound
     assert claim(rt, nonce_key="nonce:1:a", message_key="msg:1") is InboundClaim.NEW
     assert claim(rt, nonce_key="nonce:1:a", message_key="msg:1") is InboundClaim.REPLAY
     assert claim(rt, nonce_key="nonce:2:b", message_key="msg:1") is InboundClaim.DUPLICATE
@@ -35,7 +37,7 @@ def test_claims_tell_replays_from_retries(rt: Runtime) -> None:
 def test_old_claims_are_pruned(rt: Runtime) -> None:
     with rt.db.write() as session:
         session.add(BotInbound(dedupe_key="msg:old", created_at=now_utc() - timedelta(days=2)))
-    assert bot_service.claim_inbound(rt, nonce_key="nonce:9:z", message_key="msg:old") is InboundClaim.NEW
+    assert claim_inbound(rt, nonce_key="nonce:9:z", message_key="msg:old") is InboundClaim.NEW
 
 
 def test_only_one_of_many_concurrent_claims_wins(rt: Runtime) -> None:
@@ -45,7 +47,7 @@ def test_only_one_of_many_concurrent_claims_wins(rt: Runtime) -> None:
 
     def worker(i: int) -> None:
         start.wait()
-        outcome = bot_service.claim_inbound(rt, nonce_key=f"nonce:{i}", message_key="msg:race")
+        outcome = claim_inbound(rt, nonce_key=f"nonce:{i}", message_key="msg:race")
         with lock:
             results.append(outcome)
 
@@ -93,9 +95,9 @@ def test_find_order_needs_one_match_in_the_actors_communities(rt: Runtime, cast:
         assert secretary is not None
         assert sq2 is not None
         secretary_actor, sq2_actor = load_actor(session, secretary), load_actor(session, sq2)
-    assert bot_service.find_order(rt, secretary_actor, order["number"]) == (order["id"], "submitted")
+    assert find_order(rt, secretary_actor, order["number"]) == (order["id"], "submitted")
     with pytest.raises(NotFoundError):
-        bot_service.find_order(rt, sq2_actor, order["number"])
+        find_order(rt, sq2_actor, order["number"])
 
     # A street admin covers both communities; once both have the number, it is ambiguous.
     grant(rt, "street-admin", Role.STREET_ADMIN, cast.world.street)
@@ -104,7 +106,7 @@ def test_find_order_needs_one_match_in_the_actors_communities(rt: Runtime, cast:
         admin = session.scalar(sa.select(User).where(User.openid == "street-admin"))
         assert admin is not None
         admin_actor = load_actor(session, admin)
-    assert bot_service.find_order(rt, admin_actor, order["number"])[0] == order["id"]
+    assert find_order(rt, admin_actor, order["number"])[0] == order["id"]
     sq2_resident = cast._person("resident-sq2", None, None)
     household = {"community": cast.world.other_community, "building": "1", "unit": "1", "room": "101"}
     cast.client.put("/api/v1/me/household", json=household, headers=sq2_resident.headers)
@@ -112,7 +114,7 @@ def test_find_order_needs_one_match_in_the_actors_communities(rt: Runtime, cast:
     twin = cast.client.post("/api/v1/orders", json=body, headers=sq2_resident.headers).get_json()["order"]
     assert twin["number"] == order["number"]  # numbers are per community
     with pytest.raises(InvalidInputError):
-        bot_service.find_order(rt, admin_actor, order["number"])
+        find_order(rt, admin_actor, order["number"])
 
 
 def test_only_dispatchers_may_dispatch(rt: Runtime, cast: Cast) -> None:
@@ -123,6 +125,6 @@ def test_only_dispatchers_may_dispatch(rt: Runtime, cast: Cast) -> None:
         assert worker is not None
         assert volunteer is not None
         worker_actor, volunteer_actor = load_actor(session, worker), load_actor(session, volunteer)
-    bot_service.check_may_dispatch(worker_actor)
+    check_may_dispatch(worker_actor)
     with pytest.raises(ForbiddenError):
-        bot_service.check_may_dispatch(volunteer_actor)
+        check_may_dispatch(volunteer_actor)

@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app.bot import commands
-from app.clock import now_utc
-from app.models import BotBindCode, OrderEvent, User
+from app.bot.binding import MAX_BIND_FAILURES
+from app.bot.models import BotBindCode
+from app.core.clock import now_utc
+from app.identity.models import User
+from app.orders.models import OrderEvent
 from app.runtime import Runtime
-from app.services.bot import MAX_BIND_FAILURES
 from tests.bot.conftest import Cast, snapshot
 from tests.bot.wechat_server import WeChatServer
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.models import OutboxMessage
+from app.notify.models import OutboxMessage
 from app.runtime import Runtime
 from tests.bot.conftest import Cast
 from tests.bot.wechat_server import WeChatServer

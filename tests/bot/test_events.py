@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.bot import commands, events
-from app.models import SubscriptionGrant, User
+from app.identity.models import User
+from app.notify.consent import add_grants
+from app.notify.models import SubscriptionGrant
 from app.runtime import Runtime
-from app.services.subscriptions import add_grants
 from tests.bot.conftest import Cast, Person, snapshot
 from tests.bot.wechat_server import MP_APPID, WeChatServer, fixture_names, load_fixture
 

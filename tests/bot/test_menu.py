@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from app.bot.events import MENU_COMMANDS
-from app.cli import main
-from app.config import BOT_MENU_KEYS, DEFAULT_CONFIG_PATH, BotSection, ConfigError, load_settings
-from app.wechat.simulator import SimulatorServer
+from app.core.config import BOT_MENU_KEYS, DEFAULT_CONFIG_PATH, BotSection, ConfigError, load_settings
+from cli.main import main
 from tests.bot.wechat_server import OA_APPID
+from wechat_sim import SimulatorServer
 
 
 def _env(simulator: SimulatorServer, tmp_path: Path) -> dict[str, str]:

@@ -12,8 +12,7 @@ import pytest
 import xmltodict
 from flask.testing import FlaskClient
 
-import app.bot
-from app.bot import security
+from app.bot import callback, security
 from app.runtime import Runtime
 from tests.bot.conftest import Cast, snapshot
 from tests.bot.wechat_server import MP_APPID, TOKEN, WeChatServer, load_fixture, seal, sha1_signature
@@ -268,10 +267,10 @@ def test_past_the_reply_budget_the_answer_is_success(
         done.append("finished")
         return "too late"
 
-    monkeypatch.setattr(app.bot, "respond", slow)
+    monkeypatch.setattr(callback, "respond", slow)
     args = plain.signed_args()
     started = time.perf_counter()
-    answer = app.bot.receive(hurried, args, load_fixture("text__command", content="待办").encode())
+    answer = callback.receive(hurried, args, load_fixture("text__command", content="待办").encode())
     elapsed = time.perf_counter() - started
     assert (answer.body, elapsed < 0.5) == ("success", True)
     deadline = time.monotonic() + 5

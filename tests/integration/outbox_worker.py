@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from app.config import load_settings
+from app.core.config import load_settings
 from app.notify.delivery import deliver_batch
 from app.runtime import build_runtime
 

@@ -1,5 +1,5 @@
 """The claim race through HTTP under a real multi-threaded server (goals G1 and G2 of
-shared/research/perf-reliability-anchors.md): 50 volunteers released at once on one pooled order,
+docs/operations.md, "Claims"): 50 volunteers released at once on one pooled order,
 exactly one wins, the 49 others get 409 ``already_claimed``, nobody gets a 5xx (on SQLite: no
 "database is locked"), and the database agrees with the winner's answer."""
 
@@ -18,13 +18,14 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from app import create_app
-from app.models import Order, OrderEvent
+from app.identity.grants import grant_role
+from app.identity.roles import Role
+from app.orders.models import Order, OrderEvent
+from app.orders.workflow import Action
 from app.runtime import Runtime
-from app.services.admin import grant_role
-from app.wechat.simulator import SimulatorServer
-from app.workflow import Action, Role
+from miniprogram_api import create_app
 from tests.factories import World, make_world
+from wechat_sim import SimulatorServer
 
 CLAIMERS = 50
 ROUNDS = 3

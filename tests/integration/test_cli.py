@@ -15,8 +15,8 @@ import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from app.cli import main
-from app.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT
+from cli.main import main
 from tests.dbutil import fresh_database_url
 
 

@@ -20,17 +20,19 @@ from typing import IO, Any
 import pytest
 import sqlalchemy as sa
 
-from app.clock import now_utc
-from app.config import PROJECT_ROOT
-from app.models import Channel, DeliveryStatus, JobRun, OutboxMessage, User
+from app.core.clock import now_utc
+from app.core.config import PROJECT_ROOT
+from app.core.job_runs import JobRun
+from app.identity.models import User
+from app.notify.consent import add_grants
 from app.notify.delivery import deliver_due, outbox_counts
+from app.notify.models import Channel, DeliveryStatus, OutboxMessage
 from app.notify.outbox import notify_user
-from app.notify.payloads import OrderFacts, render
+from app.orders.texts import OrderFacts, render
 from app.runtime import Runtime, build_runtime
-from app.services.subscriptions import add_grants
-from app.wechat.simulator import SimulatorServer
 from tests.conftest import make_settings
 from tests.dbutil import TEST_DATABASE_URL
+from wechat_sim import SimulatorServer
 
 SUBSCRIBE_PATH = "/cgi-bin/message/subscribe/send"
 

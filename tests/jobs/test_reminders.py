@@ -18,33 +18,29 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from app.clock import SHANGHAI
-from app.errors import InvalidTransitionError
-from app.models import (
-    Area,
-    JobRun,
-    Notification,
-    Order,
-    OrderEvent,
-    OutboxMessage,
-    PointsEntry,
-    Rating,
-    User,
-)
+from app.areas.catalogue import add_category
+from app.areas.models import Area
+from app.core.clock import SHANGHAI
+from app.core.errors import InvalidTransitionError
+from app.core.job_runs import JobRun
+from app.identity.actor import Actor, load_actor
+from app.identity.grants import grant_role
+from app.identity.models import User
+from app.identity.roles import Role
+from app.notify.consent import add_grants
 from app.notify.delivery import deliver_due
+from app.notify.models import Notification, OutboxMessage
+from app.orders.actions import ActionInput, Target, act
+from app.orders.digest import digest_facts, send_daily_digests
+from app.orders.models import Order, OrderEvent, PointsEntry, Rating
+from app.orders.reminders import ReminderReport, run_reminders
+from app.orders.submit import NewOrder, submit_order
+from app.orders.workflow import OPEN, Action, OrderKind, OrderStatus, TriageLevel
 from app.runtime import Runtime
-from app.services.access import Actor, load_actor
-from app.services.admin import add_category, grant_role
-from app.services.digests import digest_facts, send_daily_digests
-from app.services.order_actions import ActionInput, Target, act
-from app.services.orders import NewOrder, submit_order
-from app.services.reminders import ReminderReport, run_reminders
-from app.services.subscriptions import add_grants
-from app.wechat.simulator import SimulatorServer
-from app.workflow import OPEN, Action, OrderKind, OrderStatus, Role, TriageLevel
 from jobs.registry import JobSpec, job_specs
 from jobs.scheduler import fire
 from tests.factories import World, make_world
+from wechat_sim import SimulatorServer
 
 SECOND = timedelta(seconds=1)
 

@@ -1,7 +1,7 @@
 """A Hypothesis state machine over the order services: random actions by random people, checked
 against a model of who may do what (API.md) and against the database after every step.
 
-The machine calls ``app.services.orders.submit_order`` and ``app.services.order_actions.act``
+The machine calls ``app.orders.submit.submit_order`` and ``app.orders.actions.act``
 directly. Every call must either succeed or raise the one LinliError the model predicts (never
 another exception); after every step the orders, their audit trail and their assignees in the
 database must agree with the model.
@@ -26,8 +26,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from app.db import Base
-from app.errors import (
+from app.areas.tree import get_area
+from app.core.db import Base
+from app.core.errors import (
     AlreadyClaimedError,
     ForbiddenError,
     InvalidInputError,
@@ -36,13 +37,16 @@ from app.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from app.models import Household, Order, OrderEvent, User
+from app.identity.actor import Actor, load_actor
+from app.identity.grants import grant_role
+from app.identity.models import Household, User
+from app.identity.roles import Role
+from app.orders.actions import ActionInput, Target, act
+from app.orders.models import Order, OrderEvent
+from app.orders.queries import get_order
+from app.orders.submit import NewOrder, submit_order
+from app.orders.workflow import Action, OrderKind, OrderStatus, Party, TriageLevel
 from app.runtime import Runtime
-from app.services.access import Actor, get_area, load_actor
-from app.services.admin import grant_role
-from app.services.order_actions import ActionInput, Target, act
-from app.services.orders import NewOrder, get_order, submit_order
-from app.workflow import Action, OrderKind, OrderStatus, Party, Role, TriageLevel
 from tests.factories import World, make_world
 from tests.unit.test_workflow import EXPECTED, EXPECTED_PARTIES
 

@@ -12,8 +12,9 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import APILimitedException, WeChatClientException
 
-from app.wechat.simulator import SimulatorServer, SimulatorState, create_simulator_app
-from app.wechat.simulator.fields import FieldError, validate_field
+from wechat_sim import SimulatorServer, create_simulator_app
+from wechat_sim.fields import FieldError, validate_field
+from wechat_sim.state import SimulatorState
 
 MINI_APPID = "wx-sim-mini"
 OA_APPID = "wx-sim-oa"

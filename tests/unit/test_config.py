@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import DEFAULT_CONFIG_PATH, ConfigError, env_overrides, load_settings
+from app.core.config import DEFAULT_CONFIG_PATH, ConfigError, env_overrides, load_settings
 
 
 def test_committed_config_loads_as_is() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.db import Database, UTCDateTime, make_engine
+from app.core.db import Database, UTCDateTime, make_engine
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""The transition table against an independent reading of API.md's "from → to" column.
+"""The transition table against an independent reading of the contract's "from → to" column.
 
-The expectations below are written out by hand from /work/shared/API.md (Actions table) and
-DESIGN.md (order lifecycle), never derived from ``app.workflow.TRANSITIONS``, so a wrong entry
-in the table makes these tests fail.
+The expectations below are written out by hand from the API contract (docs/api.md, Actions) and
+the order lifecycle (docs/architecture.md), never derived from ``app.orders.workflow.TRANSITIONS``,
+so a wrong entry in the table makes these tests fail.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import itertools
 
 import pytest
 
-from app.errors import InvalidTransitionError
-from app.workflow import (
+from app.core.errors import InvalidTransitionError
+from app.orders.workflow import (
     ACTION_LABELS,
     STATUS_LABELS,
     TERMINAL,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 from app.wechat.client import WeChatClientGateway
 from app.wechat.errors import (
     WeChatPayloadError,
@@ -17,8 +17,8 @@ from app.wechat.errors import (
     WeChatUnavailableError,
 )
 from app.wechat.gateway import Verdict
-from app.wechat.simulator import SimulatorServer
 from tests.conftest import make_settings
+from wechat_sim import SimulatorServer
 
 SUBSCRIBE = "/cgi-bin/message/subscribe/send"
 TEMPLATE = "/cgi-bin/message/template/send"

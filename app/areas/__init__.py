@@ -1,0 +1,1 @@
+"""The area tree (street → community → grid → building) and each community's service catalogue."""

@@ -1,0 +1,17 @@
+"""What area and catalogue use cases answer."""
+
+from __future__ import annotations
+
+from app.core.shapes import Shape
+
+
+class CategoryOut(Shape):
+    code: str
+    name: str
+    points: int
+    sla_hours: int
+    skill: str | None
+
+
+class CategoryList(Shape):
+    items: list[CategoryOut]

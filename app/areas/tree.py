@@ -1,0 +1,57 @@
+"""Operator set-up used by the CLI and demo data: areas, the service catalogue, role grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.areas.models import PARENT_KIND, Area, AreaKind
+from app.core.errors import ConflictError, InvalidInputError, NotFoundError
+from app.runtime import Runtime
+
+
+def add_area(session: Session, kind: AreaKind, code: str, name: str, parent_code: str | None = None) -> Area:
+    """Create one area under its parent (flush only; the caller owns the transaction)."""
+    wanted_parent = PARENT_KIND[kind]
+    parent: Area | None = None
+    if wanted_parent is None:
+        if parent_code:
+            raise InvalidInputError("街道不能有上级区域", details={"parent": parent_code})
+    else:
+        if not parent_code:
+            raise InvalidInputError(f"{kind.value} 需要上级区域 (--parent)", details={"parent": None})
+        parent = get_area(session, parent_code, kinds=[wanted_parent])
+    if session.scalar(sa.select(Area.id).where(Area.code == code)) is not None:
+        raise ConflictError(f"区域编码 {code} 已存在", details={"code": code})
+    area = Area(kind=kind, code=code, name=name, parent_id=parent.id if parent else None)
+    session.add(area)
+    session.flush()
+    if kind is AreaKind.COMMUNITY:
+        area.community_id = area.id
+    elif parent is not None:
+        area.community_id = parent.community_id
+    session.flush()
+    return area
+
+
+def database_is_empty(rt: Runtime) -> bool:
+    """True when no area exists yet (a fresh installation)."""
+    with rt.db.read() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(Area)) == 0
+
+
+def set_robot_key(session: Session, community_code: str, key: str) -> None:
+    """Set (or clear, with "") a community's WeCom robot key (flush only)."""
+    community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
+    community.wecom_robot_key = key.strip() or None
+    session.flush()
+
+
+def get_area(session: Session, code: str, *, kinds: Iterable[AreaKind] | None = None) -> Area:
+    """The area with ``code`` (of one of ``kinds``), or NotFoundError naming the code."""
+    area = session.scalar(sa.select(Area).where(Area.code == code))
+    if area is None or (kinds is not None and area.kind not in set(kinds)):
+        raise NotFoundError(f"找不到区域 {code}", details={"area": code})
+    return area

@@ -1,0 +1,1 @@
+"""What every domain stands on: settings, the database, errors, the clock, logs, tokens, paging."""

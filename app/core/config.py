@@ -1,0 +1,339 @@
+"""Settings: config.toml, then the LINLI_CONFIG file, then LINLI_<SECTION>__<KEY> variables.
+
+This is the only module that reads ``os.environ`` for configuration. The result is a frozen,
+typed :class:`Settings`, validated once at start-up; a bad key stops the process with a
+message that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
+ENV_PREFIX = "LINLI_"
+PRODUCTION_WECHAT_HOST = "api.weixin.qq.com"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppSection(_Section):
+    environment: Literal["development", "production"] = "development"
+    var_dir: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class ServerSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class DatabaseSection(_Section):
+    url: str = "sqlite:///var/linli.db"
+    sqlite_busy_timeout_seconds: float = Field(default=10, gt=0)
+    pool_size: int = Field(default=10, ge=1)
+    echo: bool = False
+
+
+class AuthSection(_Section):
+    secret_key: str = ""
+    token_ttl_hours: int = Field(default=72, ge=1)
+    invitation_ttl_hours: int = Field(default=168, ge=1)
+
+
+class MiniProgramSection(_Section):
+    appid: str = "wxsimminiprogram"
+    secret: str = ""
+
+
+class OfficialAccountSection(_Section):
+    appid: str = "wxsimofficialacct"
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+
+    @model_validator(mode="after")
+    def _aes_key_length(self) -> OfficialAccountSection:
+        if self.encoding_aes_key and len(self.encoding_aes_key) != 43:  # noqa: PLR2004 - WeChat's fixed size
+            raise ValueError("encoding_aes_key must be the 43 characters shown in the WeChat console")
+        return self
+
+
+class SimulatorSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=0, le=65535)
+
+
+class WeChatSection(_Section):
+    api_base: str = "http://127.0.0.1:8001"
+    wecom_api_base: str = "http://127.0.0.1:8001"
+    timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    miniprogram: MiniProgramSection = MiniProgramSection()
+    official_account: OfficialAccountSection = OfficialAccountSection()
+    simulator: SimulatorSection = SimulatorSection()
+
+    @property
+    def talks_to_real_wechat(self) -> bool:
+        return urlsplit(self.api_base).hostname == PRODUCTION_WECHAT_HOST
+
+
+class OrdersSection(_Section):
+    urge_interval_hours: float = Field(default=4, gt=0)
+    idempotency_hours: int = Field(default=24, ge=1)
+    max_photos: int = Field(default=9, ge=0, le=9)
+
+
+TEMPLATE_KEYS = (
+    "order_submitted",
+    "order_dispatched",
+    "order_claimed",
+    "order_started",
+    "order_completed",
+    "order_escalated",
+    "reminder",
+    "digest",
+)
+
+
+class NotifySection(_Section):
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    backoff_base_seconds: float = Field(default=30, gt=0)
+    backoff_max_seconds: float = Field(default=3600, gt=0)
+    lease_seconds: float = Field(default=60, gt=0)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    quota_pause_seconds: float = Field(default=600, gt=0)
+    wecom_per_minute: int = Field(default=20, ge=1)
+    miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    #: template key → mini-program subscribe-message template id
+    subscribe_templates: dict[str, str] = {}
+    #: template key → Official Account template-message template id
+    oa_templates: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _known_template_keys(self) -> NotifySection:
+        for table in (self.subscribe_templates, self.oa_templates):
+            unknown = sorted(set(table) - set(TEMPLATE_KEYS))
+            if unknown:
+                raise ValueError(f"unknown template keys {unknown}; known: {list(TEMPLATE_KEYS)}")
+        return self
+
+
+class RemindersSection(_Section):
+    """Thresholds of the reminder and escalation rules, in hours."""
+
+    undispatched_hours: float = Field(default=2, gt=0)
+    unaccepted_remind_hours: float = Field(default=2, gt=0)
+    unaccepted_return_hours: float = Field(default=8, gt=0)
+    overdue_escalate_hours: float = Field(default=24, gt=0)
+    unrated_remind_hours: float = Field(default=24, gt=0)
+    unrated_close_days: float = Field(default=7, gt=0)
+    appointment_soon_minutes: float = Field(default=60, gt=0)
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    digest_minute: int = Field(default=30, ge=0, le=59)
+
+    @model_validator(mode="after")
+    def _return_after_remind(self) -> RemindersSection:
+        if self.unaccepted_return_hours <= self.unaccepted_remind_hours:
+            raise ValueError("unaccepted_return_hours must be greater than unaccepted_remind_hours")
+        return self
+
+
+class RedisSection(_Section):
+    url: str = ""
+
+
+class UploadsSection(_Section):
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+
+
+#: Menu CLICK keys the bot understands (app/bot/events.py maps each to a command).
+BOT_MENU_KEYS = ("CMD_TODO", "CMD_HELP", "CMD_BIND")
+#: WeChat's limits for custom menus: 3 top-level buttons of ≤ 16 bytes, 5 sub-buttons of ≤ 60 bytes.
+_MENU_MAX_BUTTONS, _MENU_MAX_SUB_BUTTONS = 3, 5
+_MENU_MAX_NAME_BYTES, _MENU_MAX_SUB_NAME_BYTES = 16, 60
+
+
+def _default_menu() -> list[dict[str, Any]]:
+    return [
+        {"type": "click", "name": "我的待办", "key": "CMD_TODO"},
+        {"type": "click", "name": "绑定账号", "key": "CMD_BIND"},
+        {"type": "click", "name": "使用帮助", "key": "CMD_HELP"},
+    ]
+
+
+def _check_button(button: dict[str, Any], max_name_bytes: int) -> None:
+    name = button.get("name")
+    if not isinstance(name, str) or not name or len(name.encode("utf-8")) > max_name_bytes:
+        raise ValueError(f"menu button name {name!r} must be 1–{max_name_bytes} bytes of UTF-8")
+    if button.get("type") == "click" and button.get("key") not in BOT_MENU_KEYS:
+        raise ValueError(f"menu button {name!r}: click key must be one of {list(BOT_MENU_KEYS)}")
+
+
+class BotSection(_Section):
+    """The Official Account bot: bind codes, the reply deadline, and the menu `linli bot menu` pushes."""
+
+    bind_code_ttl_minutes: int = Field(default=10, ge=1, le=1440)
+    reply_budget_seconds: float = Field(default=4.0, gt=0, lt=5)
+    menu: list[dict[str, Any]] = Field(default_factory=_default_menu)
+
+    @model_validator(mode="after")
+    def _menu_fits_wechat(self) -> BotSection:
+        if not 1 <= len(self.menu) <= _MENU_MAX_BUTTONS:
+            raise ValueError(f"menu must have 1–{_MENU_MAX_BUTTONS} top-level buttons")
+        for button in self.menu:
+            _check_button(button, _MENU_MAX_NAME_BYTES)
+            subs = button.get("sub_button")
+            if subs is not None:
+                if not isinstance(subs, list) or not 1 <= len(subs) <= _MENU_MAX_SUB_BUTTONS:
+                    raise ValueError(f"sub_button of {button['name']!r} must list 1–{_MENU_MAX_SUB_BUTTONS} buttons")
+                for sub in subs:
+                    _check_button(sub, _MENU_MAX_SUB_NAME_BYTES)
+            elif "type" not in button:
+                raise ValueError(f"menu button {button['name']!r} needs a type or a sub_button list")
+        return self
+
+
+class Settings(_Section):
+    """Everything Linli can be configured with; see config.toml for the meaning of each key."""
+
+    app: AppSection = AppSection()
+    server: ServerSection = ServerSection()
+    database: DatabaseSection = DatabaseSection()
+    auth: AuthSection = AuthSection()
+    wechat: WeChatSection = WeChatSection()
+    orders: OrdersSection = OrdersSection()
+    notify: NotifySection = NotifySection()
+    reminders: RemindersSection = RemindersSection()
+    redis: RedisSection = RedisSection()
+    uploads: UploadsSection = UploadsSection()
+    bot: BotSection = BotSection()
+
+    @model_validator(mode="after")
+    def _real_use_needs_secrets(self) -> Settings:
+        # The simulator accepts any credentials, so a laptop needs no secret; production and
+        # anything talking to the real WeChat must have them, and we say which are missing.
+        wechat_secrets = (
+            ("wechat.miniprogram.secret", self.wechat.miniprogram.secret),
+            ("wechat.official_account.secret", self.wechat.official_account.secret),
+            ("wechat.official_account.token", self.wechat.official_account.token),
+        )
+        required: tuple[tuple[str, str], ...] = ()
+        if self.app.environment == "production":
+            required = (("auth.secret_key", self.auth.secret_key), *wechat_secrets)
+        elif self.wechat.talks_to_real_wechat:
+            required = wechat_secrets
+        missing = [key for key, value in required if not value]
+        if missing:
+            raise ValueError(f"these secrets must be set in the environment: {', '.join(missing)}")
+        return self
+
+    @property
+    def var_path(self) -> Path:
+        """The var directory, relative paths taken from the project root."""
+        path = self.app.var_dir
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path resolved against the project root."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(PROJECT_ROOT / url[len(prefix) :])
+        return url
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_env_value(raw: str) -> Any:
+    # Flask's from_prefixed_env rule: JSON where it parses ("8080", "true", "[1]"), else the string.
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Turn ``LINLI_A__B__C=value`` variables into ``{"a": {"b": {"c": value}}}``.
+
+    Only names with a ``__`` are settings; ``LINLI_CONFIG`` and test-only variables are not.
+    """
+    result: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if any(not part for part in path):
+            raise ConfigError(f"{name}: malformed variable name (empty part between '__')")
+        node = result
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{name}: {'.'.join(path)} conflicts with another LINLI_ variable")
+            node = child
+        node[path[-1]] = _parse_env_value(raw)
+    return result
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(settings)"
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{key}: {message}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Load and validate settings; raise :class:`ConfigError` naming any bad key.
+
+    ``overrides`` (a nested dict) is applied last; tests use it instead of the environment.
+    """
+    env = os.environ if environ is None else environ
+    data = _read_toml(path or DEFAULT_CONFIG_PATH)
+    extra_file = env.get("LINLI_CONFIG")
+    if extra_file:
+        data = _deep_merge(data, _read_toml(Path(extra_file)))
+    data = _deep_merge(data, env_overrides(env))
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

@@ -1,0 +1,20 @@
+"""What services hand back: pydantic models that the API serialises as they are.
+
+Times are answered in Asia/Shanghai (+08:00), as API.md fixes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from app.core.clock import to_shanghai
+
+#: A datetime answered with a +08:00 offset.
+ShanghaiTime = Annotated[datetime, PlainSerializer(lambda moment: to_shanghai(moment).isoformat(), return_type=str)]
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(frozen=True)

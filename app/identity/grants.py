@@ -1,0 +1,31 @@
+"""Giving a role to a person by openid (operators' CLI and the demo data)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.areas.tree import get_area
+from app.identity.models import RoleMembership, User
+from app.identity.roles import Role
+
+
+def grant_role(session: Session, openid: str, role: Role, area_code: str, *, nickname: str = "") -> User:
+    """Give ``openid`` a role in an area, creating the user if new (flush only). Idempotent."""
+    area = get_area(session, area_code)
+    user = session.scalar(sa.select(User).where(User.openid == openid))
+    if user is None:
+        user = User(openid=openid, nickname=nickname)
+        session.add(user)
+        session.flush()
+    elif nickname and not user.nickname:
+        user.nickname = nickname
+    exists = session.scalar(
+        sa.select(RoleMembership.id).where(
+            RoleMembership.user_id == user.id, RoleMembership.role == role, RoleMembership.area_id == area.id
+        )
+    )
+    if exists is None:
+        session.add(RoleMembership(user_id=user.id, role=role, area_id=area.id))
+        session.flush()
+    return user

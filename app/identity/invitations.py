@@ -1,0 +1,132 @@
+"""Invitations: a secretary hands out a one-time code that grants a role in an area."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.areas.models import Area, AreaKind
+from app.areas.tree import get_area
+from app.core.clock import now_utc
+from app.core.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from app.identity.actor import Actor
+from app.identity.models import Invitation, RoleMembership
+from app.identity.roles import Role
+from app.identity.shapes import AreaRef, InvitationOut
+from app.runtime import Runtime
+
+#: No 0/O, 1/I/L: codes are read aloud and typed on phones.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+#: The kinds of area each invitable role is held in.
+ROLE_AREA_KINDS: dict[Role, frozenset[AreaKind]] = {
+    Role.VOLUNTEER: frozenset({AreaKind.COMMUNITY}),
+    Role.GRID_WORKER: frozenset({AreaKind.COMMUNITY, AreaKind.GRID}),
+    Role.SECRETARY: frozenset({AreaKind.COMMUNITY}),
+    Role.PROPERTY_COMPANY: frozenset({AreaKind.COMMUNITY}),
+    Role.MERCHANT: frozenset({AreaKind.COMMUNITY}),
+    Role.STREET_ADMIN: frozenset({AreaKind.STREET}),
+}
+
+
+class InvitationUsedError(ConflictError):
+    code = "invitation_used"
+    default_message = "邀请码已被使用"
+
+
+class InvitationExpiredError(ConflictError):
+    code = "invitation_expired"
+    default_message = "邀请码已过期，请联系社区重新获取"
+
+
+def _may_invite(actor: Actor, area: Area, role: Role) -> bool:
+    if role is Role.STREET_ADMIN:
+        return any(m.role is Role.STREET_ADMIN and m.area_id == area.id for m in actor.memberships)
+    if area.community_id is None:
+        return False
+    return area.community_id in actor.communities_as(Role.SECRETARY, Role.STREET_ADMIN)
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def create_invitation(rt: Runtime, actor: Actor, *, role: Role, area_code: str) -> InvitationOut:
+    """A secretary (for their community) or street admin (for their street): a one-time code.
+
+    Raises InvalidInputError (role not invitable there), NotFoundError, ForbiddenError.
+    """
+    kinds = ROLE_AREA_KINDS.get(role)
+    if kinds is None:
+        raise InvalidInputError("该角色不能通过邀请获得", details={"role": role.value})
+    with rt.db.write() as session:
+        area = get_area(session, area_code)
+        if not _may_invite(actor, area, role):
+            # Another community's area looks the same as an unknown one.
+            if area.community_id is not None and area.community_id not in actor.communities_as(*Role):
+                raise NotFoundError(f"找不到区域 {area_code}", details={"area": area_code})
+            raise ForbiddenError("只有社区书记或街道管理员可以发放邀请码")
+        if area.kind not in kinds:
+            raise InvalidInputError(
+                "该角色不能设在这一级区域", details={"area": area_code, "allowed": sorted(k.value for k in kinds)}
+            )
+        invitation = Invitation(
+            code=_new_code(),
+            role=role,
+            area_id=area.id,
+            created_by_id=actor.user_id,
+            expires_at=now_utc() + timedelta(hours=rt.settings.auth.invitation_ttl_hours),
+        )
+        session.add(invitation)
+        session.flush()
+        return InvitationOut(
+            code=invitation.code,
+            role=role.value,
+            area=AreaRef(code=area.code, name=area.name, kind=area.kind.value),
+            expires_at=invitation.expires_at,
+        )
+
+
+def take_invitation(session: Session, actor: Actor, code: str) -> None:
+    """Helper for the redeem use case (flushes only): the actor takes the role the code grants.
+
+    Raises NotFoundError (unknown code), InvitationUsedError, InvitationExpiredError.
+    """
+    normalised = code.strip().upper()
+    now = now_utc()
+    invitation = session.scalar(sa.select(Invitation).where(Invitation.code == normalised))
+    if invitation is None:
+        raise NotFoundError("邀请码不存在", details={"code": code})
+    if invitation.redeemed_at is not None:
+        raise InvitationUsedError()
+    if invitation.expires_at <= now:
+        raise InvitationExpiredError()
+    # Conditional update: two people redeeming the same code at once cannot both win.
+    taken = session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None))
+        .values(redeemed_at=now, redeemed_by_id=actor.user_id)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvitationUsedError()
+    exists = session.scalar(
+        sa.select(RoleMembership.id).where(
+            RoleMembership.user_id == actor.user_id,
+            RoleMembership.role == invitation.role,
+            RoleMembership.area_id == invitation.area_id,
+        )
+    )
+    if exists is None:
+        session.add(
+            RoleMembership(
+                user_id=actor.user_id,
+                role=invitation.role,
+                area_id=invitation.area_id,
+                granted_by_id=invitation.created_by_id,
+            )
+        )
+    session.flush()

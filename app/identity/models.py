@@ -1,0 +1,104 @@
+"""Users, their roles per area, their households and invitations to a role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.areas.models import Area
+from app.core.columns import created_at, fk, intpk, updated_at
+from app.core.db import Base
+from app.identity.roles import Role
+
+
+class User(Base):
+    """A person known by their mini-program openid."""
+
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    openid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Links the mini-program user to the same person on the Official Account.
+    unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    nickname: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: The same person's openid on the Official Account (template messages), linked by unionid.
+    oa_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: Cleared when they unfollow the Official Account: no template messages then.
+    oa_following: Mapped[bool] = mapped_column(default=False)
+    #: Full number; only shown masked except to those DESIGN.md's privacy rules allow.
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    #: WeChat's session_key from jscode2session; it never leaves the server.
+    session_key: Mapped[str | None] = mapped_column(sa.String(128))
+    #: Bumped to revoke every token issued before (logout everywhere).
+    token_generation: Mapped[int] = mapped_column(default=0)
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+
+    memberships: Mapped[list[RoleMembership]] = relationship(
+        back_populates="user", foreign_keys="RoleMembership.user_id", order_by="RoleMembership.id"
+    )
+    household: Mapped[Household | None] = relationship(back_populates="user", foreign_keys="Household.user_id")
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.openid}>"
+
+
+class RoleMembership(Base):
+    """A role held by a user in one area (a volunteer of community X, the secretary of Y)."""
+
+    __tablename__ = "role_memberships"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role", "area_id"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
+    role: Mapped[Role]
+    area_id: Mapped[int] = fk("areas.id", ondelete="RESTRICT")
+    granted_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)
+    created_at: Mapped[created_at]
+
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    area: Mapped[Area] = relationship()
+
+
+class Household(Base):
+    """Where a resident lives; one per user."""
+
+    __tablename__ = "households"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE", unique=True)
+    community_id: Mapped[int] = fk("areas.id", ondelete="RESTRICT")
+    grid_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", index=False, nullable=True)
+    #: The known building when the label matched one, else None (the label is kept either way).
+    building_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", index=False, nullable=True)
+    building: Mapped[str] = mapped_column(sa.String(32), default="")
+    unit: Mapped[str] = mapped_column(sa.String(32), default="")
+    room: Mapped[str] = mapped_column(sa.String(32), default="")
+    #: Set by community staff who checked the address in person.
+    verified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    user: Mapped[User] = relationship(back_populates="household", foreign_keys=[user_id])
+    community: Mapped[Area] = relationship(foreign_keys=[community_id])
+    grid: Mapped[Area | None] = relationship(foreign_keys=[grid_id])
+
+
+class Invitation(Base):
+    """A one-time, expiring code that grants a role in an area when redeemed."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    role: Mapped[Role]
+    area_id: Mapped[int] = fk("areas.id", ondelete="CASCADE")
+    created_by_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
+    expires_at: Mapped[datetime]
+    redeemed_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)
+    redeemed_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+
+    area: Mapped[Area] = relationship()

@@ -1,0 +1,60 @@
+"""What identity use cases answer."""
+
+from __future__ import annotations
+
+from app.areas.models import Area
+from app.core.shapes import ShanghaiTime, Shape
+from app.identity.models import User
+
+
+class AreaRef(Shape):
+    code: str
+    name: str
+    kind: str
+
+
+class RoleOut(Shape):
+    role: str
+    area: AreaRef
+
+
+class HouseholdOut(Shape):
+    community: AreaRef
+    grid: AreaRef | None
+    building: str
+    unit: str
+    room: str
+    verified: bool
+
+
+class UserOut(Shape):
+    id: int
+    nickname: str
+    roles: list[RoleOut]
+
+
+class LoginOut(Shape):
+    token: str
+    expires_in: int
+    user: UserOut
+
+
+class PhoneOut(Shape):
+    phone: str
+
+
+class InvitationOut(Shape):
+    code: str
+    role: str
+    area: AreaRef
+    expires_at: ShanghaiTime
+
+
+def area_ref(area: Area) -> AreaRef:
+    """An area as the API names it."""
+    return AreaRef(code=area.code, name=area.name, kind=area.kind.value)
+
+
+def roles_out(user: User) -> list[RoleOut]:
+    """The user's roles with their areas (memberships and areas loaded by the caller)."""
+    return [RoleOut(role=m.role.value, area=area_ref(m.area)) for m in user.memberships]

@@ -1,0 +1,30 @@
+"""What the inbox and consent use cases answer."""
+
+from __future__ import annotations
+
+from app.core.shapes import ShanghaiTime, Shape
+
+
+class GrantsOut(Shape):
+    #: template key → one-time messages still allowed
+    remaining: dict[str, int]
+
+
+class NotificationOut(Shape):
+    id: int
+    template_key: str
+    title: str
+    body: str
+    order_id: int | None
+    read: bool
+    created_at: ShanghaiTime
+
+
+class NotificationPage(Shape):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread: int
+
+
+class MarkedOut(Shape):
+    marked: int

@@ -1,0 +1,181 @@
+"""Service categories, orders, their audit trail and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.areas.models import Area, ServiceCategory
+from app.core.columns import ID_TYPE, created_at, fk, intpk, updated_at
+from app.core.db import Base
+from app.identity.models import User
+from app.orders.workflow import Action, OrderKind, OrderStatus, TriageLevel
+
+
+class Order(Base):
+    """A resident's request (工单 / 微心愿 / 随手拍) and where it is in its lifecycle."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.UniqueConstraint("community_id", "number"),
+        # The secretary's queue and the volunteer pool: WHERE community_id=? AND status=? ORDER BY id DESC.
+        sa.Index("ix_orders_community_id_status_id", "community_id", "status", "id"),
+        sa.Index("ix_orders_resident_id_id", "resident_id", "id"),
+        sa.Index("ix_orders_assignee_id_status", "assignee_id", "status"),
+        sa.Index("ix_orders_created_by_id", "created_by_id"),
+        # The reminder jobs scan open orders by status and age.
+        sa.Index("ix_orders_status_updated_at", "status", "updated_at"),
+    )
+
+    id: Mapped[intpk]
+    #: Readable aloud on the phone: YYYYMMDD-NNNN, per community and Shanghai day.
+    number: Mapped[str] = mapped_column(sa.String(16))
+    community_id: Mapped[int] = fk("areas.id", ondelete="RESTRICT", index=False)
+    grid_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", index=False, nullable=True)
+    building_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", index=False, nullable=True)
+    category_id: Mapped[int] = fk("service_categories.id", ondelete="RESTRICT")
+    kind: Mapped[OrderKind]
+    status: Mapped[OrderStatus]
+    level: Mapped[TriageLevel | None]
+    title: Mapped[str] = mapped_column(sa.String(100))
+    description: Mapped[str] = mapped_column(sa.Text(), default="")
+    #: The resident the order belongs to.
+    resident_id: Mapped[int] = fk("users.id", ondelete="RESTRICT", index=False)
+    #: Who posted it: the resident, or a grid worker posting on their behalf (代下单).
+    created_by_id: Mapped[int] = fk("users.id", ondelete="RESTRICT", index=False)
+    #: The person holding the order: the volunteer it was dispatched to or who claimed it, or the
+    #: member of the team / property company who accepted it.
+    assignee_id: Mapped[int | None] = fk("users.id", ondelete="RESTRICT", index=False, nullable=True)
+    #: Set when dispatched to a volunteer team; any member may accept, and then becomes assignee.
+    team_id: Mapped[int | None] = fk("teams.id", ondelete="RESTRICT", nullable=True)
+    #: Set when dispatched to a property company; any of its staff may accept.
+    property_company_id: Mapped[int | None] = fk("property_companies.id", ondelete="RESTRICT", nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    building: Mapped[str] = mapped_column(sa.String(32), default="")
+    unit: Mapped[str] = mapped_column(sa.String(32), default="")
+    room: Mapped[str] = mapped_column(sa.String(32), default="")
+    preferred_start: Mapped[datetime | None]
+    preferred_end: Mapped[datetime | None]
+    #: Content security said "review" (or could not be asked): the secretary should look first.
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    completion_note: Mapped[str] = mapped_column(sa.Text(), default="")
+    #: 吹哨报到: the street department it was referred to, and by when it must answer.
+    escalated_department: Mapped[str | None] = mapped_column(sa.String(64))
+    escalation_due_at: Mapped[datetime | None]
+    last_urged_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    #: Optimistic-concurrency counter, bumped by every transition.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    community: Mapped[Area] = relationship(foreign_keys=[community_id])
+    category: Mapped[ServiceCategory] = relationship()
+    resident: Mapped[User] = relationship(foreign_keys=[resident_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
+
+    def __repr__(self) -> str:
+        return f"<Order {self.id} {self.number} {self.status.value}>"
+
+
+class OrderEvent(Base):
+    """One immutable line of an order's audit trail, written with the change it records."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
+    #: None when the system acted (a scheduled job).
+    actor_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)
+    action: Mapped[Action]
+    from_status: Mapped[OrderStatus | None]
+    to_status: Mapped[OrderStatus]
+    note: Mapped[str] = mapped_column(sa.Text(), default="")
+    #: Where the actor acted from: "api", "bot" or "job".
+    channel: Mapped[str] = mapped_column(sa.String(16), default="api")
+    created_at: Mapped[created_at]
+
+    order: Mapped[Order] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class PointsEntry(Base):
+    """One line of a volunteer's time-bank ledger; the balance is the sum."""
+
+    __tablename__ = "points_entries"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
+    delta: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(64))
+    order_id: Mapped[int | None] = fk("orders.id", ondelete="SET NULL", index=False, nullable=True)
+    created_at: Mapped[created_at]
+
+
+class Rating(Base):
+    """The resident's rating of a completed order (评单); at most one per order."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE", unique=True)
+    score: Mapped[int]
+    speed: Mapped[int | None]
+    attitude: Mapped[int | None]
+    comment: Mapped[str] = mapped_column(sa.Text(), default="")
+    #: The volunteer rated, kept here so that "past rating" ranks candidates with one query.
+    assignee_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", nullable=True)
+    created_at: Mapped[created_at]
+
+
+class ReturnVisit(Base):
+    """回访: a low rating or a dispute puts the order on the secretary's list to phone the resident."""
+
+    __tablename__ = "return_visits"
+    __table_args__ = (sa.Index("ix_return_visits_community_id_done_id", "community_id", "done", "id"),)
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
+    community_id: Mapped[int] = fk("areas.id", ondelete="CASCADE", index=False)
+    #: Why it is on the list: "low_rating" or "dispute".
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    done: Mapped[bool] = mapped_column(default=False)
+    #: What the resident said on the phone.
+    note: Mapped[str] = mapped_column(sa.Text(), default="")
+    called_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)
+    called_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+
+
+class OrderNumberCounter(Base):
+    """The last order number handed out per community and Shanghai day."""
+
+    __tablename__ = "order_number_counters"
+
+    community_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)  # YYYYMMDD
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class IdempotencyKey(Base):
+    """A POST /orders answered once for (user, Idempotency-Key); replays get the same answer."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE", index=False)
+    key: Mapped[str] = mapped_column(sa.String(128))
+    #: SHA-256 of the canonical request body: the same key with another body is refused.
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
+    created_at: Mapped[created_at]

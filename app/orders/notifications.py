@@ -1,0 +1,149 @@
+"""Who hears about each step of an order, and through which channel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.areas.models import Area, ServiceCategory
+from app.core.config import NotifySection
+from app.identity.models import User
+from app.identity.roles import Role
+from app.identity.staff import community_staff
+from app.notify.models import Channel
+from app.notify.outbox import notify_user
+from app.orders.models import Order, OrderEvent
+from app.orders.texts import OrderFacts, render
+from app.orders.workflow import Action
+from app.property.models import PropertyCompanyStaff
+from app.volunteers.models import TeamMember
+
+
+def _facts(session: Session, order: Order, event: OrderEvent, *, person: str = "", text: str = "") -> OrderFacts:
+    community = session.get(Area, order.community_id)
+    category = session.get(ServiceCategory, order.category_id)
+    return OrderFacts(
+        order_id=order.id,
+        number=order.number,
+        title=order.title,
+        category=category.name if category else "",
+        community=community.name if community else "",
+        at=event.created_at,
+        person=person,
+        text=text,
+    )
+
+
+def _users(session: Session, ids: list[int]) -> list[User]:
+    return list(session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.id))) if ids else []
+
+
+def dispatch_targets(session: Session, order: Order) -> list[User]:
+    if order.assignee_id is not None:
+        return _users(session, [order.assignee_id])
+    if order.team_id is not None:
+        ids = list(session.scalars(sa.select(TeamMember.user_id).where(TeamMember.team_id == order.team_id)))
+        return _users(session, ids)
+    if order.property_company_id is not None:
+        ids = list(
+            session.scalars(
+                sa.select(PropertyCompanyStaff.user_id).where(
+                    PropertyCompanyStaff.company_id == order.property_company_id
+                )
+            )
+        )
+        return _users(session, ids)
+    return []
+
+
+def _street_admins(session: Session, order: Order) -> list[User]:
+    community = session.get(Area, order.community_id)
+    if community is None or community.parent_id is None:
+        return []
+    return community_staff(session, community.parent_id, Role.STREET_ADMIN)
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    session: Session
+    order: Order
+    event: OrderEvent
+    actor_name: str
+
+    @property
+    def resident(self) -> list[User]:
+        return _users(self.session, [self.order.resident_id])
+
+    @property
+    def secretaries(self) -> list[User]:
+        return community_staff(self.session, self.order.community_id, Role.SECRETARY)
+
+    @property
+    def holder(self) -> list[User]:
+        return _users(self.session, [self.order.assignee_id]) if self.order.assignee_id else []
+
+
+#: recipients, template key, channel, reminder text
+Step = tuple[list[User], str, Channel, str]
+
+
+def _urge(c: _Ctx) -> list[Step]:
+    if c.order.assignee_id:
+        return [(c.holder, "reminder", Channel.SUBSCRIBE, "居民催单，请尽快处理")]
+    return [(c.secretaries, "reminder", Channel.TEMPLATE, "居民催单，请尽快派单")]
+
+
+_PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
+    Action.SUBMIT: lambda c: [(c.secretaries, "order_submitted", Channel.TEMPLATE, "")],
+    Action.DISPATCH: lambda c: [(dispatch_targets(c.session, c.order), "order_dispatched", Channel.SUBSCRIBE, "")],
+    Action.CLAIM: lambda c: [(c.resident, "order_claimed", Channel.SUBSCRIBE, "")],
+    Action.ACCEPT: lambda c: [(c.resident, "order_claimed", Channel.SUBSCRIBE, "")],
+    Action.START: lambda c: [(c.resident, "order_started", Channel.SUBSCRIBE, "")],
+    Action.COMPLETE: lambda c: [(c.resident, "order_completed", Channel.SUBSCRIBE, "")],
+    Action.RESOLVE: lambda c: [(c.resident, "order_completed", Channel.SUBSCRIBE, "")],
+    Action.ESCALATE: lambda c: [
+        (
+            _street_admins(c.session, c.order),
+            "order_escalated",
+            Channel.TEMPLATE,
+            f"{c.order.escalated_department or ''} {c.event.note}".strip(),
+        )
+    ],
+    Action.DECLINE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, f"{c.actor_name}拒单：{c.event.note}")],
+    Action.DISPUTE: lambda c: [
+        (c.holder, "reminder", Channel.SUBSCRIBE, f"居民反映未完成：{c.event.note}"),
+        (c.secretaries, "reminder", Channel.TEMPLATE, f"居民申诉：{c.event.note}"),
+    ],
+    Action.URGE: _urge,
+    Action.CANCEL: lambda c: [
+        (dispatch_targets(c.session, c.order), "reminder", Channel.SUBSCRIBE, "居民已取消该工单")
+    ],
+    Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, "超时未接单，已退回待派单")],
+    Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, f"社区未受理：{c.event.note}")],
+}
+
+
+def notify_order_event(session: Session, cfg: NotifySection, order: Order, event: OrderEvent) -> None:
+    """Queue the messages one applied transition calls for (in the transaction that applied it)."""
+    plan = _PLANS.get(event.action)
+    if plan is None:
+        return  # triage, publish, rate: nobody needs a push
+    actor = session.get(User, event.actor_id) if event.actor_id else None
+    ctx = _Ctx(session, order, event, (actor.nickname if actor else "") or "志愿者")
+    for recipients, template_key, channel, text in plan(ctx):
+        rendered = render(template_key, _facts(session, order, event, person=ctx.actor_name, text=text))
+        for user in recipients:
+            notify_user(
+                session,
+                cfg,
+                user=user,
+                template_key=template_key,
+                rendered=rendered,
+                dedupe_key=f"order:{order.id}:event:{event.id}:{template_key}:user:{user.id}",
+                channel=channel,
+                order_id=order.id,
+                now=event.created_at,
+            )

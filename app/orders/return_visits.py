@@ -1,0 +1,76 @@
+"""回访: the secretary's list of residents to phone after a low rating or a dispute."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.areas.models import Area
+from app.core.clock import now_utc
+from app.core.errors import ConflictError, ForbiddenError, NotFoundError
+from app.core.paging import decode_cursor, encode_cursor
+from app.identity.actor import Actor
+from app.identity.roles import Role
+from app.orders.models import Order, ReturnVisit
+from app.orders.shapes import ReturnVisitOut, ReturnVisitPage
+from app.runtime import Runtime
+
+_WHO = (Role.SECRETARY, Role.GRID_WORKER, Role.STREET_ADMIN)
+
+
+def _out(visit: ReturnVisit, number: str) -> ReturnVisitOut:
+    return ReturnVisitOut(
+        id=visit.id,
+        order_id=visit.order_id,
+        order_number=number,
+        reason=visit.reason,
+        done=visit.done,
+        note=visit.note,
+        called_at=visit.called_at,
+        created_at=visit.created_at,
+    )
+
+
+def list_return_visits(
+    rt: Runtime, actor: Actor, *, community: str | None, done: bool, limit: int, cursor: str | None
+) -> ReturnVisitPage:
+    """Community staff: return visits still to make (or made), newest first."""
+    communities = actor.communities_as(*_WHO)
+    if not communities:
+        raise ForbiddenError("只有社区工作人员可以查看回访清单")
+    after = decode_cursor(cursor)
+    with rt.db.read() as session:
+        query = (
+            sa.select(ReturnVisit, Order.number)
+            .join(Order, Order.id == ReturnVisit.order_id)
+            .where(ReturnVisit.community_id.in_(communities), ReturnVisit.done.is_(done))
+        )
+        if community is not None:
+            area_id = session.scalar(sa.select(Area.id).where(Area.code == community))
+            if area_id is None or area_id not in communities:
+                raise NotFoundError(f"找不到社区 {community}")
+            query = query.where(ReturnVisit.community_id == area_id)
+        if after is not None:
+            query = query.where(ReturnVisit.id < after)
+        rows = session.execute(query.order_by(ReturnVisit.id.desc()).limit(limit + 1)).all()
+        page = rows[:limit]
+        return ReturnVisitPage(
+            items=[_out(visit, number) for visit, number in page],
+            next_cursor=encode_cursor(page[-1][0].id) if len(rows) > limit else None,
+        )
+
+
+def record_call(rt: Runtime, actor: Actor, visit_id: int, note: str) -> ReturnVisitOut:
+    """Community staff: record what the resident said; each visit is recorded once."""
+    with rt.db.write() as session:
+        visit = session.get(ReturnVisit, visit_id)
+        if visit is None or visit.community_id not in actor.communities_as(*_WHO):
+            raise NotFoundError("找不到该回访记录")
+        if visit.done:
+            raise ConflictError("该回访已经记录过了", details={"id": visit_id})
+        visit.done = True
+        visit.note = note
+        visit.called_by_id = actor.user_id
+        visit.called_at = now_utc()
+        session.flush()
+        number = session.scalar(sa.select(Order.number).where(Order.id == visit.order_id)) or ""
+        return _out(visit, number)

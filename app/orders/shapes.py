@@ -1,0 +1,123 @@
+"""What order use cases answer; times in +08:00."""
+
+from __future__ import annotations
+
+from app.core.shapes import ShanghaiTime, Shape
+from app.uploads.shapes import PhotoRef
+
+
+class Ref(Shape):
+    """A person, team or company as shown on an order."""
+
+    id: int
+    name: str
+
+
+class NamedCode(Shape):
+    code: str
+    name: str
+
+
+class AddressOut(Shape):
+    grid: NamedCode | None
+    building: str
+    unit: str
+    #: "***" for viewers who may not know where the resident lives.
+    room: str
+
+
+class PhotoOut(PhotoRef):
+    """A photo of an order (the resident's, or the volunteer's proof of work)."""
+
+
+class EventOut(Shape):
+    action: str
+    action_label: str
+    from_status: str | None
+    to_status: str
+    actor: Ref | None
+    channel: str
+    note: str
+    at: ShanghaiTime
+
+
+class RatingOut(Shape):
+    score: int
+    speed: int | None
+    attitude: int | None
+    comment: str
+
+
+class EscalationOut(Shape):
+    department: str
+    due_at: ShanghaiTime | None
+
+
+class OrderOut(Shape):
+    id: int
+    number: str
+    community: NamedCode
+    category: NamedCode
+    kind: str
+    status: str
+    status_label: str
+    level: str | None
+    title: str
+    description: str
+    address: AddressOut
+    #: Masked (138****5678) for viewers who may not see it in full.
+    contact_phone: str | None
+    resident: Ref
+    #: Who posted it: differs from ``resident`` when a grid worker posted on their behalf (代下单).
+    posted_by: Ref
+    assignee: Ref | None
+    team: Ref | None
+    property_company: Ref | None
+    photos: list[PhotoOut]
+    completion_photos: list[PhotoOut]
+    completion_note: str
+    needs_review: bool
+    preferred_start: ShanghaiTime | None
+    preferred_end: ShanghaiTime | None
+    escalation: EscalationOut | None
+    rating: RatingOut | None
+    created_at: ShanghaiTime
+    updated_at: ShanghaiTime
+    #: The audit trail, oldest first; only in the detail view.
+    events: list[EventOut] | None = None
+
+
+class OrderEnvelope(Shape):
+    order: OrderOut
+
+
+class OrderPage(Shape):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class CandidateOut(Shape):
+    volunteer_id: int
+    name: str
+    score: float
+    reasons: list[str]
+
+
+class CandidateList(Shape):
+    items: list[CandidateOut]
+
+
+class ReturnVisitOut(Shape):
+    id: int
+    order_id: int
+    order_number: str
+    reason: str
+    done: bool
+    note: str
+    called_at: ShanghaiTime | None
+    created_at: ShanghaiTime
+
+
+class ReturnVisitPage(Shape):
+    items: list[ReturnVisitOut]
+    next_cursor: str | None

@@ -1,0 +1,282 @@
+"""Posting orders and reading them: submit (with Idempotency-Key), detail, lists, the pool."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.areas.models import Area, AreaKind, ServiceCategory
+from app.core.clock import now_utc, to_shanghai
+from app.core.config import Settings
+from app.core.errors import ConflictError, ContentRejectedError, ForbiddenError, InvalidInputError
+from app.identity.actor import Actor
+from app.identity.models import Household, RoleMembership, User
+from app.identity.roles import Role
+from app.orders.models import IdempotencyKey, Order, OrderEvent, OrderNumberCounter
+from app.orders.notifications import notify_order_event
+from app.orders.present import present_orders
+from app.orders.shapes import OrderOut
+from app.orders.workflow import Action, OrderKind, OrderStatus
+from app.runtime import Runtime
+from app.uploads.store import attach_uploads
+from app.wechat.errors import WeChatError
+from app.wechat.gateway import Verdict
+
+log = logging.getLogger(__name__)
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    code = "idempotency_key_reused"
+    default_message = "该请求编号已用于另一份内容不同的工单"
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """What a resident (or a grid worker for them) asks for; validated by the API schema."""
+
+    community: str
+    category: str
+    kind: OrderKind
+    title: str
+    description: str
+    grid: str | None = None
+    building: str | None = None
+    unit: str | None = None
+    room: str | None = None
+    contact_phone: str | None = None
+    preferred_start: datetime | None = None
+    preferred_end: datetime | None = None
+    photos: tuple[int, ...] = ()
+    on_behalf_of: int | None = None
+
+
+def _field_error(field: str, problem: str) -> InvalidInputError:
+    return InvalidInputError(problem, details={"fields": [{"field": field, "problem": problem}]})
+
+
+def next_order_number(session: Session, community_id: int, moment: datetime) -> str:
+    """YYYYMMDD-NNNN, counted per community and Shanghai day; serialised by the counter row."""
+    day = to_shanghai(moment).strftime("%Y%m%d")
+    bump = (
+        sa.update(OrderNumberCounter)
+        .where(OrderNumberCounter.community_id == community_id, OrderNumberCounter.day == day)
+        .values(last=OrderNumberCounter.last + 1)
+        .returning(OrderNumberCounter.last)
+    )
+    last = session.scalar(bump)
+    if last is None:
+        try:
+            with session.begin_nested():
+                session.add(OrderNumberCounter(community_id=community_id, day=day, last=1))
+            last = 1
+        except IntegrityError:
+            # Another transaction created today's counter between our UPDATE and INSERT.
+            last = session.scalar(bump)
+    return f"{day}-{last:04d}"
+
+
+def _request_hash(order: NewOrder) -> str:
+    payload = json.dumps(order.__dict__, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _content_verdict(rt: Runtime, actor: Actor, order: NewOrder) -> bool:
+    """True when the text needs a secretary's review; ContentRejectedError when it is risky."""
+    text = f"{order.title}\n{order.description}".strip()
+    try:
+        verdict = rt.wechat.check_text(text, openid=actor.openid, scene=2)
+    except WeChatError as exc:
+        # Residents must not be blocked because WeChat is slow; the secretary looks before others do.
+        log.warning("content security unavailable, order flagged for review: %s", exc)
+        return True
+    if verdict is Verdict.RISKY:
+        raise ContentRejectedError(details={"fields": ["title", "description"]})
+    return verdict is Verdict.REVIEW
+
+
+def _resolve_resident(session: Session, actor: Actor, order: NewOrder, community: Area) -> tuple[User, int]:
+    """The resident the order belongs to and who posted it (the actor)."""
+    if order.on_behalf_of is None:
+        if community.id not in actor.communities_as(Role.RESIDENT):
+            raise ForbiddenError("只有本社区登记的居民可以下单，请先登记住址")
+        user = session.get(User, actor.user_id)
+        assert user is not None  # noqa: S101 - the actor was loaded from this row
+        return user, actor.user_id
+    if community.id not in actor.communities_as(Role.GRID_WORKER, Role.SECRETARY):
+        raise ForbiddenError("只有网格员可以代居民下单")
+    resident = session.get(User, order.on_behalf_of)
+    is_resident = resident is not None and session.scalar(
+        sa.select(RoleMembership.id).where(
+            RoleMembership.user_id == resident.id,
+            RoleMembership.role == Role.RESIDENT,
+            RoleMembership.area_id == community.id,
+        )
+    )
+    if resident is None or not is_resident:
+        raise _field_error("on_behalf_of", "该居民不存在或不属于本社区")
+    return resident, actor.user_id
+
+
+def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key: str | None = None) -> OrderOut:
+    """A resident of the community, or a grid worker for one (代下单): post an order.
+
+    Content security runs first, outside the transaction. With an Idempotency-Key, a replay from
+    the same user within the configured hours answers the first order and creates nothing.
+    Raises InvalidInputError, ForbiddenError, ContentRejectedError, IdempotencyKeyReusedError.
+    """
+    request_hash = _request_hash(order)
+    if idempotency_key:
+        replay = _replay(rt, actor, idempotency_key, request_hash)
+        if replay is not None:
+            return replay
+    needs_review = _content_verdict(rt, actor, order)
+    try:
+        with rt.db.write() as session:
+            if idempotency_key:
+                # Claim the key first: a concurrent twin blocks here on the unique index and then
+                # fails, instead of creating a second order.
+                session.add(
+                    IdempotencyKey(
+                        user_id=actor.user_id,
+                        key=idempotency_key,
+                        request_hash=request_hash,
+                        status_code=201,
+                        response={},
+                    )
+                )
+                session.flush()
+            created = _create(session, rt.settings, actor, order, needs_review)
+            shaped = present_orders(session, actor, [created])[0]
+            if idempotency_key:
+                session.execute(
+                    sa.update(IdempotencyKey)
+                    .where(IdempotencyKey.user_id == actor.user_id, IdempotencyKey.key == idempotency_key)
+                    .values(response=shaped.model_dump(mode="json"))
+                )
+            return shaped
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        replay = _replay(rt, actor, idempotency_key, request_hash)
+        if replay is None:
+            raise
+        return replay
+
+
+def _replay(rt: Runtime, actor: Actor, key: str, request_hash: str) -> OrderOut | None:
+    horizon = now_utc() - timedelta(hours=rt.settings.orders.idempotency_hours)
+    with rt.db.write() as session:
+        stored = session.scalar(
+            sa.select(IdempotencyKey).where(IdempotencyKey.user_id == actor.user_id, IdempotencyKey.key == key)
+        )
+        if stored is None:
+            return None
+        if stored.created_at < horizon:
+            session.delete(stored)  # expired: the key may be used afresh
+            return None
+        if stored.request_hash != request_hash:
+            raise IdempotencyKeyReusedError(details={"idempotency_key": key})
+        return OrderOut.model_validate(stored.response)
+
+
+def _create(session: Session, settings: Settings, actor: Actor, order: NewOrder, needs_review: bool) -> Order:
+    community = session.scalar(sa.select(Area).where(Area.code == order.community, Area.kind == AreaKind.COMMUNITY))
+    if community is None:
+        raise _field_error("community", "社区不存在")
+    category = session.scalar(
+        sa.select(ServiceCategory).where(
+            ServiceCategory.community_id == community.id,
+            ServiceCategory.code == order.category,
+            ServiceCategory.active.is_(True),
+        )
+    )
+    if category is None:
+        raise _field_error("category", "该社区没有这个服务类别")
+    resident, posted_by = _resolve_resident(session, actor, order, community)
+    household = session.scalar(sa.select(Household).where(Household.user_id == resident.id))
+    home = household if household is not None and household.community_id == community.id else None
+
+    grid_id = home.grid_id if home else None
+    if order.grid:
+        grid = session.scalar(
+            sa.select(Area).where(Area.code == order.grid, Area.kind == AreaKind.GRID, Area.parent_id == community.id)
+        )
+        if grid is None:
+            raise _field_error("address.grid", "该网格不属于这个社区")
+        grid_id = grid.id
+    if order.preferred_start and order.preferred_end and order.preferred_end <= order.preferred_start:
+        raise _field_error("preferred_end", "结束时间必须晚于开始时间")
+
+    moment = now_utc()
+    created = Order(
+        number=next_order_number(session, community.id, moment),
+        community_id=community.id,
+        grid_id=grid_id,
+        category_id=category.id,
+        kind=order.kind,
+        status=OrderStatus.SUBMITTED,
+        title=order.title,
+        description=order.description,
+        resident_id=resident.id,
+        created_by_id=posted_by,
+        contact_phone=order.contact_phone or resident.phone,
+        building=order.building if order.building is not None else (home.building if home else ""),
+        unit=order.unit if order.unit is not None else (home.unit if home else ""),
+        room=order.room if order.room is not None else (home.room if home else ""),
+        preferred_start=order.preferred_start,
+        preferred_end=order.preferred_end,
+        needs_review=needs_review,
+        created_at=moment,
+        updated_at=moment,
+    )
+    session.add(created)
+    session.flush()
+    if order.photos:
+        attach_uploads(session, actor, list(order.photos), created.id, "request")
+    note = "代居民下单" if posted_by != resident.id else ""
+    event = OrderEvent(
+        order_id=created.id,
+        actor_id=actor.user_id,
+        action=Action.SUBMIT,
+        from_status=None,
+        to_status=OrderStatus.SUBMITTED,
+        note=note,
+        channel="api",
+        created_at=moment,
+    )
+    session.add(event)
+    session.flush()
+    notify_order_event(session, settings.notify, created, event)
+    return created
+
+
+# -- lists -------------------------------------------------------------------------------------
+
+
+def describe_new_order(data: dict[str, Any]) -> NewOrder:
+    """Build a NewOrder from the API's validated body (kept here so the bot can share it)."""
+    address = data.get("address") or {}
+    return NewOrder(
+        community=data["community"],
+        category=data["category"],
+        kind=OrderKind(data["kind"]),
+        title=data["title"],
+        description=data.get("description", ""),
+        grid=address.get("grid"),
+        building=address.get("building"),
+        unit=address.get("unit"),
+        room=address.get("room"),
+        contact_phone=data.get("contact_phone"),
+        preferred_start=data.get("preferred_start"),
+        preferred_end=data.get("preferred_end"),
+        photos=tuple(data.get("photos") or ()),
+        on_behalf_of=data.get("on_behalf_of"),
+    )

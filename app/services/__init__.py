@@ -1,1 +1,0 @@
-"""Use cases: one function per action, each owning its transaction; no Flask here."""

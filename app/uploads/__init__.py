@@ -1,0 +1,1 @@
+"""Photos: verified, stripped of EXIF, stored content-addressed, linked to orders."""

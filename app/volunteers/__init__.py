@@ -1,0 +1,1 @@
+"""The volunteer registry: skills and volunteer teams (志愿服务队)."""

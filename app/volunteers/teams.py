@@ -1,0 +1,27 @@
+"""Volunteer teams (志愿服务队) and their members."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.areas.models import AreaKind
+from app.areas.tree import get_area
+from app.core.errors import InvalidInputError
+from app.identity.models import User
+from app.volunteers.models import Team, TeamMember
+
+
+def add_team(session: Session, community_code: str, name: str, member_openids: list[str]) -> Team:
+    """A volunteer team of existing users (flush only)."""
+    community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
+    team = Team(community_id=community.id, name=name)
+    session.add(team)
+    session.flush()
+    for openid in member_openids:
+        user = session.scalar(sa.select(User).where(User.openid == openid))
+        if user is None:
+            raise InvalidInputError(f"用户 {openid} 不存在", details={"openid": openid})
+        session.add(TeamMember(team_id=team.id, user_id=user.id))
+    session.flush()
+    return team

@@ -1,0 +1,281 @@
+"""The ``linli`` command: database, servers, the all-in-one demo and operator set-up."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from app.areas.models import AreaKind
+from app.core.config import ConfigError, Settings, load_settings
+from app.core.errors import LinliError
+from app.core.logs import configure_logging
+from app.identity.roles import Role
+from app.runtime import Runtime, build_runtime
+
+log = logging.getLogger("linli")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        # Exit code 2 and one clear line naming the bad key; no traceback for a typo.
+        click.echo(f"linli: {exc}", err=True)
+        sys.exit(2)
+    configure_logging(settings.app.log_level)
+    return settings
+
+
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    """A runtime for one command, its connections closed afterwards."""
+    runtime = build_runtime(_settings())
+    try:
+        yield runtime
+    finally:
+        runtime.db.dispose()
+
+
+def _friendly_errors(func: F) -> F:
+    """Turn our domain errors into a one-line message and exit code 1."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LinliError as exc:
+            raise click.ClickException(f"{exc.message} ({exc.code})") from exc
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+def main() -> None:
+    """Linli (邻里) — community volunteer-service backend."""
+
+
+# -- database ----------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to the configured database."""
+    from app.core.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings, revision)
+    click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="default: server.host")
+@click.option("--port", type=int, default=None, help="default: server.port")
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes")
+@click.option("--threads", type=int, default=4, show_default=True, help="threads per worker")
+def serve(host: str | None, port: int | None, workers: int, threads: int) -> None:
+    """Serve the API under gunicorn (production); never starts the scheduler."""
+    from miniprogram_api.server import run_gunicorn
+
+    settings = _settings()
+    run_gunicorn(host=host or settings.server.host, port=port or settings.server.port, workers=workers, threads=threads)
+
+
+@main.command("wechat-sim")
+@click.option("--host", default=None, help="default: wechat.simulator.host")
+@click.option("--port", type=int, default=None, help="default: wechat.simulator.port")
+def wechat_sim(host: str | None, port: int | None) -> None:
+    """Serve the WeChat simulator in the foreground."""
+    from wechat_sim import SimulatorServer
+
+    settings = _settings()
+    host = host or settings.wechat.simulator.host
+    port = port or settings.wechat.simulator.port
+    server = SimulatorServer(host=host, port=port)
+    click.echo(f"WeChat simulator on http://{host}:{port}  (what was sent: /_sim/messages)")
+    server.serve_forever()
+
+
+@main.command()
+def jobs() -> None:
+    """The job process: outbox delivery, reminders, digests (run one or more)."""
+    import signal
+    import threading
+
+    from jobs.scheduler import run_forever
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with _runtime() as rt:
+        click.echo("Linli jobs running; Ctrl+C to stop.")
+        try:
+            run_forever(rt, stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+@main.command()
+@click.option("--demo/--no-demo", default=True, show_default=True, help="load demo data into an empty database")
+def run(demo: bool) -> None:
+    """All-in-one for a laptop: migrate, demo data, WeChat simulator and the API."""
+    from werkzeug.serving import make_server
+
+    from app.core.migrate import upgrade
+    from cli.demo import PEOPLE, load_demo
+    from jobs.scheduler import build_scheduler
+    from miniprogram_api import create_app
+    from wechat_sim import SimulatorServer
+
+    settings = _settings()
+    upgrade(settings, "head")
+    sim_cfg = settings.wechat.simulator
+    simulator = SimulatorServer(host=sim_cfg.host, port=sim_cfg.port)
+    sim_url = simulator.start()
+    runtime = build_runtime(settings)
+    loaded = demo and _friendly_errors(load_demo)(runtime)
+    app = create_app(runtime=runtime)
+    scheduler = build_scheduler(runtime)
+    scheduler.start()
+    server = make_server(settings.server.host, settings.server.port, app, threaded=True)
+    api_url = f"http://{settings.server.host}:{server.server_port}"
+
+    click.echo("")
+    click.echo("Linli 邻里 is running.")
+    click.echo(f"  API            {api_url}/api/v1   (docs: {api_url}/docs, health: {api_url}/healthz)")
+    click.echo(f"  WeChat sim     {sim_url}   (what was sent: {sim_url}/_sim/messages)")
+    click.echo(f"  Database       {_safe_url(settings.database_url)}")
+    click.echo("  Jobs           outbox delivery every 2 s, reminders every minute, digest daily")
+    if loaded:
+        click.echo('  Demo data loaded. Log in with POST /api/v1/auth/login {"code": "sim:<openid>"}:')
+        for person in PEOPLE:
+            click.echo(f"    {person.login_code:<24} {person.nickname}  {person.role.value} @ {person.area}")
+    click.echo(
+        f"  Try: curl -s -XPOST {api_url}/api/v1/auth/login -H 'Content-Type: application/json' "
+        '-d \'{"code":"sim:alice"}\''
+    )
+    click.echo("Press Ctrl+C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        scheduler.shutdown(wait=False)
+        simulator.stop()
+        runtime.db.dispose()
+
+
+# -- operator set-up ---------------------------------------------------------------------------
+
+
+@main.group()
+def area() -> None:
+    """The area tree (street → community → grid → building)."""
+
+
+@area.command("add")
+@click.argument("kind", type=click.Choice([k.value for k in AreaKind]))
+@click.argument("code")
+@click.argument("name")
+@click.option("--parent", "parent_code", default=None, help="code of the parent area")
+@_friendly_errors
+def area_add(kind: str, code: str, name: str, parent_code: str | None) -> None:
+    """Create an area, e.g. `linli area add community SQ001 和平社区 --parent JD01`."""
+    from app.areas.tree import add_area
+
+    with _runtime() as rt, rt.db.write() as session:
+        created = add_area(session, AreaKind(kind), code, name, parent_code)
+        click.echo(f"added {created.kind.value} {created.code} {created.name}")
+
+
+@area.command("robot")
+@click.argument("community")
+@click.option("--key", envvar="LINLI_ROBOT_KEY", required=True, help="the robot's webhook key (or $LINLI_ROBOT_KEY)")
+@_friendly_errors
+def area_robot(community: str, key: str) -> None:
+    """Set COMMUNITY's WeCom work-group robot, which receives the daily digest."""
+    from app.areas.tree import set_robot_key
+
+    with _runtime() as rt, rt.db.write() as session:
+        set_robot_key(session, community, key)
+        click.echo(f"digest robot set for {community}")
+
+
+@main.group()
+def category() -> None:
+    """A community's service catalogue."""
+
+
+@category.command("add")
+@click.argument("community")
+@click.argument("code")
+@click.argument("name")
+@click.option("--points", type=int, required=True, help="time-bank points per completed order")
+@click.option("--sla-hours", type=int, required=True, help="hours within which it should be done")
+@click.option("--skill", default=None, help="volunteer skill that matches it")
+@_friendly_errors
+def category_add(community: str, code: str, name: str, points: int, sla_hours: int, skill: str | None) -> None:
+    """Add a service category to COMMUNITY's catalogue."""
+    from app.areas.catalogue import add_category
+
+    with _runtime() as rt, rt.db.write() as session:
+        created = add_category(session, community, code, name, points=points, sla_hours=sla_hours, skill=skill)
+        click.echo(f"added category {created.code} {created.name} to {community}")
+
+
+@main.command()
+@click.argument("openid")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.argument("area_code")
+@_friendly_errors
+def grant(openid: str, role: str, area_code: str) -> None:
+    """Give OPENID the ROLE in AREA_CODE (creates the user if new)."""
+    from app.identity.grants import grant_role
+
+    with _runtime() as rt, rt.db.write() as session:
+        user = grant_role(session, openid, Role(role), area_code)
+        click.echo(f"user {user.id} ({openid}) is {role} in {area_code}")
+
+
+# -- the Official Account bot ------------------------------------------------------------------
+
+
+@main.group()
+def bot() -> None:
+    """The Official Account bot."""
+
+
+@bot.command("menu")
+def bot_menu() -> None:
+    """Push the menu defined in config ([bot] menu) to the Official Account (menu/create)."""
+    from app.wechat.errors import WeChatError
+
+    with _runtime() as rt:
+        buttons = list(rt.settings.bot.menu)
+        try:
+            rt.wechat.create_menu({"button": buttons})
+        except WeChatError as exc:
+            raise click.ClickException(f"WeChat refused the menu: {exc}") from exc
+    click.echo(f"menu pushed: {', '.join(str(b.get('name')) for b in buttons)}")

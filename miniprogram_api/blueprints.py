@@ -1,0 +1,20 @@
+"""Every blueprint and handler of the API, attached in one place."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from miniprogram_api import bot, identity, notifications, ops, orders, uploads
+from miniprogram_api.errors import register_error_handlers
+
+
+def register(app: Flask) -> None:
+    """Attach every blueprint and handler to ``app``."""
+    register_error_handlers(app)
+    ops.install_metrics(app)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(identity.bp)
+    app.register_blueprint(orders.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(uploads.bp)
+    app.register_blueprint(bot.bp)
