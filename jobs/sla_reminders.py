@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.core.clock import now_utc
-from app.orders.reminders import run_reminders
+from app.orders.reminder_scan import run_reminders
 from app.runtime import Runtime
 
 

@@ -4,6 +4,7 @@ channel allows it (a grant for subscribe messages, a follower for template messa
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -139,4 +140,34 @@ def queue_robot_message(
             next_attempt_at=now,
             created_at=now,
         ),
+    )
+
+
+def notify_each(
+    session: Session,
+    cfg: NotifySection,
+    users: Iterable[User],
+    *,
+    template_key: str,
+    rendered: Rendered,
+    dedupe_key: str,
+    channel: Channel,
+    order_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """:func:`notify_user` for each of ``users``, the dedupe key made per person; answers how many
+    were queued now (those queued before are skipped)."""
+    return sum(
+        notify_user(
+            session,
+            cfg,
+            user=user,
+            template_key=template_key,
+            rendered=rendered,
+            dedupe_key=f"{dedupe_key}:user:{user.id}",
+            channel=channel,
+            order_id=order_id,
+            now=now,
+        )
+        for user in users
     )

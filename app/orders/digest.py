@@ -12,10 +12,12 @@ from app.core.clock import shanghai_day_bounds, shanghai_today
 from app.identity.roles import Role
 from app.identity.staff import community_staff
 from app.notify.models import Channel
-from app.notify.outbox import notify_user, queue_robot_message
+from app.notify.outbox import notify_each, queue_robot_message
 from app.orders.models import Order, Rating
+from app.orders.reminders import sla_overdue, undispatched_due
 from app.orders.texts import DigestFacts, digest_markdown, render_digest
-from app.orders.workflow import OPEN, OrderStatus
+from app.orders.waiting import queued_at
+from app.orders.workflow import HELD, OPEN, OrderStatus
 from app.runtime import Runtime
 
 
@@ -33,24 +35,23 @@ def digest_facts(session: Session, rt: Runtime, community: Area, now: datetime) 
         .join(Order, Order.id == Rating.order_id)
         .where(in_community, Rating.created_at >= start, Rating.created_at < end)
     )
-    undispatched_before = now - timedelta(hours=rt.settings.reminders.undispatched_hours)
-    past_sla = (
-        sa.select(Order.id)
-        .join(ServiceCategory, ServiceCategory.id == Order.category_id)
-        .where(
-            in_community,
-            Order.status.in_([OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE]),
-            Order.accepted_at.is_not(None),
-        )
-    )
+    # "Overdue" means what the reminder rules mean (app.orders.reminders), on the same moments.
+    cfg = rt.settings.reminders
     overdue_held = sum(
         1
         for accepted_at, sla in session.execute(
             sa.select(Order.accepted_at, ServiceCategory.sla_hours)
             .join(ServiceCategory, ServiceCategory.id == Order.category_id)
-            .where(Order.id.in_(past_sla))
+            .where(in_community, Order.status.in_(list(HELD)), Order.accepted_at.is_not(None))
         )
-        if accepted_at is not None and accepted_at + timedelta(hours=sla) <= now
+        if sla_overdue(accepted_at, sla, now)
+    )
+    waiting = sum(
+        1
+        for (entered,) in session.execute(
+            sa.select(queued_at()).where(in_community, Order.status == OrderStatus.SUBMITTED)
+        )
+        if undispatched_due(entered, cfg, now)
     )
     return DigestFacts(
         community=community.name,
@@ -58,9 +59,7 @@ def digest_facts(session: Session, rt: Runtime, community: Area, now: datetime) 
         submitted=count(Order.created_at >= start, Order.created_at < end),
         closed=count(Order.closed_at >= start, Order.closed_at < end),
         open=count(Order.status.in_(list(OPEN))),
-        overdue=overdue_held
-        + count(Order.status == OrderStatus.SUBMITTED, Order.updated_at <= undispatched_before)
-        + count(Order.status == OrderStatus.ESCALATED, Order.escalation_due_at <= now),
+        overdue=overdue_held + waiting + count(Order.status == OrderStatus.ESCALATED, Order.escalation_due_at <= now),
         average_rating=float(average) if average is not None else None,
         at=now,
     )
@@ -80,17 +79,16 @@ def send_daily_digests(rt: Runtime, now: datetime) -> int:
             facts = digest_facts(session, rt, community, now)
             rendered = render_digest(facts)
             key = f"digest:{community.id}:{facts.day}"
-            for secretary in community_staff(session, community.id, Role.SECRETARY):
-                queued += notify_user(
-                    session,
-                    rt.settings.notify,
-                    user=secretary,
-                    template_key="digest",
-                    rendered=rendered,
-                    dedupe_key=f"{key}:user:{secretary.id}",
-                    channel=Channel.TEMPLATE,
-                    now=now,
-                )
+            queued += notify_each(
+                session,
+                rt.settings.notify,
+                community_staff(session, community.id, Role.SECRETARY),
+                template_key="digest",
+                rendered=rendered,
+                dedupe_key=key,
+                channel=Channel.TEMPLATE,
+                now=now,
+            )
             queued += queue_robot_message(
                 session,
                 community=community,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,7 +15,8 @@ from app.identity.models import User
 from app.identity.roles import Role
 from app.identity.staff import community_staff
 from app.notify.models import Channel
-from app.notify.outbox import notify_user
+from app.notify.outbox import notify_each
+from app.orders import texts
 from app.orders.models import Order, OrderEvent
 from app.orders.texts import OrderFacts, render
 from app.orders.workflow import Action
@@ -22,7 +24,8 @@ from app.property.models import PropertyCompanyStaff
 from app.volunteers.models import TeamMember
 
 
-def _facts(session: Session, order: Order, event: OrderEvent, *, person: str = "", text: str = "") -> OrderFacts:
+def message_facts(session: Session, order: Order, at: datetime, *, person: str = "", text: str = "") -> OrderFacts:
+    """What a message about ``order`` may say, as plain values (``app.orders.texts`` words it)."""
     community = session.get(Area, order.community_id)
     category = session.get(ServiceCategory, order.category_id)
     return OrderFacts(
@@ -31,7 +34,7 @@ def _facts(session: Session, order: Order, event: OrderEvent, *, person: str = "
         title=order.title,
         category=category.name if category else "",
         community=community.name if community else "",
-        at=event.created_at,
+        at=at,
         person=person,
         text=text,
     )
@@ -92,8 +95,8 @@ Step = tuple[list[User], str, Channel, str]
 
 def _urge(c: _Ctx) -> list[Step]:
     if c.order.assignee_id:
-        return [(c.holder, "reminder", Channel.SUBSCRIBE, "居民催单，请尽快处理")]
-    return [(c.secretaries, "reminder", Channel.TEMPLATE, "居民催单，请尽快派单")]
+        return [(c.holder, "reminder", Channel.SUBSCRIBE, texts.URGED_HOLDER)]
+    return [(c.secretaries, "reminder", Channel.TEMPLATE, texts.URGED_SECRETARIES)]
 
 
 _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
@@ -109,20 +112,20 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
             _street_admins(c.session, c.order),
             "order_escalated",
             Channel.TEMPLATE,
-            f"{c.order.escalated_department or ''} {c.event.note}".strip(),
+            texts.escalated(c.order.escalated_department or "", c.event.note),
         )
     ],
-    Action.DECLINE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, f"{c.actor_name}拒单：{c.event.note}")],
+    Action.DECLINE: lambda c: [
+        (c.secretaries, "reminder", Channel.TEMPLATE, texts.declined(c.actor_name, c.event.note))
+    ],
     Action.DISPUTE: lambda c: [
-        (c.holder, "reminder", Channel.SUBSCRIBE, f"居民反映未完成：{c.event.note}"),
-        (c.secretaries, "reminder", Channel.TEMPLATE, f"居民申诉：{c.event.note}"),
+        (c.holder, "reminder", Channel.SUBSCRIBE, texts.disputed_to_holder(c.event.note)),
+        (c.secretaries, "reminder", Channel.TEMPLATE, texts.disputed_to_secretaries(c.event.note)),
     ],
     Action.URGE: _urge,
-    Action.CANCEL: lambda c: [
-        (dispatch_targets(c.session, c.order), "reminder", Channel.SUBSCRIBE, "居民已取消该工单")
-    ],
-    Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, "超时未接单，已退回待派单")],
-    Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, f"社区未受理：{c.event.note}")],
+    Action.CANCEL: lambda c: [(dispatch_targets(c.session, c.order), "reminder", Channel.SUBSCRIBE, texts.CANCELLED)],
+    Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, texts.EXPIRED)],
+    Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, texts.rejected(c.event.note))],
 }
 
 
@@ -132,18 +135,17 @@ def notify_order_event(session: Session, cfg: NotifySection, order: Order, event
     if plan is None:
         return  # triage, publish, rate: nobody needs a push
     actor = session.get(User, event.actor_id) if event.actor_id else None
-    ctx = _Ctx(session, order, event, (actor.nickname if actor else "") or "志愿者")
+    ctx = _Ctx(session, order, event, (actor.nickname if actor else "") or texts.SOMEONE)
     for recipients, template_key, channel, text in plan(ctx):
-        rendered = render(template_key, _facts(session, order, event, person=ctx.actor_name, text=text))
-        for user in recipients:
-            notify_user(
-                session,
-                cfg,
-                user=user,
-                template_key=template_key,
-                rendered=rendered,
-                dedupe_key=f"order:{order.id}:event:{event.id}:{template_key}:user:{user.id}",
-                channel=channel,
-                order_id=order.id,
-                now=event.created_at,
-            )
+        facts = message_facts(session, order, event.created_at, person=ctx.actor_name, text=text)
+        notify_each(
+            session,
+            cfg,
+            recipients,
+            template_key=template_key,
+            rendered=render(template_key, facts),
+            dedupe_key=f"order:{order.id}:event:{event.id}:{template_key}",
+            channel=channel,
+            order_id=order.id,
+            now=event.created_at,
+        )

@@ -1,326 +1,180 @@
-"""The reminder and escalation rules the scheduled jobs apply (times in Asia/Shanghai where a
-calendar day matters). Each reminder goes out once per threshold: its dedupe key names the rule,
-the order and the moment the threshold counts from, so a re-dispatch starts a new count but a
-re-run of the job never repeats a message."""
+"""When an order calls for a reminder, and whom it is for: pure rules, no database.
+
+The reminder job (``app.orders.reminder_scan``) loads the facts of each due order and asks
+:func:`should_remind` and :func:`should_move`; what the messages say is in ``app.orders.texts``.
+Each reminder names the moment its threshold counts from (``since``): the dedupe key is built from
+it, so a re-dispatch starts a new count while a re-run of the job never repeats a message.
+Calendar days (an appointment "tomorrow") are Asia/Shanghai days, whatever the UTC date says.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from app.areas.models import Area, ServiceCategory
 from app.core.clock import shanghai_today, to_shanghai
-from app.identity.models import User
-from app.identity.roles import Role
-from app.identity.staff import community_staff
+from app.core.config import RemindersSection
 from app.notify.models import Channel
-from app.notify.outbox import notify_user
-from app.orders.actions import act_as_system
-from app.orders.models import Order, OrderEvent
-from app.orders.notifications import dispatch_targets
-from app.orders.texts import OrderFacts, render
-from app.orders.workflow import Action, OrderStatus
-from app.runtime import Runtime
+from app.orders import texts
+from app.orders.workflow import HELD, Action, OrderStatus
 
-log = logging.getLogger(__name__)
+#: How far ahead the appointment rule looks (the day-before reminder needs tomorrow's orders).
+APPOINTMENT_HORIZON = timedelta(days=2)
 
 
-@dataclass
-class ReminderReport:
-    """Messages queued and orders moved, per rule."""
+class Audience(StrEnum):
+    """Who a reminder goes to; the scan turns each into users."""
 
-    queued: dict[str, int] = field(default_factory=dict)
-    moved: dict[str, int] = field(default_factory=dict)
-
-    def count(self, table: dict[str, int], rule: str, n: int = 1) -> None:
-        table[rule] = table.get(rule, 0) + n
-
-
-def _facts(session: Session, order: Order, now: datetime, text: str) -> OrderFacts:
-    community = session.get(Area, order.community_id)
-    category = session.get(ServiceCategory, order.category_id)
-    return OrderFacts(
-        order_id=order.id,
-        number=order.number,
-        title=order.title,
-        category=category.name if category else "",
-        community=community.name if community else "",
-        at=now,
-        text=text,
-    )
+    SECRETARIES = "secretaries"  # the secretaries of the order's community
+    DISPATCH_TARGETS = "dispatch_targets"  # the volunteer, or every member of the team / company
+    HOLDER = "holder"  # the assignee holding the order
+    RESIDENT = "resident"  # the resident the order belongs to
+    APPOINTMENT = "appointment"  # the resident and whoever holds or was dispatched the order
+    STREET_ADMINS = "street_admins"  # the street above the community
 
 
-def _remind(
-    rt: Runtime,
-    session: Session,
-    order: Order,
-    recipients: Iterable[User],
-    *,
-    channel: Channel,
-    text: str,
-    key: str,
-    now: datetime,
-) -> int:
-    rendered = render("reminder", _facts(session, order, now, text))
-    queued = 0
-    for user in recipients:
-        queued += notify_user(
-            session,
-            rt.settings.notify,
-            user=user,
-            template_key="reminder",
-            rendered=rendered,
-            dedupe_key=f"{key}:user:{user.id}",
-            channel=channel,
-            order_id=order.id,
-            now=now,
-        )
-    return queued
+@dataclass(frozen=True, slots=True)
+class OrderTimes:
+    """What the rules read of one order: its status and its moments, plain values loaded by the scan."""
+
+    status: OrderStatus
+    #: When the order last entered the dispatch queue (``app.orders.waiting``).
+    queued_at: datetime
+    dispatched_at: datetime | None = None
+    accepted_at: datetime | None = None
+    completed_at: datetime | None = None
+    preferred_start: datetime | None = None
+    escalation_due_at: datetime | None = None
+    escalated_department: str = ""
+    #: Hours the order's category allows from acceptance to completion.
+    sla_hours: float = 0
 
 
-def _open_orders(session: Session, statuses: Iterable[OrderStatus], *conditions: sa.ColumnElement[bool]) -> list[int]:
-    return list(session.scalars(sa.select(Order.id).where(Order.status.in_(list(statuses)), *conditions)))
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One reminder to queue: the rule that fired, for whom, by which channel, saying what."""
+
+    rule: str
+    audience: Audience
+    channel: Channel
+    text: str
+    #: The moment the rule's threshold counts from; part of the dedupe key.
+    since: datetime | None
 
 
-def _each(rt: Runtime, ids: list[int], work: Callable[[Session, Order], int]) -> int:
-    """One transaction per order: one bad row never blocks the others."""
-    done = 0
-    for order_id in ids:
-        try:
-            with rt.db.write() as session:
-                order = session.get(Order, order_id)
-                if order is not None:
-                    done += work(session, order)
-        except Exception:
-            log.exception("reminder for order %s failed; the others go on", order_id)
-    return done
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A transition a scheduled job makes (``Party.SYSTEM`` in the workflow table)."""
 
-
-def _stamp(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="seconds") if moment else "-"
+    rule: str
+    action: Action
+    #: The status the order must still have; anyone's action meanwhile cancels the move.
+    expected: OrderStatus
+    note: str
 
 
 def _hours(value: float) -> timedelta:
     return timedelta(hours=value)
 
 
-@dataclass(frozen=True)
-class _Rules:
-    """The rules, each working on one order inside its own transaction."""
+def undispatched_due(queued_at: datetime, cfg: RemindersSection, now: datetime) -> bool:
+    """A submitted order has waited for dispatch long enough to remind the secretaries."""
+    return queued_at <= now - _hours(cfg.undispatched_hours)
 
-    rt: Runtime
-    now: datetime
 
-    def undispatched(self, session: Session, order: Order) -> int:
-        # Count from when the order last entered the queue (posted, declined, returned), so that
-        # a triage or an urge does not restart it and a return to the queue does.
-        entered = session.scalar(
-            sa.select(sa.func.max(OrderEvent.created_at)).where(
-                OrderEvent.order_id == order.id,
-                OrderEvent.to_status == OrderStatus.SUBMITTED,
-                sa.or_(OrderEvent.from_status.is_(None), OrderEvent.from_status != OrderStatus.SUBMITTED),
+def sla_overdue(accepted_at: datetime | None, sla_hours: float, now: datetime) -> bool:
+    """An accepted order is past its category's time limit."""
+    return accepted_at is not None and accepted_at + _hours(sla_hours) <= now
+
+
+def _undispatched(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
+    # Counted from the last entry into the queue: a triage or an urge does not restart it, a
+    # decline or a return to the queue does.
+    if f.status is not OrderStatus.SUBMITTED or not undispatched_due(f.queued_at, cfg, now):
+        return []
+    return [Reminder("undispatched", Audience.SECRETARIES, Channel.TEMPLATE, texts.UNDISPATCHED, f.queued_at)]
+
+
+def _unaccepted(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
+    if f.status is not OrderStatus.ASSIGNED or f.dispatched_at is None:
+        return []
+    if f.dispatched_at > now - _hours(cfg.unaccepted_remind_hours):
+        return []
+    if f.dispatched_at <= now - _hours(cfg.unaccepted_return_hours):
+        return []  # it goes back to the queue instead (should_move)
+    return [Reminder("unaccepted", Audience.DISPATCH_TARGETS, Channel.SUBSCRIBE, texts.UNACCEPTED, f.dispatched_at)]
+
+
+def _overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
+    if f.status not in HELD or not sla_overdue(f.accepted_at, f.sla_hours, now):
+        return []
+    found = [Reminder("overdue", Audience.HOLDER, Channel.SUBSCRIBE, texts.OVERDUE, f.accepted_at)]
+    if sla_overdue(f.accepted_at, f.sla_hours + cfg.overdue_escalate_hours, now):
+        found.append(
+            Reminder("overdue_escalate", Audience.SECRETARIES, Channel.TEMPLATE, texts.OVERDUE_ESCALATE, f.accepted_at)
+        )
+    return found
+
+
+def _appointment(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
+    start = f.preferred_start
+    if f.status not in {OrderStatus.ASSIGNED, *HELD} or start is None or not now < start <= now + APPOINTMENT_HORIZON:
+        return []
+    found = []
+    if to_shanghai(start).date() == shanghai_today(now) + timedelta(days=1):
+        found.append(
+            Reminder(
+                "appointment_day", Audience.APPOINTMENT, Channel.SUBSCRIBE, texts.appointment_tomorrow(start), start
             )
         )
-        entered = entered or order.created_at
-        if entered > self.now - _hours(self.rt.settings.reminders.undispatched_hours):
-            return 0
-        secretaries = community_staff(session, order.community_id, Role.SECRETARY)
-        return _remind(
-            self.rt,
-            session,
-            order,
-            secretaries,
-            channel=Channel.TEMPLATE,
-            text="超时未派单，请尽快处理",
-            key=f"remind:undispatched:{order.id}:{_stamp(entered)}",
-            now=self.now,
+    if start - now <= timedelta(minutes=cfg.appointment_soon_minutes):
+        found.append(
+            Reminder("appointment_soon", Audience.APPOINTMENT, Channel.SUBSCRIBE, texts.APPOINTMENT_SOON, start)
         )
-
-    def unaccepted(self, session: Session, order: Order) -> int:
-        cfg = self.rt.settings.reminders
-        if order.status is not OrderStatus.ASSIGNED or order.dispatched_at is None:
-            return 0
-        if order.dispatched_at <= self.now - _hours(cfg.unaccepted_return_hours):
-            return 0  # it goes back to the queue instead (see run_reminders)
-        return _remind(
-            self.rt,
-            session,
-            order,
-            dispatch_targets(session, order),
-            channel=Channel.SUBSCRIBE,
-            text="您有派单尚未确认，请尽快接单",
-            key=f"remind:unaccepted:{order.id}:{_stamp(order.dispatched_at)}",
-            now=self.now,
-        )
-
-    def overdue(self, session: Session, order: Order) -> int:
-        cfg = self.rt.settings.reminders
-        sla = session.scalar(sa.select(ServiceCategory.sla_hours).where(ServiceCategory.id == order.category_id)) or 0
-        if order.accepted_at is None or order.accepted_at + _hours(sla) > self.now:
-            return 0
-        holder = [u for u in [session.get(User, order.assignee_id or 0)] if u]
-        queued = _remind(
-            self.rt,
-            session,
-            order,
-            holder,
-            channel=Channel.SUBSCRIBE,
-            text="服务已超过时限，请尽快完成",
-            key=f"remind:overdue:{order.id}:{_stamp(order.accepted_at)}",
-            now=self.now,
-        )
-        if order.accepted_at + _hours(sla + cfg.overdue_escalate_hours) <= self.now:
-            secretaries = community_staff(session, order.community_id, Role.SECRETARY)
-            queued += _remind(
-                self.rt,
-                session,
-                order,
-                secretaries,
-                channel=Channel.TEMPLATE,
-                text="志愿者超时未完成，请跟进",
-                key=f"remind:overdue_escalate:{order.id}:{_stamp(order.accepted_at)}",
-                now=self.now,
-            )
-        return queued
-
-    def appointment(self, session: Session, order: Order) -> int:
-        start = order.preferred_start
-        if start is None or start <= self.now:
-            return 0
-        people = [u for u in (session.get(User, order.resident_id), session.get(User, order.assignee_id or 0)) if u]
-        if order.assignee_id is None:
-            people += dispatch_targets(session, order)
-        queued = 0
-        # "Tomorrow" is a Shanghai calendar day, whatever the UTC date says.
-        if to_shanghai(start).date() == shanghai_today(self.now) + timedelta(days=1):
-            when = to_shanghai(start).strftime("%m月%d日 %H:%M")
-            queued += _remind(
-                self.rt,
-                session,
-                order,
-                people,
-                channel=Channel.SUBSCRIBE,
-                text=f"明天 {when} 有预约服务",
-                key=f"remind:appointment_day:{order.id}:{_stamp(start)}",
-                now=self.now,
-            )
-        if start - self.now <= timedelta(minutes=self.rt.settings.reminders.appointment_soon_minutes):
-            queued += _remind(
-                self.rt,
-                session,
-                order,
-                people,
-                channel=Channel.SUBSCRIBE,
-                text="预约服务即将开始",
-                key=f"remind:appointment_soon:{order.id}:{_stamp(start)}",
-                now=self.now,
-            )
-        return queued
-
-    def unrated(self, session: Session, order: Order) -> int:
-        resident = session.get(User, order.resident_id)
-        return _remind(
-            self.rt,
-            session,
-            order,
-            [resident] if resident else [],
-            channel=Channel.SUBSCRIBE,
-            text="服务已完成，请您评价",
-            key=f"remind:unrated:{order.id}:{_stamp(order.completed_at)}",
-            now=self.now,
-        )
-
-    def escalation_overdue(self, session: Session, order: Order) -> int:
-        community = session.get(Area, order.community_id)
-        admins = (
-            community_staff(session, community.parent_id, Role.STREET_ADMIN)
-            if community and community.parent_id
-            else []
-        )
-        return _remind(
-            self.rt,
-            session,
-            order,
-            admins,
-            channel=Channel.TEMPLATE,
-            text=f"上报事项已超期：{order.escalated_department or ''}",
-            key=f"remind:escalation_overdue:{order.id}:{_stamp(order.escalation_due_at)}",
-            now=self.now,
-        )
+    return found
 
 
-def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
-    """Apply every rule once at ``now``; safe to run as often as wanted (dedupe keys)."""
-    cfg = rt.settings.reminders
-    rules = _Rules(rt, now)
-    report = ReminderReport()
-    held = [OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE]
-    with rt.db.read() as session:
-        scans: list[tuple[str, list[int], Callable[[Session, Order], int]]] = [
-            (
-                "undispatched",
-                _open_orders(
-                    session, [OrderStatus.SUBMITTED], Order.created_at <= now - _hours(cfg.undispatched_hours)
-                ),
-                rules.undispatched,
-            ),
-            (
-                "unaccepted",
-                _open_orders(
-                    session, [OrderStatus.ASSIGNED], Order.dispatched_at <= now - _hours(cfg.unaccepted_remind_hours)
-                ),
-                rules.unaccepted,
-            ),
-            ("overdue", _open_orders(session, held, Order.accepted_at.is_not(None)), rules.overdue),
-            (
-                "appointment",
-                _open_orders(
-                    session,
-                    [OrderStatus.ASSIGNED, *held],
-                    Order.preferred_start > now,
-                    Order.preferred_start <= now + timedelta(days=2),
-                ),
-                rules.appointment,
-            ),
-            (
-                "unrated",
-                _open_orders(
-                    session,
-                    [OrderStatus.COMPLETED],
-                    Order.completed_at <= now - _hours(cfg.unrated_remind_hours),
-                    # An order old enough to be closed unrated in this very run is not asked about.
-                    Order.completed_at > now - timedelta(days=cfg.unrated_close_days),
-                ),
-                rules.unrated,
-            ),
-            (
-                "escalation_overdue",
-                _open_orders(session, [OrderStatus.ESCALATED], Order.escalation_due_at <= now),
-                rules.escalation_overdue,
-            ),
-        ]
-    for name, ids, rule in scans:
-        report.count(report.queued, name, _each(rt, ids, rule))
+def _unrated(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
+    if f.status is not OrderStatus.COMPLETED or f.completed_at is None:
+        return []
+    if f.completed_at > now - _hours(cfg.unrated_remind_hours):
+        return []
+    # An order old enough to be closed unrated in this very run is not asked about.
+    if f.completed_at <= now - timedelta(days=cfg.unrated_close_days):
+        return []
+    return [Reminder("unrated", Audience.RESIDENT, Channel.SUBSCRIBE, texts.UNRATED, f.completed_at)]
 
-    # Moves: assignments nobody accepted go back; completed orders nobody rated are closed.
-    with rt.db.read() as session:
-        expired = _open_orders(
-            session, [OrderStatus.ASSIGNED], Order.dispatched_at <= now - _hours(cfg.unaccepted_return_hours)
-        )
-        stale = _open_orders(
-            session, [OrderStatus.COMPLETED], Order.completed_at <= now - timedelta(days=cfg.unrated_close_days)
-        )
-    for order_id in expired:
-        if act_as_system(rt, order_id, Action.EXPIRE, note="超时未接单，退回待派单", expected=OrderStatus.ASSIGNED):
-            report.count(report.moved, "unaccepted_returned")
-    for order_id in stale:
-        if act_as_system(
-            rt, order_id, Action.CLOSE_UNRATED, note="超过评价期限，未评价关闭", expected=OrderStatus.COMPLETED
-        ):
-            report.count(report.moved, "closed_unrated")
-    return report
+
+def _escalation_overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
+    del cfg  # the deadline was set when the order was escalated
+    if f.status is not OrderStatus.ESCALATED or f.escalation_due_at is None or f.escalation_due_at > now:
+        return []
+    text = texts.escalation_overdue(f.escalated_department)
+    return [Reminder("escalation_overdue", Audience.STREET_ADMINS, Channel.TEMPLATE, text, f.escalation_due_at)]
+
+
+_RULES = (_undispatched, _unaccepted, _overdue, _appointment, _unrated, _escalation_overdue)
+
+
+def should_remind(facts: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
+    """Every reminder the order calls for at ``now`` (none, usually). Pure: same facts, same answer."""
+    return [reminder for rule in _RULES for reminder in rule(facts, cfg, now)]
+
+
+def should_move(facts: OrderTimes, cfg: RemindersSection, now: datetime) -> Move | None:
+    """The transition a job makes at ``now``: an assignment nobody accepted goes back to the queue;
+    a completed order nobody rated is closed, without inventing a rating."""
+    if (
+        facts.status is OrderStatus.ASSIGNED
+        and facts.dispatched_at is not None
+        and facts.dispatched_at <= now - _hours(cfg.unaccepted_return_hours)
+    ):
+        return Move("unaccepted_returned", Action.EXPIRE, OrderStatus.ASSIGNED, texts.EXPIRED_NOTE)
+    if (
+        facts.status is OrderStatus.COMPLETED
+        and facts.completed_at is not None
+        and facts.completed_at <= now - timedelta(days=cfg.unrated_close_days)
+    ):
+        return Move("closed_unrated", Action.CLOSE_UNRATED, OrderStatus.COMPLETED, texts.CLOSED_UNRATED_NOTE)
+    return None

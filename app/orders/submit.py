@@ -240,7 +240,7 @@ def _create(session: Session, settings: Settings, actor: Actor, order: NewOrder,
     session.add(created)
     session.flush()
     if order.photos:
-        attach_uploads(session, actor, list(order.photos), created.id, "request")
+        attach_uploads(session, actor.user_id, list(order.photos), created.id, "request")
     note = "代居民下单" if posted_by != resident.id else ""
     event = OrderEvent(
         order_id=created.id,

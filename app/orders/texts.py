@@ -8,7 +8,64 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.core.clock import to_shanghai
 from app.notify.payloads import Rendered, character_string, name, thing, time_value
+
+# -- reminders (app.orders.reminders decides when) ----------------------------------------------
+
+UNDISPATCHED = "超时未派单，请尽快处理"
+UNACCEPTED = "您有派单尚未确认，请尽快接单"
+OVERDUE = "服务已超过时限，请尽快完成"
+OVERDUE_ESCALATE = "志愿者超时未完成，请跟进"
+APPOINTMENT_SOON = "预约服务即将开始"
+UNRATED = "服务已完成，请您评价"
+#: Audit-trail notes of the moves a job makes.
+EXPIRED_NOTE = "超时未接单，退回待派单"
+CLOSED_UNRATED_NOTE = "超过评价期限，未评价关闭"
+
+
+def appointment_tomorrow(start: datetime) -> str:
+    """The day-before reminder, with the Shanghai date and time of the appointment."""
+    return f"明天 {to_shanghai(start).strftime('%m月%d日 %H:%M')} 有预约服务"
+
+
+def escalation_overdue(department: str) -> str:
+    return f"上报事项已超期：{department}"
+
+
+# -- what each step of an order tells people (app.orders.notifications decides whom) -------------
+
+URGED_HOLDER = "居民催单，请尽快处理"
+URGED_SECRETARIES = "居民催单，请尽快派单"
+CANCELLED = "居民已取消该工单"
+EXPIRED = "超时未接单，已退回待派单"
+
+
+def declined(person: str, reason: str) -> str:
+    return f"{person}拒单：{reason}"
+
+
+def disputed_to_holder(reason: str) -> str:
+    return f"居民反映未完成：{reason}"
+
+
+def disputed_to_secretaries(reason: str) -> str:
+    return f"居民申诉：{reason}"
+
+
+def rejected(reason: str) -> str:
+    return f"社区未受理：{reason}"
+
+
+def escalated(department: str, note: str) -> str:
+    return f"{department} {note}".strip()
+
+
+#: The person named in a message when whoever acted has no nickname.
+SOMEONE = "志愿者"
+
+
+# -- message payloads per template key -----------------------------------------------------------
 
 
 def order_page(order_id: int) -> str:

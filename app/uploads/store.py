@@ -227,10 +227,10 @@ def store_upload(
     return UploadOut(id=upload_id, content_type=cleaned.content_type, byte_size=len(cleaned.data))
 
 
-def attach_uploads(session: Session, actor: Actor, upload_ids: Sequence[int], order_id: int, purpose: str) -> None:
-    """Helper for the order services (flushes only): link the actor's unused uploads to an order.
+def attach_uploads(session: Session, uploader_id: int, upload_ids: Sequence[int], order_id: int, purpose: str) -> None:
+    """Helper for the order services (flushes only): link the uploader's unused uploads to an order.
 
-    Raises InvalidInputError naming the ids in ``details["photos"]`` when one is not the actor's,
+    Raises InvalidInputError naming the ids in ``details["photos"]`` when one is not the uploader's,
     does not exist or is already used; the caller's transaction then rolls back.
     """
     if purpose not in PURPOSES:
@@ -246,7 +246,7 @@ def attach_uploads(session: Session, actor: Actor, upload_ids: Sequence[int], or
     taken = set(
         session.scalars(
             sa.update(Attachment)
-            .where(Attachment.id.in_(ids), Attachment.uploader_id == actor.user_id, Attachment.order_id.is_(None))
+            .where(Attachment.id.in_(ids), Attachment.uploader_id == uploader_id, Attachment.order_id.is_(None))
             .values(order_id=order_id, purpose=purpose)
             .returning(Attachment.id)
         )

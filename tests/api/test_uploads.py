@@ -400,7 +400,7 @@ def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt:
 
     order_id = _make_order(rt, world, "amy")
     with rt.db.write() as session:
-        attach_uploads(session, _actor(rt, "amy"), [upload_id], order_id, "request")
+        attach_uploads(session, _actor(rt, "amy").user_id, [upload_id], order_id, "request")
     [row] = _rows(rt)
     assert (row.order_id, row.purpose) == (order_id, "request")
 
@@ -417,7 +417,7 @@ def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt:
 
 def _attach(rt: Runtime, openid: str, ids: list[int], order_id: int) -> None:
     with rt.db.write() as session:
-        attach_uploads(session, _actor(rt, openid), ids, order_id, "request")
+        attach_uploads(session, _actor(rt, openid).user_id, ids, order_id, "request")
 
 
 def test_attach_refuses_foreign_used_and_unknown_photos_atomically(client: FlaskClient, rt: Runtime) -> None:

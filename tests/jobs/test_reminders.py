@@ -33,7 +33,7 @@ from app.notify.models import Notification, OutboxMessage
 from app.orders.actions import ActionInput, Target, act
 from app.orders.digest import digest_facts, send_daily_digests
 from app.orders.models import Order, OrderEvent, PointsEntry, Rating
-from app.orders.reminders import ReminderReport, run_reminders
+from app.orders.reminder_scan import ReminderReport, run_reminders
 from app.orders.submit import NewOrder, submit_order
 from app.orders.workflow import OPEN, Action, OrderKind, OrderStatus, TriageLevel
 from app.runtime import Runtime

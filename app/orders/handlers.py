@@ -1,0 +1,205 @@
+"""What each action writes besides the transition itself: the fields it sets, the rating, the
+return visit, the points, the photos. Each handler takes the step under way and only the values
+it uses; ``app.orders.actions`` decides who may act and hands them over. Flush only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+
+from app.areas.models import ServiceCategory
+from app.core.clock import now_utc
+from app.core.errors import AlreadyClaimedError, InvalidInputError, InvalidTransitionError, RateLimitedError
+from app.identity.models import RoleMembership
+from app.identity.roles import Role
+from app.orders.models import PointsEntry, Rating, ReturnVisit
+from app.orders.steps import Step
+from app.orders.workflow import Action, OrderStatus, TriageLevel, transition_for
+from app.property.models import PropertyCompany
+from app.uploads.store import attach_uploads
+from app.volunteers.models import Team
+
+#: Ratings at or below this go on the secretary's return-visit (回访) list.
+LOW_RATING = 2
+#: Statuses in which a lost claim means "someone was faster", not "never in the pool".
+_TAKEN = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED})
+
+
+def clear_assignment() -> dict[str, Any]:
+    """The values that make an order nobody's again."""
+    return {"assignee_id": None, "team_id": None, "property_company_id": None, "accepted_at": None}
+
+
+def raise_not_claimable(status: OrderStatus) -> NoReturn:
+    """Someone else holds it (409 already_claimed), or it was never in the pool (invalid_transition)."""
+    if status in _TAKEN:
+        raise AlreadyClaimedError()
+    transition_for(status, Action.CLAIM)  # raises InvalidTransitionError for every other status
+    raise AlreadyClaimedError()  # pooled again by now: the caller may simply try once more
+
+
+def triage(step: Step, level: TriageLevel | None) -> None:
+    if level is None:
+        raise InvalidInputError("请选择分流级别", details={"fields": ["level"]})
+    step.move(Action.TRIAGE, note=level.value, values={"level": level})
+
+
+def dispatch_target(
+    step: Step, *, volunteer_id: int | None, team_id: int | None, property_company_id: int | None, pool: bool
+) -> dict[str, Any]:
+    """The assignment columns for a dispatch to exactly one target of the order's community."""
+    session, order = step.session, step.order
+    if sum([volunteer_id is not None, team_id is not None, property_company_id is not None, pool]) != 1:
+        raise InvalidInputError(
+            "请在志愿者、服务队、物业企业、任务池中选择一项",
+            details={"fields": ["volunteer_id", "team_id", "property_company_id", "pool"]},
+        )
+    if volunteer_id is not None:
+        is_volunteer = session.scalar(
+            sa.select(RoleMembership.id).where(
+                RoleMembership.user_id == volunteer_id,
+                RoleMembership.role == Role.VOLUNTEER,
+                RoleMembership.area_id == order.community_id,
+            )
+        )
+        if is_volunteer is None:
+            raise InvalidInputError(
+                "该志愿者不存在或不属于本社区", details={"fields": [{"field": "volunteer_id", "problem": "unknown"}]}
+            )
+        return {"assignee_id": volunteer_id}
+    if team_id is not None:
+        team = session.get(Team, team_id)
+        if team is None or team.community_id != order.community_id:
+            raise InvalidInputError("服务队不存在或不属于本社区", details={"fields": [{"field": "team_id"}]})
+        return {"team_id": team.id}
+    if property_company_id is not None:
+        company = session.get(PropertyCompany, property_company_id)
+        if company is None or company.community_id != order.community_id:
+            raise InvalidInputError(
+                "物业企业不存在或不服务本社区", details={"fields": [{"field": "property_company_id"}]}
+            )
+        return {"property_company_id": company.id}
+    return {}
+
+
+def dispatch(step: Step, action: Action, assignment: dict[str, Any], note: str) -> None:
+    """DISPATCH to someone, or PUBLISH to the pool (``assignment`` empty)."""
+    step.move(action, note=note, values={**assignment, "dispatched_at": now_utc()})
+
+
+def claim(step: Step) -> None:
+    """A volunteer takes a pooled order. The step's conditional UPDATE decides a race: exactly one
+    claimer moves it; every other one finds it changed and learns it was taken."""
+    assert step.actor_id is not None  # noqa: S101 - only a person claims
+    step.move(
+        Action.CLAIM,
+        values={"assignee_id": step.actor_id, "accepted_at": now_utc()},
+        on_conflict=raise_not_claimable,
+    )
+
+
+def accept(step: Step) -> None:
+    # For a team or a property company, whoever accepts becomes the one holding the order.
+    step.move(Action.ACCEPT, values={"assignee_id": step.actor_id, "accepted_at": now_utc()})
+
+
+def decline(step: Step, reason: str) -> None:
+    if not reason:
+        raise InvalidInputError("请说明拒单原因", details={"fields": ["reason"]})
+    step.move(Action.DECLINE, note=reason, values=clear_assignment())
+
+
+def start(step: Step) -> None:
+    step.move(Action.START)
+
+
+def complete(step: Step, note: str, photos: tuple[int, ...]) -> None:
+    """The assignee is done; their photos (proof of work) are attached to the order."""
+    step.move(Action.COMPLETE, note=note, values={"completion_note": note, "completed_at": now_utc()})
+    if photos:
+        assert step.actor_id is not None  # noqa: S101 - only a person completes
+        attach_uploads(step.session, step.actor_id, list(photos), step.order.id, "completion")
+
+
+def rate(step: Step, score: int | None, comment: str, speed: int | None, attitude: int | None) -> None:
+    """The resident rates: the order closes, the rating is kept, a low one goes on the return-visit
+    list, and the volunteer who did the work earns the category's points (the time-bank ledger)."""
+    if score is None:
+        raise InvalidInputError("请给出 1–5 星评分", details={"fields": ["score"]})
+    session, order = step.session, step.order
+    assignee_id = order.assignee_id
+    step.move(Action.RATE, note=f"{score}星 {comment}".strip(), values={"closed_at": now_utc()})
+    session.add(
+        Rating(order_id=order.id, score=score, speed=speed, attitude=attitude, comment=comment, assignee_id=assignee_id)
+    )
+    if score <= LOW_RATING:
+        session.add(ReturnVisit(order_id=order.id, community_id=order.community_id, reason="low_rating"))
+    if assignee_id is not None:
+        points = session.scalar(sa.select(ServiceCategory.points).where(ServiceCategory.id == order.category_id))
+        if points:
+            session.add(PointsEntry(user_id=assignee_id, delta=points, reason="order_rated", order_id=order.id))
+    session.flush()
+
+
+def dispute(step: Step, reason: str) -> None:
+    if not reason:
+        raise InvalidInputError("请说明哪里没有完成", details={"fields": ["reason"]})
+    order = step.order
+    if order.assignee_id is None:
+        # Resolved by a street department (吹哨报到): there is nobody to send it back to. The
+        # resident can still rate it low, which puts it on the secretary's return-visit list.
+        raise InvalidTransitionError(
+            "该工单由上级部门办结，不能申诉；如不满意请给出评价，社区会回访", details={"action": "dispute"}
+        )
+    step.move(Action.DISPUTE, note=reason, values={"completed_at": None})
+    # The secretary sees disputes on the same list as low ratings and calls the resident.
+    step.session.add(ReturnVisit(order_id=order.id, community_id=order.community_id, reason="dispute", note=reason))
+    step.session.flush()
+
+
+def urge(step: Step, interval_hours: float) -> None:
+    interval = timedelta(hours=interval_hours)
+    now = now_utc()
+    last = step.order.last_urged_at
+    if last is not None and now - last < interval:
+        wait = int((last + interval - now).total_seconds()) + 1
+        raise RateLimitedError(f"已经催过了，请 {max(1, wait // 60)} 分钟后再催", details={"retry_after_seconds": wait})
+    step.move(Action.URGE, values={"last_urged_at": now})
+
+
+def cancel(step: Step, reason: str) -> None:
+    step.move(Action.CANCEL, note=reason, values=clear_assignment())
+
+
+def reject(step: Step, reason: str) -> None:
+    if not reason:
+        raise InvalidInputError("请说明驳回原因", details={"fields": ["reason"]})
+    step.move(Action.REJECT, note=reason)
+
+
+def escalate(step: Step, department: str, note: str, due_hours: int | None) -> None:
+    if not department or not due_hours:
+        raise InvalidInputError("请填写上报部门和办理时限", details={"fields": ["department", "due_hours"]})
+    step.move(
+        Action.ESCALATE,
+        note=f"{department}：{note}".rstrip("："),
+        values={
+            **clear_assignment(),
+            "escalated_department": department,
+            "escalation_due_at": now_utc() + timedelta(hours=due_hours),
+        },
+    )
+
+
+def resolve(step: Step, note: str) -> None:
+    if not note:
+        raise InvalidInputError("请填写办结说明", details={"fields": ["note"]})
+    step.move(Action.RESOLVE, note=note, values={"completion_note": note, "completed_at": now_utc()})
+
+
+def system_move(step: Step, action: Action, note: str) -> None:
+    """A scheduled job's move: EXPIRE clears the assignment, CLOSE_UNRATED stamps the close."""
+    values = clear_assignment() if action is Action.EXPIRE else {"closed_at": now_utc()}
+    step.move(action, note=note, values=values)

@@ -1,0 +1,173 @@
+"""The reminder job's use case: find the orders that may be due, apply the pure rules of
+``app.orders.reminders`` to their facts, queue what they call for and make the moves.
+
+Reading is set-based (a few queries for every candidate at once); writing is one transaction per
+order that has something to queue, so one bad row never blocks the others. Safe to run as often as
+wanted: every message has a dedupe key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.areas.models import Area, ServiceCategory
+from app.core.config import RemindersSection
+from app.identity.models import User
+from app.identity.roles import Role
+from app.identity.staff import community_staff
+from app.notify.outbox import notify_each
+from app.orders.actions import act_as_system
+from app.orders.models import Order
+from app.orders.notifications import dispatch_targets, message_facts
+from app.orders.reminders import APPOINTMENT_HORIZON, Audience, OrderTimes, Reminder, should_move, should_remind
+from app.orders.texts import render
+from app.orders.waiting import queued_at
+from app.orders.workflow import HELD, OrderStatus
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: The report groups a rule's count under (a rule with a follow-up counts with it).
+_GROUP = {"overdue_escalate": "overdue", "appointment_day": "appointment", "appointment_soon": "appointment"}
+GROUPS = ("undispatched", "unaccepted", "overdue", "appointment", "unrated", "escalation_overdue")
+#: Ids per IN list when loading facts: far below every database's bind-parameter limit.
+_CHUNK = 500
+
+
+@dataclass
+class ReminderReport:
+    """Messages queued per rule group, and orders moved per kind of move."""
+
+    queued: dict[str, int] = field(default_factory=lambda: dict.fromkeys(GROUPS, 0))
+    moved: dict[str, int] = field(default_factory=dict)
+
+
+def _hours(value: float) -> timedelta:
+    return timedelta(hours=value)
+
+
+def _candidates(session: Session, cfg: RemindersSection, now: datetime) -> list[int]:
+    """Ids of the orders some rule may fire for: each condition narrows by status and a moment."""
+    scans: list[tuple[Iterable[OrderStatus], tuple[sa.ColumnElement[bool], ...]]] = [
+        ([OrderStatus.SUBMITTED], (queued_at() <= now - _hours(cfg.undispatched_hours),)),
+        ([OrderStatus.ASSIGNED], (Order.dispatched_at <= now - _hours(cfg.unaccepted_remind_hours),)),
+        # The SLA is per category: the rule compares; the scan only needs an acceptance.
+        (HELD, (Order.accepted_at.is_not(None),)),
+        (
+            [OrderStatus.ASSIGNED, *HELD],
+            (Order.preferred_start > now, Order.preferred_start <= now + APPOINTMENT_HORIZON),
+        ),
+        ([OrderStatus.COMPLETED], (Order.completed_at <= now - _hours(cfg.unrated_remind_hours),)),
+        ([OrderStatus.ESCALATED], (Order.escalation_due_at <= now,)),
+        # The moves: assignments nobody accepted, completed orders nobody rated.
+        ([OrderStatus.ASSIGNED], (Order.dispatched_at <= now - _hours(cfg.unaccepted_return_hours),)),
+        ([OrderStatus.COMPLETED], (Order.completed_at <= now - timedelta(days=cfg.unrated_close_days),)),
+    ]
+    found: set[int] = set()
+    for statuses, conditions in scans:
+        found.update(session.scalars(sa.select(Order.id).where(Order.status.in_(list(statuses)), *conditions)))
+    return sorted(found)
+
+
+def _times(session: Session, ids: Sequence[int]) -> dict[int, OrderTimes]:
+    facts: dict[int, OrderTimes] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            sa.select(Order, ServiceCategory.sla_hours, queued_at())
+            .join(ServiceCategory, ServiceCategory.id == Order.category_id)
+            .where(Order.id.in_(ids[start : start + _CHUNK]))
+        )
+        for order, sla_hours, entered in rows:
+            facts[order.id] = OrderTimes(
+                status=order.status,
+                queued_at=entered,
+                dispatched_at=order.dispatched_at,
+                accepted_at=order.accepted_at,
+                completed_at=order.completed_at,
+                preferred_start=order.preferred_start,
+                escalation_due_at=order.escalation_due_at,
+                escalated_department=order.escalated_department or "",
+                sla_hours=sla_hours,
+            )
+    return facts
+
+
+def _users(session: Session, *ids: int | None) -> list[User]:
+    return [user for user in (session.get(User, i) for i in ids if i is not None) if user is not None]
+
+
+def _street_admins(session: Session, order: Order) -> list[User]:
+    community = session.get(Area, order.community_id)
+    if community is None or community.parent_id is None:
+        return []
+    return community_staff(session, community.parent_id, Role.STREET_ADMIN)
+
+
+def _appointment_people(session: Session, order: Order) -> list[User]:
+    people = _users(session, order.resident_id, order.assignee_id)
+    return people if order.assignee_id is not None else people + dispatch_targets(session, order)
+
+
+#: Each audience as the users it means for one order.
+_AUDIENCES: dict[Audience, Callable[[Session, Order], list[User]]] = {
+    Audience.SECRETARIES: lambda session, order: community_staff(session, order.community_id, Role.SECRETARY),
+    Audience.DISPATCH_TARGETS: dispatch_targets,
+    Audience.HOLDER: lambda session, order: _users(session, order.assignee_id),
+    Audience.RESIDENT: lambda session, order: _users(session, order.resident_id),
+    Audience.APPOINTMENT: _appointment_people,
+    Audience.STREET_ADMINS: _street_admins,
+}
+
+
+def _stamp(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "-"
+
+
+def _queue(rt: Runtime, session: Session, order: Order, reminder: Reminder, now: datetime) -> int:
+    return notify_each(
+        session,
+        rt.settings.notify,
+        _AUDIENCES[reminder.audience](session, order),
+        template_key="reminder",
+        rendered=render("reminder", message_facts(session, order, now, text=reminder.text)),
+        dedupe_key=f"remind:{reminder.rule}:{order.id}:{_stamp(reminder.since)}",
+        channel=reminder.channel,
+        order_id=order.id,
+        now=now,
+    )
+
+
+def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
+    """The job, any job process: every rule once at ``now``. Never raises for one order's failure
+    (logged; the others go on)."""
+    cfg = rt.settings.reminders
+    report = ReminderReport()
+    with rt.db.read() as session:
+        times = _times(session, _candidates(session, cfg, now))
+    for order_id, facts in times.items():
+        if not should_remind(facts, cfg, now):
+            continue
+        try:
+            with rt.db.write() as session:
+                # Decide again on what the order is now: someone may have acted since the scan.
+                fresh = _times(session, [order_id]).get(order_id)
+                order = session.get(Order, order_id)
+                if fresh is None or order is None:
+                    continue
+                for reminder in should_remind(fresh, cfg, now):
+                    group = _GROUP.get(reminder.rule, reminder.rule)
+                    report.queued[group] += _queue(rt, session, order, reminder, now)
+        except Exception:
+            log.exception("reminder for order %s failed; the others go on", order_id)
+    # Moves after the reminders, each through the workflow table as the system party.
+    for order_id, facts in times.items():
+        move = should_move(facts, cfg, now)
+        if move is not None and act_as_system(rt, order_id, move.action, note=move.note, expected=move.expected):
+            report.moved[move.rule] = report.moved.get(move.rule, 0) + 1
+    return report
