@@ -42,11 +42,11 @@ import requests
 from bench_common import bench_settings, fresh_database
 from werkzeug.serving import make_server
 
-from app.areas.catalogue import add_category
+from app.areas.catalogue import create_category
 from app.areas.models import AreaKind
-from app.areas.tree import add_area
+from app.areas.tree import create_area
 from app.core.migrate import upgrade
-from app.identity.grants import grant_role
+from app.identity.grants import assign_role
 from app.identity.roles import Role
 from app.runtime import Runtime, build_runtime
 from miniprogram_api import create_app
@@ -151,13 +151,13 @@ def seed(rt: Runtime, claimers: int) -> list[str]:
     """One community with a grid and a category, a secretary and ``claimers`` volunteers."""
     openids = [f"vol{i}" for i in range(claimers)]
     with rt.db.write() as session:
-        add_area(session, AreaKind.STREET, "BENCH-JD", "压测街道")
-        add_area(session, AreaKind.COMMUNITY, COMMUNITY, "压测社区", "BENCH-JD")
-        add_area(session, AreaKind.GRID, "BENCH-G1", "压测网格", COMMUNITY)
-        add_category(session, COMMUNITY, "grocery", "买菜代购", points=5, sla_hours=24)
-        grant_role(session, "bench-secretary", Role.SECRETARY, COMMUNITY)
+        create_area(session, AreaKind.STREET, "BENCH-JD", "压测街道")
+        create_area(session, AreaKind.COMMUNITY, COMMUNITY, "压测社区", "BENCH-JD")
+        create_area(session, AreaKind.GRID, "BENCH-G1", "压测网格", COMMUNITY)
+        create_category(session, COMMUNITY, "grocery", "买菜代购", points=5, sla_hours=24)
+        assign_role(session, "bench-secretary", Role.SECRETARY, COMMUNITY)
         for openid in openids:
-            grant_role(session, openid, Role.VOLUNTEER, COMMUNITY)
+            assign_role(session, openid, Role.VOLUNTEER, COMMUNITY)
     return openids
 
 

@@ -7,20 +7,20 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.areas.catalogue import add_category
+from app.areas.catalogue import create_category
 from app.areas.models import AreaKind, ServiceCategory
-from app.areas.tree import add_area, database_is_empty, get_area
+from app.areas.tree import create_area, database_is_empty, get_area
 from app.core.clock import now_utc
-from app.identity.grants import grant_role
+from app.identity.grants import assign_role
 from app.identity.models import Household, User
 from app.identity.roles import Role
 from app.orders.models import Order, OrderEvent
 from app.orders.submit import next_order_number
 from app.orders.workflow import Action, OrderKind, OrderStatus
-from app.property.companies import add_property_company
+from app.property.companies import create_property_company
 from app.runtime import Runtime
 from app.volunteers.models import UserSkill
-from app.volunteers.teams import add_team
+from app.volunteers.teams import create_team
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +115,12 @@ def load_demo(rt: Runtime) -> bool:
         return False
     with rt.db.write() as session:
         for kind, code, name, parent in AREAS:
-            add_area(session, kind, code, name, parent)
+            create_area(session, kind, code, name, parent)
         for community in ("SQ-HP", "SQ-YL"):
             for code, name, points, sla_hours, skill in CATEGORIES:
-                add_category(session, community, code, name, points=points, sla_hours=sla_hours, skill=skill)
+                create_category(session, community, code, name, points=points, sla_hours=sla_hours, skill=skill)
         for person in PEOPLE:
-            user = grant_role(session, person.openid, person.role, person.area, nickname=person.nickname)
+            user = assign_role(session, person.openid, person.role, person.area, nickname=person.nickname)
             home = HOMES.get(person.openid)
             if home is not None:
                 community, grid, building, unit, room = home
@@ -140,8 +140,8 @@ def load_demo(rt: Runtime) -> bool:
         for openid, skills in SKILLS.items():
             user_id = session.scalar(sa.select(User.id).where(User.openid == openid))
             session.add_all(UserSkill(user_id=user_id, skill=skill) for skill in skills)
-        add_team(session, "SQ-HP", "和平党员先锋队", ["volunteer-li", "volunteer-chen"])
-        add_property_company(session, "SQ-HP", "阳光物业", ["property-sun"])
+        create_team(session, "SQ-HP", "和平党员先锋队", ["volunteer-li", "volunteer-chen"])
+        create_property_company(session, "SQ-HP", "阳光物业", ["property-sun"])
         _demo_orders(session)
     return True
 

@@ -205,8 +205,8 @@ def area_add(kind: str, code: str, name: str, parent_code: str | None) -> None:
     """Create an area, e.g. `linli area add community SQ001 和平社区 --parent JD01`."""
     from app.areas.tree import add_area
 
-    with _runtime() as rt, rt.db.write() as session:
-        created = add_area(session, AreaKind(kind), code, name, parent_code)
+    with _runtime() as rt:
+        created = add_area(rt, AreaKind(kind), code, name, parent_code)
         click.echo(f"added {created.kind.value} {created.code} {created.name}")
 
 
@@ -218,8 +218,8 @@ def area_robot(community: str, key: str) -> None:
     """Set COMMUNITY's WeCom work-group robot, which receives the daily digest."""
     from app.areas.tree import set_robot_key
 
-    with _runtime() as rt, rt.db.write() as session:
-        set_robot_key(session, community, key)
+    with _runtime() as rt:
+        set_robot_key(rt, community, key)
         click.echo(f"digest robot set for {community}")
 
 
@@ -240,8 +240,8 @@ def category_add(community: str, code: str, name: str, points: int, sla_hours: i
     """Add a service category to COMMUNITY's catalogue."""
     from app.areas.catalogue import add_category
 
-    with _runtime() as rt, rt.db.write() as session:
-        created = add_category(session, community, code, name, points=points, sla_hours=sla_hours, skill=skill)
+    with _runtime() as rt:
+        created = add_category(rt, community, code, name, points=points, sla_hours=sla_hours, skill=skill)
         click.echo(f"added category {created.code} {created.name} to {community}")
 
 
@@ -254,8 +254,8 @@ def grant(openid: str, role: str, area_code: str) -> None:
     """Give OPENID the ROLE in AREA_CODE (creates the user if new)."""
     from app.identity.grants import grant_role
 
-    with _runtime() as rt, rt.db.write() as session:
-        user = grant_role(session, openid, Role(role), area_code)
+    with _runtime() as rt:
+        user = grant_role(rt, openid, Role(role), area_code)
         click.echo(f"user {user.id} ({openid}) is {role} in {area_code}")
 
 

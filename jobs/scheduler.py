@@ -46,6 +46,10 @@ def fire(rt: Runtime, spec: JobSpec) -> str | None:
 
 def build_scheduler(rt: Runtime) -> BackgroundScheduler:
     """A scheduler with every job of the registry; not started."""
+    # APScheduler's executor logs every firing twice at INFO ("Running job", "executed
+    # successfully"): two lines every 2 s for the outbox poll. ``fire`` logs what a run did, and
+    # the executor's warnings (missed runs) and errors still come through.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(timezone=SHANGHAI, job_defaults={"coalesce": True, "max_instances": 1})
     for spec in job_specs(rt.settings):
         if spec.daily_at is not None:

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from app.core.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from app.core.migrate import alembic_config
-from app.models import Base
+from app.models import Base  # every domain's tables, for the clean-up below
 from app.runtime import Runtime, build_runtime
 from miniprogram_api import create_app
 from tests.dbutil import drop_created_databases, fresh_database_url

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from flask.testing import FlaskClient
 
-from app.areas.catalogue import add_category
+from app.areas.catalogue import create_category
 from app.areas.models import AreaKind
-from app.areas.tree import add_area
-from app.identity.grants import grant_role
+from app.areas.tree import create_area
+from app.identity.grants import assign_role
 from app.identity.roles import Role
 from app.runtime import Runtime
 
@@ -30,20 +30,20 @@ class World:
 def make_world(rt: Runtime) -> World:
     world = World()
     with rt.db.write() as session:
-        add_area(session, AreaKind.STREET, world.street, "新华街道")
-        add_area(session, AreaKind.COMMUNITY, world.community, "和平社区", world.street)
-        add_area(session, AreaKind.COMMUNITY, world.other_community, "幸福里社区", world.street)
-        add_area(session, AreaKind.GRID, world.grid, "阳光小区", world.community)
-        add_area(session, AreaKind.GRID, world.other_grid, "幸福里一网格", world.other_community)
-        add_area(session, AreaKind.BUILDING, world.building, "3栋", world.grid)
+        create_area(session, AreaKind.STREET, world.street, "新华街道")
+        create_area(session, AreaKind.COMMUNITY, world.community, "和平社区", world.street)
+        create_area(session, AreaKind.COMMUNITY, world.other_community, "幸福里社区", world.street)
+        create_area(session, AreaKind.GRID, world.grid, "阳光小区", world.community)
+        create_area(session, AreaKind.GRID, world.other_grid, "幸福里一网格", world.other_community)
+        create_area(session, AreaKind.BUILDING, world.building, "3栋", world.grid)
         for community in (world.community, world.other_community):
-            add_category(session, community, "grocery", "买菜代购", points=5, sla_hours=24)
+            create_category(session, community, "grocery", "买菜代购", points=5, sla_hours=24)
     return world
 
 
 def grant(rt: Runtime, openid: str, role: Role, area: str) -> None:
     with rt.db.write() as session:
-        grant_role(session, openid, role, area)
+        assign_role(session, openid, role, area)
 
 
 def login(client: FlaskClient, openid: str) -> dict[str, str]:

@@ -13,6 +13,22 @@ from app.runtime import Runtime
 
 
 def add_category(
+    rt: Runtime,
+    community_code: str,
+    code: str,
+    name: str,
+    *,
+    points: int,
+    sla_hours: int,
+    skill: str | None = None,
+) -> ServiceCategory:
+    """Operators (CLI): add an entry to a community's service catalogue. Raises InvalidInputError
+    (negative points, no time limit), NotFoundError (unknown community), ConflictError (code taken)."""
+    with rt.db.write() as session:
+        return create_category(session, community_code, code, name, points=points, sla_hours=sla_hours, skill=skill)
+
+
+def create_category(
     session: Session,
     community_code: str,
     code: str,
@@ -22,7 +38,7 @@ def add_category(
     sla_hours: int,
     skill: str | None = None,
 ) -> ServiceCategory:
-    """Add an entry to a community's service catalogue (flush only)."""
+    """Helper (flushes only): :func:`add_category` inside the caller's unit of work."""
     if points < 0 or sla_hours <= 0:
         raise InvalidInputError("积分不能为负，时限必须大于 0", details={"points": points, "sla_hours": sla_hours})
     community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])

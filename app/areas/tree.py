@@ -1,4 +1,7 @@
-"""Operator set-up used by the CLI and demo data: areas, the service catalogue, role grants."""
+"""The area tree: adding areas, finding them by code, a community's digest robot.
+
+Public use cases take the Runtime and own their transaction; the ``create_*`` / ``store_*`` helpers
+take a session and only flush, for use cases that do more in the same unit of work (demo data)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,15 @@ from app.core.errors import ConflictError, InvalidInputError, NotFoundError
 from app.runtime import Runtime
 
 
-def add_area(session: Session, kind: AreaKind, code: str, name: str, parent_code: str | None = None) -> Area:
-    """Create one area under its parent (flush only; the caller owns the transaction)."""
+def add_area(rt: Runtime, kind: AreaKind, code: str, name: str, parent_code: str | None = None) -> Area:
+    """Operators (CLI): create one area under its parent. Raises InvalidInputError (wrong parent
+    kind or none), NotFoundError (unknown parent), ConflictError (code taken)."""
+    with rt.db.write() as session:
+        return create_area(session, kind, code, name, parent_code)
+
+
+def create_area(session: Session, kind: AreaKind, code: str, name: str, parent_code: str | None = None) -> Area:
+    """Helper (flushes only): :func:`add_area` inside the caller's unit of work."""
     wanted_parent = PARENT_KIND[kind]
     parent: Area | None = None
     if wanted_parent is None:
@@ -42,8 +52,14 @@ def database_is_empty(rt: Runtime) -> bool:
         return session.scalar(sa.select(sa.func.count()).select_from(Area)) == 0
 
 
-def set_robot_key(session: Session, community_code: str, key: str) -> None:
-    """Set (or clear, with "") a community's WeCom robot key (flush only)."""
+def set_robot_key(rt: Runtime, community_code: str, key: str) -> None:
+    """Operators (CLI): set (or clear, with "") a community's WeCom robot key. Raises NotFoundError."""
+    with rt.db.write() as session:
+        store_robot_key(session, community_code, key)
+
+
+def store_robot_key(session: Session, community_code: str, key: str) -> None:
+    """Helper (flushes only): :func:`set_robot_key` inside the caller's unit of work."""
     community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
     community.wecom_robot_key = key.strip() or None
     session.flush()

@@ -8,10 +8,18 @@ from sqlalchemy.orm import Session
 from app.areas.tree import get_area
 from app.identity.models import RoleMembership, User
 from app.identity.roles import Role
+from app.runtime import Runtime
 
 
-def grant_role(session: Session, openid: str, role: Role, area_code: str, *, nickname: str = "") -> User:
-    """Give ``openid`` a role in an area, creating the user if new (flush only). Idempotent."""
+def grant_role(rt: Runtime, openid: str, role: Role, area_code: str, *, nickname: str = "") -> User:
+    """Operators (CLI): give ``openid`` a role in an area, creating the user if new. Idempotent.
+    Raises NotFoundError for an unknown area."""
+    with rt.db.write() as session:
+        return assign_role(session, openid, role, area_code, nickname=nickname)
+
+
+def assign_role(session: Session, openid: str, role: Role, area_code: str, *, nickname: str = "") -> User:
+    """Helper (flushes only): :func:`grant_role` inside the caller's unit of work."""
     area = get_area(session, area_code)
     user = session.scalar(sa.select(User).where(User.openid == openid))
     if user is None:

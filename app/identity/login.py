@@ -8,11 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.core.clock import now_utc
-from app.core.errors import (
-    InvalidCodeError,
-    UnauthenticatedError,
-    WeChatUnavailableServiceError,
-)
+from app.core.errors import InvalidCodeError, UnauthenticatedError, WeChatUnavailableServiceError
 from app.core.privacy import mask_phone
 from app.identity.actor import Actor, load_actor, load_user
 from app.identity.models import User

@@ -14,7 +14,7 @@ from app.areas.models import Area, ServiceCategory
 from app.core.privacy import mask_phone, mask_room
 from app.identity.actor import Actor
 from app.identity.models import User
-from app.orders.access import parties_of, sees_private_details
+from app.orders.access import groups_for, parties_of, sees_private_details
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.shapes import AddressOut, EscalationOut, EventOut, NamedCode, OrderOut, PhotoOut, RatingOut, Ref
 from app.orders.workflow import ACTION_LABELS, STATUS_LABELS
@@ -72,10 +72,11 @@ def present_orders(
     user_ids |= {o.assignee_id for o in orders if o.assignee_id}
     user_ids |= {e.actor_id for evs in events.values() for e in evs if e.actor_id}
     users = _by_id(session, User, user_ids)
+    groups = groups_for(session, actor, orders)
 
     shaped = []
     for order in orders:
-        private = sees_private_details(actor, order, parties_of(session, actor, order))
+        private = sees_private_details(actor, order, parties_of(session, actor, order, groups=groups))
         grid = areas.get(order.grid_id) if order.grid_id else None
         community = areas[order.community_id]
         category = categories[order.category_id]

@@ -6,19 +6,29 @@ from sqlalchemy.orm import Session
 
 from app.areas.models import AreaKind
 from app.areas.tree import get_area
-from app.identity.grants import grant_role
+from app.identity.grants import assign_role
 from app.identity.roles import Role
 from app.property.models import PropertyCompany, PropertyCompanyStaff
+from app.runtime import Runtime
 
 
-def add_property_company(session: Session, community_code: str, name: str, staff_openids: list[str]) -> PropertyCompany:
-    """A property company serving a community, with the users who act for it (flush only)."""
+def add_property_company(rt: Runtime, community_code: str, name: str, staff_openids: list[str]) -> PropertyCompany:
+    """Operators (CLI, demo): a property company serving a community, with the users who act for
+    it. Raises NotFoundError for an unknown community."""
+    with rt.db.write() as session:
+        return create_property_company(session, community_code, name, staff_openids)
+
+
+def create_property_company(
+    session: Session, community_code: str, name: str, staff_openids: list[str]
+) -> PropertyCompany:
+    """Helper (flushes only): :func:`add_property_company` inside the caller's unit of work."""
     community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
     company = PropertyCompany(community_id=community.id, name=name)
     session.add(company)
     session.flush()
     for openid in staff_openids:
-        user = grant_role(session, openid, Role.PROPERTY_COMPANY, community_code)
+        user = assign_role(session, openid, Role.PROPERTY_COMPANY, community_code)
         session.add(PropertyCompanyStaff(company_id=company.id, user_id=user.id))
     session.flush()
     return company

@@ -9,11 +9,19 @@ from app.areas.models import AreaKind
 from app.areas.tree import get_area
 from app.core.errors import InvalidInputError
 from app.identity.models import User
+from app.runtime import Runtime
 from app.volunteers.models import Team, TeamMember
 
 
-def add_team(session: Session, community_code: str, name: str, member_openids: list[str]) -> Team:
-    """A volunteer team of existing users (flush only)."""
+def add_team(rt: Runtime, community_code: str, name: str, member_openids: list[str]) -> Team:
+    """Operators (CLI, demo): a volunteer team of existing users. Raises NotFoundError (unknown
+    community), InvalidInputError (unknown member)."""
+    with rt.db.write() as session:
+        return create_team(session, community_code, name, member_openids)
+
+
+def create_team(session: Session, community_code: str, name: str, member_openids: list[str]) -> Team:
+    """Helper (flushes only): :func:`add_team` inside the caller's unit of work."""
     community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
     team = Team(community_id=community.id, name=name)
     session.add(team)

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 
 from app.identity.roles import Role
 from app.orders.models import IdempotencyKey, Order, OrderEvent
-from app.property.companies import add_property_company
+from app.property.companies import create_property_company
 from app.runtime import Runtime
-from app.volunteers.teams import add_team
+from app.volunteers.teams import create_team
 from tests.factories import World, grant, login, make_world
 from wechat_sim import SimulatorServer
 
@@ -183,9 +183,9 @@ def test_dispatch_to_team_and_property_company(client: FlaskClient, rt: Runtime)
     for openid in ("member-a", "member-b"):
         grant(rt, openid, Role.VOLUNTEER, world.community)
     with rt.db.write() as session:
-        team_id = add_team(session, world.community, "党员先锋队", ["member-a", "member-b"]).id
-        company_id = add_property_company(session, world.community, "阳光物业", ["wuye-staff"]).id
-        other_team = add_team(session, world.other_community, "别处的队", []).id
+        team_id = create_team(session, world.community, "党员先锋队", ["member-a", "member-b"]).id
+        company_id = create_property_company(session, world.community, "阳光物业", ["wuye-staff"]).id
+        other_team = create_team(session, world.other_community, "别处的队", []).id
     secretary = login(client, "secretary-wang")
 
     first = client.post("/api/v1/orders", json=_body(world), headers=resident).get_json()["order"]["id"]

@@ -25,7 +25,7 @@ from PIL import Image
 from werkzeug.test import TestResponse
 
 from app.areas.models import AreaKind
-from app.areas.tree import add_area
+from app.areas.tree import create_area
 from app.core.db import Base
 from app.identity.models import Household
 from app.identity.roles import Role
@@ -254,8 +254,8 @@ def _build(api: Api, rt: Runtime, *, lean: bool = False) -> Tenancy:
     street admin of the common street, the phone of SQ1's resident and most user ids."""
     world = make_world(rt)
     with rt.db.write() as session:
-        add_area(session, AreaKind.STREET, "JD2", "红旗街道")
-        add_area(session, AreaKind.COMMUNITY, "SQ3", "红旗社区", "JD2")
+        create_area(session, AreaKind.STREET, "JD2", "红旗街道")
+        create_area(session, AreaKind.COMMUNITY, "SQ3", "红旗社区", "JD2")
     home1 = {"community": world.community, "grid": world.grid, "building": "3", "unit": "2", "room": "301"}
     home2 = {"community": world.other_community, "grid": world.other_grid, "building": "7", "unit": "1", "room": "502"}
     full = not lean
@@ -526,7 +526,7 @@ class Neighbours:
 def _neighbours(api: Api, rt: Runtime) -> Neighbours:
     world = make_world(rt)
     with rt.db.write() as session:
-        add_area(session, AreaKind.GRID, "SQ1-G2", "和平二网格", world.community)
+        create_area(session, AreaKind.GRID, "SQ1-G2", "和平二网格", world.community)
     home = {"community": world.community, "grid": world.grid, "building": "3", "unit": "2", "room": "301"}
     home_b = {"community": world.community, "grid": world.grid, "building": "5", "unit": "1", "room": "102"}
     people = [

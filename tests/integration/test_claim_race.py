@@ -18,7 +18,7 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from app.identity.grants import grant_role
+from app.identity.grants import assign_role
 from app.identity.roles import Role
 from app.orders.models import Order, OrderEvent
 from app.orders.workflow import Action
@@ -120,8 +120,8 @@ def test_fifty_simultaneous_claims_have_exactly_one_winner(rt: Runtime, base_url
     openids = [f"vol{i}" for i in range(CLAIMERS)]
     with rt.db.write() as db:
         for openid in openids:
-            grant_role(db, openid, Role.VOLUNTEER, world.community)
-        grant_role(db, "secretary-race", Role.SECRETARY, world.community)
+            assign_role(db, openid, Role.VOLUNTEER, world.community)
+        assign_role(db, "secretary-race", Role.SECRETARY, world.community)
 
     sessions: list[requests.Session] = []
     try:

@@ -172,10 +172,15 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
         assert me["household"]["room"] == "301"
         assert me["phone"] == "138****8000"
         assert requests.get(f"{api}/readyz", timeout=5).status_code == 200
+        time.sleep(4.5)  # two polls of the outbox (every 2 s): neither may print a line
     finally:
         process.send_signal(signal.SIGINT)
         try:
             assert process.wait(timeout=10) == 0
+            assert process.stdout is not None
+            rest = process.stdout.read()
+            assert "Running job" not in rest, rest
+            assert "executed successfully" not in rest, rest
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

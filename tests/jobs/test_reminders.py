@@ -18,13 +18,13 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from app.areas.catalogue import add_category
+from app.areas.catalogue import create_category
 from app.areas.models import Area
 from app.core.clock import SHANGHAI
 from app.core.errors import InvalidTransitionError
 from app.core.job_runs import JobRun
 from app.identity.actor import Actor, load_actor
-from app.identity.grants import grant_role
+from app.identity.grants import assign_role
 from app.identity.models import User
 from app.identity.roles import Role
 from app.notify.consent import add_grants
@@ -92,15 +92,15 @@ def cast(rt: Runtime) -> Cast:
     ids: dict[str, int] = {}
     with rt.db.write() as session:
         for openid, role, area in people:
-            user = grant_role(session, openid, role, area, nickname=openid)
+            user = assign_role(session, openid, role, area, nickname=openid)
             ids[openid] = user.id
             if role in {Role.SECRETARY, Role.STREET_ADMIN}:
                 user.oa_openid, user.oa_following = f"oa-{openid}", True
             else:
                 add_grants(session, user.id, ["reminder"] * 6)
         # SLAs that no threshold of config.toml shares, so a rule using the wrong number shows.
-        add_category(session, world.community, "repair", "家电维修", points=10, sla_hours=6)
-        add_category(session, world.community, "escort", "陪同就医", points=10, sla_hours=240)
+        create_category(session, world.community, "repair", "家电维修", points=10, sla_hours=6)
+        create_category(session, world.community, "escort", "陪同就医", points=10, sla_hours=240)
     return Cast(world, ids)
 
 

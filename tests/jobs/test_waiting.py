@@ -14,7 +14,7 @@ import time_machine
 
 from app.areas.models import Area
 from app.identity.actor import Actor, load_actor
-from app.identity.grants import grant_role
+from app.identity.grants import assign_role
 from app.identity.models import User
 from app.identity.roles import Role
 from app.orders.actions import ActionInput, Target, act
@@ -50,9 +50,9 @@ def _overdue_in_digest(rt: Runtime, community_code: str, now: datetime) -> int:
 def test_a_triaged_order_still_counts_as_waiting_in_the_digest(rt: Runtime) -> None:
     world = make_world(rt)
     with rt.db.write() as session:
-        grant_role(session, "res-a", Role.RESIDENT, world.community, nickname="阿姨")
-        grant_role(session, "sec-a", Role.SECRETARY, world.community, nickname="王书记")
-        volunteer = grant_role(session, "vol-a", Role.VOLUNTEER, world.community, nickname="小李")
+        assign_role(session, "res-a", Role.RESIDENT, world.community, nickname="阿姨")
+        assign_role(session, "sec-a", Role.SECRETARY, world.community, nickname="王书记")
+        volunteer = assign_role(session, "vol-a", Role.VOLUNTEER, world.community, nickname="小李")
         volunteer_id = volunteer.id
     order = NewOrder(
         community=world.community, category="grocery", kind=OrderKind.SERVICE, title="买菜", description=""

@@ -38,7 +38,7 @@ from app.core.errors import (
     RateLimitedError,
 )
 from app.identity.actor import Actor, load_actor
-from app.identity.grants import grant_role
+from app.identity.grants import assign_role
 from app.identity.models import Household, User
 from app.identity.roles import Role
 from app.orders.actions import ActionInput, Target, act
@@ -231,7 +231,7 @@ class OrderMachine(RuleBasedStateMachine):
             grid = get_area(session, world.grid)
             users: dict[str, User] = {}
             for name, (role, area) in grants.items():
-                users[name] = grant_role(session, f"sm-{name}", role, area, nickname=name)
+                users[name] = assign_role(session, f"sm-{name}", role, area, nickname=name)
             for name in (OWNER, NEIGHBOUR):
                 # A resident has a household in the community as well as the role.
                 session.add(Household(user_id=users[name].id, community_id=community.id, grid_id=grid.id, room="301"))
@@ -420,9 +420,9 @@ def test_a_resolved_escalation_cannot_be_disputed(rt: Runtime) -> None:
     world = make_world(rt)
     with rt.db.write() as session:
         community = get_area(session, world.community)
-        owner_user = grant_role(session, "sm-owner", Role.RESIDENT, world.community)
+        owner_user = assign_role(session, "sm-owner", Role.RESIDENT, world.community)
         session.add(Household(user_id=owner_user.id, community_id=community.id))
-        secretary_user = grant_role(session, "sm-secretary", Role.SECRETARY, world.community)
+        secretary_user = assign_role(session, "sm-secretary", Role.SECRETARY, world.community)
         session.flush()
         owner, secretary = load_actor(session, owner_user), load_actor(session, secretary_user)
     new = NewOrder(
