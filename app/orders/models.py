@@ -176,6 +176,5 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(sa.String(128))
     #: SHA-256 of the canonical request body: the same key with another body is refused.
     request_hash: Mapped[str] = mapped_column(sa.String(64))
-    status_code: Mapped[int]
     response: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
     created_at: Mapped[created_at]

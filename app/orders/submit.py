@@ -148,7 +148,6 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
                         user_id=actor.user_id,
                         key=idempotency_key,
                         request_hash=request_hash,
-                        status_code=201,
                         response={},
                     )
                 )
