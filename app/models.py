@@ -12,10 +12,11 @@ from app.identity import models as identity
 from app.notify import models as notify
 from app.orders import models as orders
 from app.property import models as property_companies
+from app.timebank import ledger
 from app.uploads import models as uploads
 from app.volunteers import models as volunteers
 
 #: The modules whose import registered their tables on ``Base.metadata``.
-MODEL_MODULES = (areas, bot, identity, job_runs, notify, orders, property_companies, uploads, volunteers)
+MODEL_MODULES = (areas, bot, identity, job_runs, ledger, notify, orders, property_companies, uploads, volunteers)
 
 __all__ = ["MODEL_MODULES", "Base"]

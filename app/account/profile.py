@@ -4,7 +4,6 @@ above those domains instead of inside identity (which they all build on)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.account.shapes import ProfileOut
@@ -15,8 +14,8 @@ from app.identity.households import household_out, place_household
 from app.identity.invitations import take_invitation
 from app.identity.roles import Role
 from app.identity.shapes import roles_out
-from app.orders.models import PointsEntry
 from app.runtime import Runtime
+from app.timebank.ledger import balance_of
 from app.volunteers.skills import replace_skills, skills_of
 
 
@@ -28,16 +27,13 @@ def get_profile(rt: Runtime, actor: Actor) -> ProfileOut:
 
 def _profile(session: Session, user_id: int) -> ProfileOut:
     user = load_user(session, user_id)
-    balance = session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.delta), 0)).where(PointsEntry.user_id == user.id)
-    )
     return ProfileOut(
         id=user.id,
         nickname=user.nickname,
         roles=roles_out(user),
         phone=mask_phone(user.phone),
         household=household_out(user.household) if user.household is not None else None,
-        points_balance=int(balance or 0),
+        points_balance=balance_of(session, user.id),
         skills=skills_of(session, user.id),
     )
 

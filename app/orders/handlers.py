@@ -14,10 +14,11 @@ from app.core.clock import now_utc
 from app.core.errors import AlreadyClaimedError, InvalidInputError, InvalidTransitionError, RateLimitedError
 from app.identity.models import RoleMembership
 from app.identity.roles import Role
-from app.orders.models import PointsEntry, Rating, ReturnVisit
+from app.orders.models import Rating, ReturnVisit
 from app.orders.steps import Step
 from app.orders.workflow import Action, OrderStatus, TriageLevel, transition_for
 from app.property.models import PropertyCompany
+from app.timebank.ledger import credit
 from app.uploads.store import attach_uploads
 from app.volunteers.models import Team
 
@@ -139,7 +140,7 @@ def rate(step: Step, score: int | None, comment: str, speed: int | None, attitud
     if assignee_id is not None:
         points = session.scalar(sa.select(ServiceCategory.points).where(ServiceCategory.id == order.category_id))
         if points:
-            session.add(PointsEntry(user_id=assignee_id, delta=points, reason="order_rated", order_id=order.id))
+            credit(session, assignee_id, points, "order_rated", order_id=order.id)
     session.flush()
 
 

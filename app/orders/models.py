@@ -107,19 +107,6 @@ class OrderEvent(Base):
     actor: Mapped[User | None] = relationship()
 
 
-class PointsEntry(Base):
-    """One line of a volunteer's time-bank ledger; the balance is the sum."""
-
-    __tablename__ = "points_entries"
-
-    id: Mapped[intpk]
-    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
-    delta: Mapped[int]
-    reason: Mapped[str] = mapped_column(sa.String(64))
-    order_id: Mapped[int | None] = fk("orders.id", ondelete="SET NULL", index=False, nullable=True)
-    created_at: Mapped[created_at]
-
-
 class Rating(Base):
     """The resident's rating of a completed order (评单); at most one per order."""
 

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app.identity.roles import Role
-from app.orders.models import OrderEvent, PointsEntry, ReturnVisit
+from app.orders.models import OrderEvent, ReturnVisit
 from app.runtime import Runtime
+from app.timebank.ledger import PointsEntry
 from tests.factories import World, grant, login, make_world
 
 

@@ -32,11 +32,12 @@ from app.notify.delivery import deliver_due
 from app.notify.models import Notification, OutboxMessage
 from app.orders.actions import ActionInput, Target, act
 from app.orders.digest import digest_facts, send_daily_digests
-from app.orders.models import Order, OrderEvent, PointsEntry, Rating
+from app.orders.models import Order, OrderEvent, Rating
 from app.orders.reminder_scan import ReminderReport, run_reminders
 from app.orders.submit import NewOrder, submit_order
 from app.orders.workflow import OPEN, Action, OrderKind, OrderStatus, TriageLevel
 from app.runtime import Runtime
+from app.timebank.ledger import PointsEntry
 from jobs.registry import JobSpec, job_specs
 from jobs.scheduler import fire
 from tests.factories import World, make_world

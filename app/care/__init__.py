@@ -1,0 +1,1 @@
+"""Care visits (to come): household tags, care plans and missed-visit alerts. Sits above orders."""

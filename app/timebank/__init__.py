@@ -1,0 +1,1 @@
+"""The time bank (时间银行): the points ledger; rewards, merchants and redemptions come next."""
