@@ -1,1 +1,1 @@
-"""Scheduled jobs (APScheduler process); each job calls services."""
+"""Scheduled jobs (the APScheduler process); each job calls one domain use case."""

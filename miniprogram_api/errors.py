@@ -1,4 +1,4 @@
-"""Every error, ours or the framework's, answered in API.md's envelope."""
+"""Every error, ours or the framework's, answered in the one error envelope (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Request bodies and query strings (pydantic); answers are each domain's shapes (app/<domain>/shapes.py)."""
+"""Request bodies and query strings (pydantic); the answers are each domain's shapes
+(``app/<domain>/shapes.py``)."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ WECOM_MARKDOWN_MAX_BYTES = 4096
 _WECOM_LIMITS = {"text": WECOM_TEXT_MAX_BYTES, "markdown": WECOM_MARKDOWN_MAX_BYTES}
 _SEC_SCENES = frozenset({1, 2, 3, 4})
 
-# Conventions the demo and the tests rely on (API.md, "The WeChat simulator").
+# Conventions the demo and the tests rely on (docs/operations.md, "The WeChat simulator").
 # "sim:<openid>", optionally "sim:<openid>#<nonce>": wx.login hands out a fresh code each time, so
 # the same person can log in again with a new nonce while each exact code still works once.
 _LOGIN_CODE = re.compile(r"sim:(?P<openid>[^\s#]+)(?:#\S*)?")

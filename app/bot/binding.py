@@ -50,9 +50,6 @@ class BoundUser:
     roles: tuple[str, ...]
 
 
-# -- binding -----------------------------------------------------------------------------------
-
-
 def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(BIND_CODE_LENGTH))
 
@@ -150,12 +147,3 @@ def set_following(rt: Runtime, oa_openid: str, *, following: bool) -> bool:
     with rt.db.write() as session:
         result = session.execute(sa.update(User).where(User.oa_openid == oa_openid).values(oa_following=following))
         return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-# -- subscribe-message consent (mini-program push: the sender is the mini-program openid) --------
-
-
-# -- replay and dedupe ---------------------------------------------------------------------------
-
-
-# -- reads behind the chat commands ------------------------------------------------------------

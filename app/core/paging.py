@@ -1,4 +1,4 @@
-"""Opaque cursors for the lists' ``next_cursor`` / ``?cursor=`` (API.md paging)."""
+"""Opaque cursors for the lists' ``next_cursor`` / ``?cursor=`` (docs/api.md, Paging)."""
 
 from __future__ import annotations
 

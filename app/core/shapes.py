@@ -1,6 +1,6 @@
 """What services hand back: pydantic models that the API serialises as they are.
 
-Times are answered in Asia/Shanghai (+08:00), as API.md fixes.
+Times are answered in Asia/Shanghai (+08:00), as the API contract fixes (docs/api.md).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ class User(Base):
     oa_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     #: Cleared when they unfollow the Official Account: no template messages then.
     oa_following: Mapped[bool] = mapped_column(default=False)
-    #: Full number; only shown masked except to those DESIGN.md's privacy rules allow.
+    #: Full number; only shown masked except to those the privacy rules allow (app/orders/access.py).
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     #: WeChat's session_key from jscode2session; it never leaves the server.
     session_key: Mapped[str | None] = mapped_column(sa.String(128))

@@ -1,4 +1,4 @@
-"""The roles a user can hold in an area (DESIGN.md vocabulary)."""
+"""The roles a user can hold in an area (docs/architecture.md, Vocabulary)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Final
 
 
 class Role(StrEnum):
-    """A role a user holds in one area (DESIGN.md vocabulary)."""
+    """A role a user holds in one area (docs/architecture.md, Vocabulary)."""
 
     RESIDENT = "resident"
     VOLUNTEER = "volunteer"

@@ -1,4 +1,5 @@
-"""Subscribe-message grants reported by the mini-program, and the in-app inbox."""
+"""Subscribe-message consent: one-time grants, from the mini-program's report (POST
+/subscriptions) or from WeChat's consent events (the bot), and spending one per message."""
 
 from __future__ import annotations
 

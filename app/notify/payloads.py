@@ -1,4 +1,4 @@
-"""Message payloads per template key, within WeChat's field limits (checked when built, not when
+"""Message payloads within WeChat's field limits (checked when built, not when
 WeChat answers 47003 at 3 a.m.)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from app.core.clock import to_shanghai
 
-#: WeChat subscribe-message field rules (WECHAT.md): the longest value of each type.
+#: WeChat subscribe-message field rules (docs/wechat.md): the longest value of each type.
 THING_MAX = 20
 NAME_MAX = 10
 PHRASE_MAX = 5

@@ -103,7 +103,7 @@ def can_view(actor: Actor, order: Order, parties: frozenset[Party]) -> bool:
 
 def sees_private_details(actor: Actor, order: Order, parties: frozenset[Party]) -> bool:
     """Phone and room: the owner, whoever posted for them, community staff, and the assignee once
-    they have accepted (DESIGN.md privacy rules). A volunteer merely assigned sees them masked."""
+    they have accepted (PIPL minimum necessary). A volunteer merely assigned sees them masked."""
     if parties & ({Party.OWNER} | STAFF_PARTIES) or order.created_by_id == actor.user_id:
         return True
     # Only while they hold it (PIPL minimum scope): once completed, the number is masked again.

@@ -1,4 +1,4 @@
-"""Service categories, orders, their audit trail and attachments."""
+"""Orders, their audit trail, ratings, return visits, order numbers and idempotency keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Posting orders and reading them: submit (with Idempotency-Key), detail, lists, the pool."""
+"""Posting an order: content security, Idempotency-Key, the resident (or 代下单), the number."""
 
 from __future__ import annotations
 
@@ -255,9 +255,6 @@ def _create(session: Session, settings: Settings, actor: Actor, order: NewOrder,
     session.flush()
     notify_order_event(session, settings.notify, created, event)
     return created
-
-
-# -- lists -------------------------------------------------------------------------------------
 
 
 def describe_new_order(data: dict[str, Any]) -> NewOrder:

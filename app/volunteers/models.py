@@ -1,4 +1,4 @@
-"""Volunteer teams, property companies and volunteers' skills: whom an order can go to."""
+"""Volunteer teams and volunteers' skills: whom an order can go to."""
 
 from __future__ import annotations
 

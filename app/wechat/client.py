@@ -1,4 +1,4 @@
-"""The WeChat gateway on wechatpy 1.8.18, with the fixes WECHAT.md calls for.
+"""The WeChat gateway on wechatpy 1.8.18, with the fixes docs/wechat.md describes.
 
 - every call has a timeout (wechatpy waits forever by default);
 - the access token comes from ``cgi-bin/stable_token`` (the same token for every process) and is
