@@ -22,6 +22,7 @@ import app.models  # noqa: F401 - importing the models registers every table on 
 from app.core.db import Base
 from app.core.migrate import alembic_config
 from tests.dbutil import fresh_database_url
+from tests.migrations.test_migrations import connect
 
 
 class Check(NamedTuple):
@@ -40,12 +41,8 @@ def migrated_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def connection(migrated_url: str) -> Iterator[sa.Connection]:
-    engine = sa.create_engine(migrated_url)
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
+    with connect(migrated_url) as conn:
+        yield conn
 
 
 def _balanced(text: str, start: int) -> str:
@@ -143,16 +140,12 @@ def test_every_enum_check_lists_exactly_the_enums_values(connection: sa.Connecti
 
 def test_the_sqlite_parser_reads_unnamed_and_quoted_checks(tmp_path: Path) -> None:
     """The parser is not tied to the one rendering the migrations happen to use today."""
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'parse.db'}")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(
-                "CREATE TABLE t (a VARCHAR(8) CHECK (a IN ('x', 'it''s')), "
-                "\"b\" VARCHAR(8), CONSTRAINT ck_t_b CHECK (\"b\" IN ('(', ')')))"
-            )
-            checks = sqlite_checks(conn)
-    finally:
-        engine.dispose()
+    with connect(f"sqlite:///{tmp_path / 'parse.db'}") as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE t (a VARCHAR(8) CHECK (a IN ('x', 'it''s')), "
+            "\"b\" VARCHAR(8), CONSTRAINT ck_t_b CHECK (\"b\" IN ('(', ')')))"
+        )
+        checks = sqlite_checks(conn)
     assert [(c.name, allowed_values(c)) for c in checks] == [
         (None, ("a", ["x", "it's"])),
         ("ck_t_b", ("b", ["(", ")"])),
