@@ -18,8 +18,7 @@ from app.identity.roles import Role
 from app.notify.delivery import deliver_due, outbox_counts
 from app.notify.models import DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant
 from app.runtime import Runtime
-from tests.api.test_order_loop import People
-from tests.factories import World, grant, login, make_world
+from tests.factories import People, grant, login, make_order, make_people, make_world
 from wechat_sim import SimulatorServer
 
 # A title far over WeChat's 20-character `thing` limit, so that cutting is exercised.
@@ -44,12 +43,6 @@ def _subscribe(client: FlaskClient, headers: dict[str, str], *keys: str) -> dict
     assert response.status_code == 200, response.get_json()
     remaining: dict[str, int] = response.get_json()["remaining"]
     return remaining
-
-
-def _submit(client: FlaskClient, people: People, world: World, title: str = "帮忙买菜") -> int:
-    body = {"community": world.community, "category": "grocery", "title": title, "description": "两斤青菜"}
-    order_id: int = _act(client, "/api/v1/orders", people.resident, body)["id"]
-    return order_id
 
 
 def _deliver(rt: Runtime) -> None:
@@ -140,7 +133,7 @@ def _volunteer_serves_and_resident_hears(
     """Accept, start, complete: after each step exactly one more subscribe message reaches alice."""
     expected = [("accept", "order_claimed"), ("start", "order_started"), ("complete", "order_completed")]
     for step, (action, key) in enumerate(expected, start=1):
-        _act(client, f"/api/v1/orders/{oid}/{action}", people.volunteer)
+        _act(client, f"/api/v1/orders/{oid}/{action}", people.volunteer.headers)
         _deliver(rt)
         received = simulator.state.messages("alice")
         assert len(received) == step, received
@@ -156,21 +149,21 @@ def test_each_step_pushes_the_right_message_to_the_right_people(
     client: FlaskClient, rt: Runtime, simulator: SimulatorServer
 ) -> None:
     world = make_world(rt)
-    people = People(client, rt, world)
+    people = make_people(rt, world, client=client)
     cfg = rt.settings.notify
-    assert _subscribe(client, people.resident, "order_claimed", "order_started", "order_completed") == {
+    assert _subscribe(client, people.resident.headers, "order_claimed", "order_started", "order_completed") == {
         "order_claimed": 1,
         "order_started": 1,
         "order_completed": 1,
     }
-    assert _subscribe(client, people.volunteer, "order_dispatched") == {"order_dispatched": 1}
-    assert _subscribe(client, people.other_volunteer, "order_dispatched") == {"order_dispatched": 1}
+    assert _subscribe(client, people.volunteer.headers, "order_dispatched") == {"order_dispatched": 1}
+    assert _subscribe(client, people.other_volunteer.headers, "order_dispatched") == {"order_dispatched": 1}
     _link_official_account(rt, "secretary-wang", "oa-secretary-wang")
     with rt.db.write() as session:  # a long name: the `name` field must be cut to 10 characters
         session.execute(sa.update(User).where(User.openid == "volunteer-li").values(nickname=LONG_NICKNAME))
     state = simulator.state
 
-    oid = _submit(client, people, world, title=LONG_TITLE)
+    oid = make_order(rt, people, world, title=LONG_TITLE)
     _deliver(rt)
     [submitted] = state.messages("oa-secretary-wang")
     assert submitted["kind"] == "template"
@@ -180,7 +173,7 @@ def test_each_step_pushes_the_right_message_to_the_right_people(
     assert state.messages("secretary-wang") == []  # the OA openid, never the mini-program one
     assert state.messages("alice") == []  # nobody tells the resident about her own submission
 
-    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary, {"volunteer_id": people.volunteer_id})
+    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": people.volunteer.id})
     _deliver(rt)
     [dispatched] = state.messages("volunteer-li")
     assert dispatched["kind"] == "subscribe"
@@ -213,11 +206,11 @@ def test_each_step_pushes_the_right_message_to_the_right_people(
     assert _grant_left(rt, "volunteer-li", "order_dispatched") == 0
     assert _grant_left(rt, "volunteer-chen", "order_dispatched") == 1
 
-    inbox = _inbox(client, people.resident)
+    inbox = _inbox(client, people.resident.headers)
     assert [n["template_key"] for n in inbox["items"]] == ["order_completed", "order_started", "order_claimed"]
     assert all(n["order_id"] == oid for n in inbox["items"])
     assert inbox["unread"] == 3
-    secretary_inbox = _inbox(client, people.secretary)
+    secretary_inbox = _inbox(client, people.secretary.headers)
     assert [n["template_key"] for n in secretary_inbox["items"]] == ["order_submitted"]
 
 
@@ -225,16 +218,16 @@ def test_no_grant_means_inbox_only_and_one_grant_allows_one_message(
     client: FlaskClient, rt: Runtime, simulator: SimulatorServer
 ) -> None:
     world = make_world(rt)
-    people = People(client, rt, world)
+    people = make_people(rt, world, client=client)
     # The secretary does not follow the Official Account: her template message is skipped too.
-    first = _submit(client, people, world)
-    _act(client, f"/api/v1/orders/{first}/dispatch", people.secretary, {"volunteer_id": people.volunteer_id})
-    _act(client, f"/api/v1/orders/{first}/accept", people.volunteer)
+    first = make_order(rt, people, world)
+    _act(client, f"/api/v1/orders/{first}/dispatch", people.secretary.headers, {"volunteer_id": people.volunteer.id})
+    _act(client, f"/api/v1/orders/{first}/accept", people.volunteer.headers)
     _deliver(rt)
 
     assert simulator.state.messages() == []
-    assert [n["template_key"] for n in _inbox(client, people.resident)["items"]] == ["order_claimed"]
-    assert [n["template_key"] for n in _inbox(client, people.volunteer)["items"]] == ["order_dispatched"]
+    assert [n["template_key"] for n in _inbox(client, people.resident.headers)["items"]] == ["order_claimed"]
+    assert [n["template_key"] for n in _inbox(client, people.volunteer.headers)["items"]] == ["order_dispatched"]
     skipped = _rows(rt)
     assert [(r.template_key, r.status, r.last_error, r.attempts) for r in skipped] == [
         ("order_submitted", DeliveryStatus.SKIPPED, "not_following", 0),
@@ -244,11 +237,11 @@ def test_no_grant_means_inbox_only_and_one_grant_allows_one_message(
 
     # One acceptance of order_claimed, then two orders accepted: the first message goes, the second
     # is skipped for want of a grant.
-    assert _subscribe(client, people.resident, "order_claimed") == {"order_claimed": 1}
-    second, third = _submit(client, people, world), _submit(client, people, world)
+    assert _subscribe(client, people.resident.headers, "order_claimed") == {"order_claimed": 1}
+    second, third = make_order(rt, people, world), make_order(rt, people, world)
     for oid in (second, third):
-        _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary, {"volunteer_id": people.volunteer_id})
-        _act(client, f"/api/v1/orders/{oid}/accept", people.volunteer)
+        _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": people.volunteer.id})
+        _act(client, f"/api/v1/orders/{oid}/accept", people.volunteer.headers)
     _deliver(rt)
     received = simulator.state.messages("alice")
     assert [(m["template_id"], m["page"]) for m in received] == [
@@ -263,7 +256,7 @@ def test_no_grant_means_inbox_only_and_one_grant_allows_one_message(
     assert claimed_rows[2].last_error == "no_grant"
     assert _grant_left(rt, "alice", "order_claimed") == 0
     # The inbox has every one of them, whatever WeChat got.
-    inbox = _inbox(client, people.resident)
+    inbox = _inbox(client, people.resident.headers)
     assert [(n["template_key"], n["order_id"]) for n in inbox["items"]] == [
         ("order_claimed", third),
         ("order_claimed", second),
@@ -278,7 +271,7 @@ def test_a_refusing_user_is_skipped_at_once_and_loses_the_grant(
     client: FlaskClient, rt: Runtime, simulator: SimulatorServer
 ) -> None:
     world = make_world(rt)
-    people = People(client, rt, world)
+    people = make_people(rt, world, client=client)
     grant(rt, "refuse-xxx", Role.VOLUNTEER, world.community)
     refuser = login(client, "refuse-xxx")
     refuser_id = client.get("/api/v1/me", headers=refuser).get_json()["id"]
@@ -286,8 +279,8 @@ def test_a_refusing_user_is_skipped_at_once_and_loses_the_grant(
     for expected in (1, 2, 3):
         assert _subscribe(client, refuser, "order_dispatched") == {"order_dispatched": expected}
 
-    oid = _submit(client, people, world)
-    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary, {"volunteer_id": refuser_id})
+    oid = make_order(rt, people, world)
+    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": refuser_id})
     assert _grant_left(rt, "refuse-xxx", "order_dispatched") == 2
     report = deliver_due(rt)
     assert (report.skipped, report.retried, report.dead, report.sent) == (1, 0, 0, 0)
@@ -309,7 +302,7 @@ def test_a_refusing_user_is_skipped_at_once_and_loses_the_grant(
     assert [n["template_key"] for n in _inbox(client, refuser)["items"]] == ["order_dispatched"]
     # A later dispatch to the same user is not even tried: no grant is left.
     _act(client, f"/api/v1/orders/{oid}/decline", refuser, {"reason": "没空"})
-    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary, {"volunteer_id": refuser_id})
+    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": refuser_id})
     deliver_due(rt)
     second = _rows(rt, template_key="order_dispatched")[-1]
     assert (second.status, second.last_error, second.attempts) == (DeliveryStatus.SKIPPED, "no_grant", 0)
@@ -321,10 +314,10 @@ def test_subscribe_messages_carry_the_configured_miniprogram_state(
     client: FlaskClient, rt: Runtime, simulator: SimulatorServer
 ) -> None:
     world = make_world(rt)
-    people = People(client, rt, world)
-    _subscribe(client, people.volunteer, "order_dispatched")
-    oid = _submit(client, people, world)
-    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary, {"volunteer_id": people.volunteer_id})
+    people = make_people(rt, world, client=client)
+    _subscribe(client, people.volunteer.headers, "order_dispatched")
+    oid = make_order(rt, people, world)
+    _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": people.volunteer.id})
     _deliver(rt)
     [row] = _rows(rt, template_key="order_dispatched")
     assert row.payload["miniprogram_state"] == rt.settings.notify.miniprogram_state == "formal"
@@ -336,9 +329,9 @@ def test_template_messages_open_the_order_in_the_mini_program(
     client: FlaskClient, rt: Runtime, simulator: SimulatorServer
 ) -> None:
     world = make_world(rt)
-    people = People(client, rt, world)
+    people = make_people(rt, world, client=client)
     _link_official_account(rt, "secretary-wang", "oa-secretary-wang")
-    oid = _submit(client, people, world)
+    oid = make_order(rt, people, world)
     _deliver(rt)
     [row] = _rows(rt, template_key="order_submitted")
     assert row.payload["page"] == f"pages/order/detail?id={oid}"
@@ -389,42 +382,44 @@ def test_inbox_paging_bad_input_and_mark_read_of_someone_elses(
     client: FlaskClient, rt: Runtime, simulator: SimulatorServer
 ) -> None:
     world = make_world(rt)
-    people = People(client, rt, world)
-    ids = [_submit(client, people, world, title=f"第{i}件事") for i in range(3)]
+    people = make_people(rt, world, client=client)
+    ids = [make_order(rt, people, world, title=f"第{i}件事") for i in range(3)]
     for oid in ids:
-        _act(client, f"/api/v1/orders/{oid}/reject", people.secretary, {"reason": "重复提交"})
+        _act(client, f"/api/v1/orders/{oid}/reject", people.secretary.headers, {"reason": "重复提交"})
     # Each rejection puts one entry in the resident's inbox.
-    first = _inbox(client, people.resident, "?limit=2")
+    first = _inbox(client, people.resident.headers, "?limit=2")
     assert [n["order_id"] for n in first["items"]] == ids[::-1][:2]
     assert first["unread"] == 3
-    second = _inbox(client, people.resident, f"?limit=2&cursor={first['next_cursor']}")
+    second = _inbox(client, people.resident.headers, f"?limit=2&cursor={first['next_cursor']}")
     assert [n["order_id"] for n in second["items"]] == ids[:1]
     assert second["next_cursor"] is None
 
     for bad in ("limit=0", "limit=101", "limit=x", "limit=-1", "cursor=%%%", "color=red"):
-        response = client.get(f"/api/v1/notifications?{bad}", headers=people.resident)
+        response = client.get(f"/api/v1/notifications?{bad}", headers=people.resident.headers)
         assert response.status_code == 400, bad
 
     theirs = [n["id"] for n in first["items"]]
     # Someone else's ids: nothing is marked, and the owner still sees them unread.
-    stranger = client.post("/api/v1/notifications/read", json={"ids": theirs}, headers=people.volunteer)
+    stranger = client.post("/api/v1/notifications/read", json={"ids": theirs}, headers=people.volunteer.headers)
     assert stranger.status_code == 200
     assert stranger.get_json()["marked"] == 0
-    after = _inbox(client, people.resident)
+    after = _inbox(client, people.resident.headers)
     assert after["unread"] == 3
     assert not any(n["read"] for n in after["items"])
     with rt.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).where(Notification.read_at.is_not(None))) == 0
     bad_bodies: list[dict[str, Any]] = [{"ids": []}, {"ids": ["x"]}, {"ids": [0]}, {}]
     for bad_body in bad_bodies:
-        assert client.post("/api/v1/notifications/read", json=bad_body, headers=people.resident).status_code == 400
+        assert (
+            client.post("/api/v1/notifications/read", json=bad_body, headers=people.resident.headers).status_code == 400
+        )
 
     # The owner may mark them, once.
-    own = client.post("/api/v1/notifications/read", json={"ids": theirs}, headers=people.resident)
+    own = client.post("/api/v1/notifications/read", json={"ids": theirs}, headers=people.resident.headers)
     assert own.get_json()["marked"] == 2
-    again = client.post("/api/v1/notifications/read", json={"ids": theirs}, headers=people.resident)
+    again = client.post("/api/v1/notifications/read", json={"ids": theirs}, headers=people.resident.headers)
     assert again.get_json()["marked"] == 0
-    assert _inbox(client, people.resident)["unread"] == 1
+    assert _inbox(client, people.resident.headers)["unread"] == 1
     # rejections: 3 secretary (submitted, skipped) + 3 resident reminders (skipped, no grant)
     counts = _assert_accounting(rt, expected_rows=6)
     assert counts["skipped"] == 6

@@ -31,9 +31,11 @@ from app.identity.models import Household
 from app.identity.roles import Role
 from app.notify.models import Notification
 from app.orders.models import Order, ReturnVisit
+from app.orders.workflow import OrderKind
+from app.orders.workflow import OrderStatus as S
 from app.runtime import Runtime
 from miniprogram_api.registry import OPERATIONS, Operation  # importing the package registers every endpoint
-from tests.factories import World, grant, login, make_world
+from tests.factories import Crew, World, actor_of, grant, login, make_order, make_world
 
 # -- the endpoints under test, straight from the registry -----------------------------------------
 
@@ -181,13 +183,6 @@ def _person(
     return who
 
 
-def _submit(api: Api, owner: Person, community: str, **extra: Any) -> int:
-    body = {"community": community, "category": "grocery", "title": "帮忙买菜", "description": "两斤青菜", **extra}
-    order = api.ok("POST", "/api/v1/orders", owner, body, reveal_ok=True)["order"]
-    assert order["status"] == "submitted"
-    return int(order["id"])
-
-
 def _act(api: Api, oid: int, action: str, who: Person, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """An action by someone allowed to see the order in full (owner, staff, accepted assignee)."""
     order: dict[str, Any] = api.ok("POST", f"/api/v1/orders/{oid}/{action}", who, body or {}, reveal_ok=True)["order"]
@@ -275,33 +270,18 @@ def _build(api: Api, rt: Runtime, *, lean: bool = False) -> Tenancy:
         people.append(_person(api, rt, "jd1_street_admin", (Role.STREET_ADMIN, world.street)))
     t = Tenancy(world, {p.label: p for p in people})
     p = t.people
-    sq2, owner, secretary, volunteer = world.other_community, p["sq2_resident"], p["sq2_secretary"], p["sq2_volunteer"]
-    assign = {"volunteer_id": volunteer.id}
-
-    t.sq2["submitted"] = _submit(api, owner, sq2)
-    t.sq2["pooled"] = oid = _submit(api, owner, sq2)
-    _act(api, oid, "dispatch", secretary, {"pool": True})
-    t.sq2["assigned"] = oid = _submit(api, owner, sq2)
-    _act(api, oid, "dispatch", secretary, assign)
-    for state, steps in {
-        "accepted": ["accept"],
-        "in_service": ["accept", "start"],
-        "completed": ["accept", "complete"],
-        "closed": ["accept", "complete"],
-    }.items():
-        t.sq2[state] = oid = _submit(api, owner, sq2)
-        _act(api, oid, "dispatch", secretary, assign)
-        for step in steps:
-            _act(api, oid, step, volunteer)
-    _act(api, t.sq2["closed"], "rate", owner, {"score": 1, "comment": "很差"})  # → a return visit in SQ2
-    t.sq2["escalated"] = oid = _submit(api, owner, sq2, kind="report")
-    _act(api, oid, "escalate", secretary, {"department": "城管中队", "note": "占道经营", "due_hours": 48})
+    sq2, secretary = world.other_community, p["sq2_secretary"]
+    crew = Crew(p["sq2_resident"].openid, secretary.openid, p["sq2_volunteer"].openid)
+    for status in (S.SUBMITTED, S.POOLED, S.ASSIGNED, S.ACCEPTED, S.IN_SERVICE, S.COMPLETED, S.CLOSED):
+        # The closed one is rated 1 star: a return visit in SQ2.
+        t.sq2[status.value] = make_order(rt, crew, world, community=sq2, status=status, score=1, comment="很差")
+    t.sq2["escalated"] = make_order(rt, crew, world, community=sq2, status=S.ESCALATED, kind=OrderKind.REPORT)
 
     if lean:
         return t
-    t.sq1["submitted"] = _submit(api, p["sq1_resident"], world.community)
-    t.sq1["pooled"] = oid = _submit(api, p["sq1_resident"], world.community)
-    _act(api, oid, "dispatch", p["sq1_secretary"], {"pool": True})
+    sq1_crew = Crew(p["sq1_resident"].openid, p["sq1_secretary"].openid, p["sq1_volunteer"].openid)
+    t.sq1["submitted"] = make_order(rt, sq1_crew, world)
+    t.sq1["pooled"] = make_order(rt, sq1_crew, world, status=S.POOLED)
 
     # The world is what we think it is: SQ2's secretary sees every SQ2 order in its state.
     for state, oid in t.sq2.items():
@@ -488,7 +468,7 @@ def test_other_object_endpoints_hide_another_communitys_objects(api: Api, rt: Ru
     visit_id = int(api.ok("GET", "/api/v1/return-visits", sq2_secretary)["items"][0]["id"])
     loose_photo = _photo(api, sq2_resident)
     order_photo = _photo(api, sq2_resident)
-    _submit(api, sq2_resident, t.world.other_community, photos=[order_photo])
+    make_order(rt, actor_of(rt, sq2_resident.openid), t.world, community=t.world.other_community, photos=(order_photo,))
     fetched = api.call("GET", f"/api/v1/uploads/{order_photo}", sq2_secretary)
     fetched.close()  # send_file keeps the file open until the response is closed
     assert fetched.status_code == 200
@@ -541,12 +521,11 @@ def _neighbours(api: Api, rt: Runtime) -> Neighbours:
         _person(api, rt, "sq2_volunteer", (Role.VOLUNTEER, world.other_community)),
     ]
     p = {person.label: person for person in people}
-    orders = {"submitted": _submit(api, p["owner"], world.community)}
-    orders["pooled"] = _submit(api, p["owner"], world.community)
-    _act(api, orders["pooled"], "dispatch", p["secretary"], {"pool": True})
-    orders["assigned"] = _submit(api, p["owner"], world.community)
-    _act(api, orders["assigned"], "dispatch", p["secretary"], {"volunteer_id": p["assignee"].id})
-    orders["grid2"] = _submit(api, p["owner"], world.community, address={"grid": "SQ1-G2", "room": "808"})
+    crew = Crew(p["owner"].openid, p["secretary"].openid, p["assignee"].openid)
+    orders = {"submitted": make_order(rt, crew, world)}
+    orders["pooled"] = make_order(rt, crew, world, status=S.POOLED)
+    orders["assigned"] = make_order(rt, crew, world, status=S.ASSIGNED)
+    orders["grid2"] = make_order(rt, crew, world, grid="SQ1-G2", room="808")
     return Neighbours(p, orders)
 
 

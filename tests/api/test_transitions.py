@@ -21,17 +21,19 @@ from app.identity.roles import Role
 from app.orders.models import Order, OrderEvent
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
-from tests.factories import World, grant, login, make_world
+from tests.factories import People, Person, World, grant, make_people, make_world
 
 S = OrderStatus
 
-OWNER = "owner"
+#: Who posts an action: a member of the cast (``tests.factories.People``), by attribute name.
+OWNER = "resident"
 SECRETARY = "secretary"
 #: The volunteer every "assigned" order is dispatched to; the assignee wherever there is one.
-ASSIGNEE = "assignee"
+ASSIGNEE = "volunteer"
 #: A volunteer of the community who is also its grid worker, and so sees every order of it:
 #: claims where nobody holds the order (a plain volunteer sees only pooled orders and their own).
-STAFF_VOLUNTEER = "staff_volunteer"
+#: The cast's grid worker, made a volunteer as well (``_people``).
+STAFF_VOLUNTEER = "grid_worker"
 #: A plain volunteer of the community.
 OTHER_VOLUNTEER = "other_volunteer"
 
@@ -104,29 +106,6 @@ def expected_refusal(action: ApiAction, status: OrderStatus) -> tuple[int, str]:
     return 409, "invalid_transition"
 
 
-class People:
-    """The resident owner, the secretary, the volunteer orders are dispatched to, a volunteer who
-    is also the community's grid worker and a plain volunteer, each logged in through the API."""
-
-    def __init__(self, client: FlaskClient, rt: Runtime, world: World) -> None:
-        grant(rt, "secretary-wang", Role.SECRETARY, world.community)
-        grant(rt, "volunteer-li", Role.VOLUNTEER, world.community)
-        grant(rt, "volunteer-zhang", Role.VOLUNTEER, world.community)
-        grant(rt, "volunteer-zhang", Role.GRID_WORKER, world.community)
-        grant(rt, "volunteer-chen", Role.VOLUNTEER, world.community)
-        owner = login(client, "alice")
-        household = {"community": world.community, "grid": world.grid, "building": "3", "unit": "2", "room": "301"}
-        assert client.put("/api/v1/me/household", json=household, headers=owner).status_code == 200
-        self.headers = {
-            OWNER: owner,
-            SECRETARY: login(client, "secretary-wang"),
-            ASSIGNEE: login(client, "volunteer-li"),
-            STAFF_VOLUNTEER: login(client, "volunteer-zhang"),
-            OTHER_VOLUNTEER: login(client, "volunteer-chen"),
-        }
-        self.assignee_id: int = client.get("/api/v1/me", headers=self.headers[ASSIGNEE]).get_json()["id"]
-
-
 def _post(client: FlaskClient, path: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
     response = client.post(path, json=body, headers=headers)
     assert response.status_code in (200, 201), (path, response.status_code, response.get_json())
@@ -134,9 +113,22 @@ def _post(client: FlaskClient, path: str, headers: dict[str, str], body: dict[st
     return order
 
 
+def _people(client: FlaskClient, rt: Runtime, world: World) -> People:
+    """The usual cast, logged in through the API; its grid worker is a volunteer as well."""
+    people = make_people(rt, world, client=client)
+    grant(rt, people.grid_worker.openid, Role.VOLUNTEER, world.community)
+    return people
+
+
+def _headers(people: People, who: str) -> dict[str, str]:
+    """The Authorization header of the member of the cast named ``who``."""
+    person: Person = getattr(people, who)
+    return person.headers
+
+
 def _body(action: ApiAction, people: People) -> dict[str, Any]:
     if "volunteer_id" in action.body:
-        return {**action.body, "volunteer_id": people.assignee_id}
+        return {**action.body, "volunteer_id": people.volunteer.id}
     return action.body
 
 
@@ -167,12 +159,12 @@ _PATHS: dict[OrderStatus, list[tuple[str, str, dict[str, Any]]]] = {
 def drive_to(client: FlaskClient, people: People, world: World, status: OrderStatus) -> int:
     """A fresh order of the owner, brought to ``status`` through the API; its id."""
     new = {"community": world.community, "category": "grocery", "title": "帮忙买菜", "description": "两斤青菜"}
-    order = _post(client, "/api/v1/orders", people.headers[OWNER], new)
+    order = _post(client, "/api/v1/orders", _headers(people, OWNER), new)
     assert order["status"] == "submitted"
     oid = int(order["id"])
     for path, who, step_body in _PATHS[status]:
-        body = {**step_body, "volunteer_id": people.assignee_id} if "volunteer_id" in step_body else step_body
-        order = _post(client, f"/api/v1/orders/{oid}/{path}", people.headers[who], body)
+        body = {**step_body, "volunteer_id": people.volunteer.id} if "volunteer_id" in step_body else step_body
+        order = _post(client, f"/api/v1/orders/{oid}/{path}", _headers(people, who), body)
     assert order["status"] == status.value
     return oid
 
@@ -216,7 +208,7 @@ def test_actions_not_allowed_in_a_status_are_refused_and_change_nothing(
     client: FlaskClient, rt: Runtime, status: OrderStatus
 ) -> None:
     world = make_world(rt)
-    people = People(client, rt, world)
+    people = _people(client, rt, world)
     refused = [a for a in API_ACTIONS if status not in a.allowed]
     assert refused, status  # every status refuses something
     for action in refused:
@@ -225,7 +217,7 @@ def test_actions_not_allowed_in_a_status_are_refused_and_change_nothing(
         response = client.post(
             f"/api/v1/orders/{oid}/{action.path}",
             json=_body(action, people),
-            headers=people.headers[actor_for(action, status)],
+            headers=_headers(people, actor_for(action, status)),
         )
         got = (response.status_code, response.get_json()["error"]["code"])
         assert got == expected_refusal(action, status), (action.name, status.value, response.get_json())
@@ -236,8 +228,8 @@ def test_claim_answers_by_what_the_caller_may_see(client: FlaskClient, rt: Runti
     """A plain volunteer who never could see an order gets 404 for it, as for any hidden order;
     one who saw it in the pool learns it was taken; non-volunteers who see it get 403."""
     world = make_world(rt)
-    people = People(client, rt, world)
-    volunteer = people.headers[OTHER_VOLUNTEER]
+    people = _people(client, rt, world)
+    volunteer = _headers(people, OTHER_VOLUNTEER)
     cases: list[tuple[OrderStatus, str, tuple[int, str]]] = [
         (S.SUBMITTED, OTHER_VOLUNTEER, (404, "not_found")),
         (S.ASSIGNED, OTHER_VOLUNTEER, (404, "not_found")),
@@ -247,11 +239,11 @@ def test_claim_answers_by_what_the_caller_may_see(client: FlaskClient, rt: Runti
     for status, who, expected in cases:
         oid = drive_to(client, people, world, status)
         before = snapshot(rt, oid)
-        response = client.post(f"/api/v1/orders/{oid}/claim", json={}, headers=people.headers[who])
+        response = client.post(f"/api/v1/orders/{oid}/claim", json={}, headers=_headers(people, who))
         assert (response.status_code, response.get_json()["error"]["code"]) == expected, (status.value, who)
         assert snapshot(rt, oid) == before
     # Claimed from the pool by someone else: the loser of the race is told so.
     oid = drive_to(client, people, world, S.POOLED)
-    _post(client, f"/api/v1/orders/{oid}/claim", people.headers[ASSIGNEE], {})
+    _post(client, f"/api/v1/orders/{oid}/claim", _headers(people, ASSIGNEE), {})
     late = client.post(f"/api/v1/orders/{oid}/claim", json={}, headers=volunteer)
     assert (late.status_code, late.get_json()["error"]["code"]) == (409, "already_claimed")

@@ -19,20 +19,15 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
-from app.areas.models import Area, ServiceCategory
 from app.core.errors import InvalidInputError
-from app.identity.actor import Actor, load_actor
-from app.identity.models import User
 from app.identity.roles import Role
-from app.orders.models import Order
-from app.orders.workflow import OrderKind, OrderStatus
 from app.runtime import Runtime
 from app.uploads.models import Attachment
 from app.uploads.store import attach_uploads
 from miniprogram_api import create_app
 from miniprogram_api import uploads as uploads_api
 from tests.conftest import make_settings
-from tests.factories import World, grant, login, make_world
+from tests.factories import actor_of, grant, login, make_order, make_world
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -166,36 +161,6 @@ def _assert_clean(data: bytes) -> Image.Image:
     assert "exif" not in image.info
     assert "xmp" not in image.info
     return image
-
-
-def _actor(rt: Runtime, openid: str) -> Actor:
-    with rt.db.read() as session:
-        user = session.scalars(sa.select(User).where(User.openid == openid)).one()
-        return load_actor(session, user)
-
-
-def _make_order(rt: Runtime, world: World, resident_openid: str) -> int:
-    with rt.db.write() as session:
-        community_id = session.scalars(sa.select(Area.id).where(Area.code == world.community)).one()
-        category_id = session.scalars(
-            sa.select(ServiceCategory.id).where(
-                ServiceCategory.community_id == community_id, ServiceCategory.code == "grocery"
-            )
-        ).one()
-        resident_id = session.scalars(sa.select(User.id).where(User.openid == resident_openid)).one()
-        order = Order(
-            number="20261123-0001",
-            community_id=community_id,
-            category_id=category_id,
-            kind=OrderKind.SERVICE,
-            status=OrderStatus.SUBMITTED,
-            title="帮忙买菜",
-            resident_id=resident_id,
-            created_by_id=resident_id,
-        )
-        session.add(order)
-        session.flush()
-        return order.id
 
 
 # --- uploading ---------------------------------------------------------------------------------
@@ -398,9 +363,9 @@ def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt:
     upload_id = int(url.rsplit("/", 1)[1])
     assert client.get(url, headers=sec).status_code == 404  # not on any order yet: the uploader's alone
 
-    order_id = _make_order(rt, world, "amy")
+    order_id = make_order(rt, actor_of(rt, "amy"), world)
     with rt.db.write() as session:
-        attach_uploads(session, _actor(rt, "amy").user_id, [upload_id], order_id, "request")
+        attach_uploads(session, actor_of(rt, "amy").user_id, [upload_id], order_id, "request")
     [row] = _rows(rt)
     assert (row.order_id, row.purpose) == (order_id, "request")
 
@@ -417,7 +382,7 @@ def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt:
 
 def _attach(rt: Runtime, openid: str, ids: list[int], order_id: int) -> None:
     with rt.db.write() as session:
-        attach_uploads(session, _actor(rt, openid).user_id, ids, order_id, "request")
+        attach_uploads(session, actor_of(rt, openid).user_id, ids, order_id, "request")
 
 
 def test_attach_refuses_foreign_used_and_unknown_photos_atomically(client: FlaskClient, rt: Runtime) -> None:
@@ -427,7 +392,7 @@ def test_attach_refuses_foreign_used_and_unknown_photos_atomically(client: Flask
     mine = _post(client, amy, _jpeg()).get_json()["id"]
     mine_too = _post(client, amy, _png()).get_json()["id"]
     bobs = _post(client, bob, _webp()).get_json()["id"]
-    order_id = _make_order(rt, world, "amy")
+    order_id = make_order(rt, actor_of(rt, "amy"), world)
 
     with pytest.raises(InvalidInputError) as refused:
         _attach(rt, "amy", [mine, bobs, 9999], order_id)
@@ -446,7 +411,7 @@ def test_attach_allows_at_most_nine_photos(client: FlaskClient, rt: Runtime) -> 
     grant(rt, "amy", Role.RESIDENT, world.community)
     headers = login(client, "amy")
     ids = [_post(client, headers, _png(_noise((4, 4)))).get_json()["id"] for _ in range(10)]
-    order_id = _make_order(rt, world, "amy")
+    order_id = make_order(rt, actor_of(rt, "amy"), world)
     with pytest.raises(InvalidInputError):
         _attach(rt, "amy", ids, order_id)
     assert all(row.order_id is None for row in _rows(rt))

@@ -17,9 +17,10 @@ from app.notify.models import SubscriptionGrant
 from app.orders.models import OrderEvent
 from app.runtime import Runtime, build_runtime
 from miniprogram_api import create_app
+from tests import factories
 from tests.bot.wechat_server import AES_KEY, TOKEN, WeChatServer
 from tests.conftest import make_settings
-from tests.factories import World, grant, login, make_world
+from tests.factories import World, make_order, make_people, make_person, make_world
 from wechat_sim import SimulatorServer
 
 
@@ -65,38 +66,39 @@ def wechat(request: pytest.FixtureRequest) -> WeChatServer:
     return server
 
 
-@dataclass
-class Person:
-    openid: str
-    oa_openid: str
-    headers: dict[str, str]
-    id: int
+@dataclass(frozen=True)
+class Person(factories.Person):
+    """A logged-in user of the cast, and the openid they have on the Official Account."""
+
+    @property
+    def oa_openid(self) -> str:
+        return f"oa-{self.openid}"
+
+
+def _on_the_account(person: factories.Person) -> Person:
+    return Person(openid=person.openid, id=person.id, auth=person.auth)
 
 
 class Cast:
-    """SQ1: a secretary, two volunteers and a resident; SQ2: a secretary and a volunteer."""
+    """SQ1: the usual cast of ``tests.factories.make_people`` (a resident, a secretary, a grid
+    worker, two volunteers, the street admin); SQ2: a secretary and a volunteer."""
 
     def __init__(self, client: FlaskClient, rt: Runtime) -> None:
         self.client = client
         self.rt = rt
         self.world: World = make_world(rt)
         w = self.world
-        self.secretary = self._person("secretary-wang", Role.SECRETARY, w.community)
-        self.volunteer = self._person("volunteer-li", Role.VOLUNTEER, w.community)
-        self.other_volunteer = self._person("volunteer-chen", Role.VOLUNTEER, w.community)
+        self.people = make_people(rt, w, client=client)
+        self.secretary = _on_the_account(self.people.secretary)
+        self.volunteer = _on_the_account(self.people.volunteer)
+        self.other_volunteer = _on_the_account(self.people.other_volunteer)
         self.sq2_secretary = self._person("secretary-zhao", Role.SECRETARY, w.other_community)
         self.sq2_volunteer = self._person("volunteer-sun", Role.VOLUNTEER, w.other_community)
-        self.resident = self._person("alice", None, None)
-        household = {"community": w.community, "grid": w.grid, "building": "3", "unit": "2", "room": "301"}
-        assert client.put("/api/v1/me/household", json=household, headers=self.resident.headers).status_code == 200
-        client.post("/api/v1/auth/phone", json={"code": "sim-phone:13812345678"}, headers=self.resident.headers)
+        self.resident = _on_the_account(self.people.resident)
 
     def _person(self, openid: str, role: Role | None, area: str | None) -> Person:
-        if role is not None and area is not None:
-            grant(self.rt, openid, role, area)
-        headers = login(self.client, openid)
-        user_id = self.client.get("/api/v1/me", headers=headers).get_json()["id"]
-        return Person(openid=openid, oa_openid=f"oa-{openid}", headers=headers, id=user_id)
+        grants = [(role, area)] if role is not None and area is not None else []
+        return _on_the_account(make_person(self.rt, openid, *grants, client=self.client))
 
     def bind_code(self, person: Person) -> str:
         response = self.client.post("/api/v1/bot/bind-code", headers=person.headers)
@@ -112,12 +114,8 @@ class Cast:
         return push.reply
 
     def submit(self, title: str = "帮忙买菜") -> dict[str, Any]:
-        body = {"community": self.world.community, "category": "grocery", "kind": "service", "title": title}
-        body["description"] = "两斤青菜"
-        response = self.client.post("/api/v1/orders", json=body, headers=self.resident.headers)
-        assert response.status_code == 201, response.get_json()
-        order: dict[str, Any] = response.get_json()["order"]
-        return order
+        """A new order of the resident (``make_order``), as the resident sees it."""
+        return self.order(make_order(self.rt, self.people, self.world, title=title), self.resident)
 
     def order(self, order_id: int, viewer: Person | None = None) -> dict[str, Any]:
         response = self.client.get(f"/api/v1/orders/{order_id}", headers=(viewer or self.secretary).headers)

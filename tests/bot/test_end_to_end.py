@@ -13,7 +13,10 @@ from tests.bot.wechat_server import WeChatServer
 
 
 def test_dispatch_accept_and_complete_by_chat(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
-    order = cast.submit(title="帮忙买米")
+    body = {"community": cast.world.community, "category": "grocery", "kind": "service", "title": "帮忙买米"}
+    posted = cast.client.post("/api/v1/orders", json={**body, "description": "两斤青菜"}, headers=cast.resident.headers)
+    assert posted.status_code == 201, posted.get_json()
+    order = posted.get_json()["order"]
     number = order["number"]
 
     welcome = cast.bind(wechat, cast.secretary)

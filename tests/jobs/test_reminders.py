@@ -23,7 +23,6 @@ from app.areas.models import Area
 from app.core.clock import SHANGHAI
 from app.core.errors import InvalidTransitionError
 from app.core.job_runs import JobRun
-from app.identity.actor import Actor, load_actor
 from app.identity.grants import assign_role
 from app.identity.models import User
 from app.identity.roles import Role
@@ -34,13 +33,12 @@ from app.orders.actions import ActionInput, Target, act
 from app.orders.digest import digest_facts, send_daily_digests
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.reminder_scan import ReminderReport, run_reminders
-from app.orders.submit import NewOrder, submit_order
-from app.orders.workflow import OPEN, Action, OrderKind, OrderStatus, TriageLevel
+from app.orders.workflow import OPEN, Action, OrderStatus, TriageLevel
 from app.runtime import Runtime
 from app.timebank.ledger import PointsEntry
 from jobs.registry import JobSpec, job_specs
 from jobs.scheduler import fire
-from tests.factories import World, make_world
+from tests.factories import World, actor_of, make_order, make_world
 from wechat_sim import SimulatorServer
 
 SECOND = timedelta(seconds=1)
@@ -105,13 +103,6 @@ def cast(rt: Runtime) -> Cast:
     return Cast(world, ids)
 
 
-def actor(rt: Runtime, openid: str) -> Actor:
-    with rt.db.read() as session:
-        user = session.scalar(sa.select(User).where(User.openid == openid))
-        assert user is not None
-        return load_actor(session, user)
-
-
 def submit(
     rt: Runtime,
     at: datetime,
@@ -121,21 +112,14 @@ def submit(
     category: str = "grocery",
     start: datetime | None = None,
 ) -> int:
-    order = NewOrder(
-        community=community,
-        category=category,
-        kind=OrderKind.SERVICE,
-        title="帮忙买菜",
-        description="两斤青菜",
-        preferred_start=start,
-    )
+    """A grocery service order (``make_order``) posted at ``at``."""
     with time_machine.travel(at, tick=False):
-        return submit_order(rt, actor(rt, who), order).id
+        return make_order(rt, actor_of(rt, who), World(), community=community, category=category, preferred_start=start)
 
 
 def do(rt: Runtime, at: datetime, who: str, order_id: int, action: Action, data: ActionInput | None = None) -> None:
     with time_machine.travel(at, tick=False):
-        act(rt, actor(rt, who), order_id, action, data or ActionInput())
+        act(rt, actor_of(rt, who), order_id, action, data or ActionInput())
 
 
 def dispatch(rt: Runtime, cast: Cast, at: datetime, order_id: int, volunteer: str = VOL1) -> None:
