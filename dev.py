@@ -2,7 +2,7 @@
 """Set up the project's virtual environment when needed, then run Linli or its tests.
 
     python3 dev.py run      # migrate, load demo data, serve API + WeChat simulator
-    python3 dev.py test     # the test suite (extra arguments go to pytest)
+    python3 dev.py test     # the test suite with branch coverage and its floor (extra arguments go to pytest)
 
 Needs only Python 3.11+. Dependencies are installed from pyproject.toml into .venv, again
 whenever pyproject.toml changes.
@@ -22,6 +22,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".linli-installed"
+COVERAGE = ("--cov", "--cov-branch", "--cov-report=term:skip-covered")
 
 
 def _requirements_hash() -> str:
@@ -55,8 +56,9 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "run":
         return subprocess.call([str(BIN / "linli"), "run", *rest])
+    # The whole suite measures branch coverage and fails under the floor in pyproject.toml.
     # pytest's exit 5 ("no tests collected") is passed on as the failure it is.
-    return subprocess.call([str(PYTHON), "-m", "pytest", *rest])
+    return subprocess.call([str(PYTHON), "-m", "pytest", *COVERAGE, *rest])
 
 
 if __name__ == "__main__":
