@@ -17,11 +17,11 @@ PHOTO_URL: Final = "photo_url"
 
 class PhotoRef(Shape):
     id: int
-    #: Filled in when the answer is serialised; None where no delivery layer gave a URL maker.
-    url: str | None = None
+    #: Filled in when the answer is serialised; empty where no delivery layer gave a URL maker.
+    url: str = ""
 
     @field_serializer("url")
-    def _url(self, url: str | None, info: FieldSerializationInfo) -> str | None:
+    def _url(self, url: str, info: FieldSerializationInfo) -> str:
         context = info.context if isinstance(info.context, dict) else {}
         make_url: Callable[[int], str] | None = context.get(PHOTO_URL)
         return make_url(self.id) if make_url is not None else url

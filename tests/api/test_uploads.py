@@ -377,6 +377,36 @@ def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt:
         assert response.get_json()["error"]["message"] == "找不到该照片"  # not "order": nothing revealed
 
 
+def test_order_answers_link_their_photos_and_a_replay_links_them_too(client: FlaskClient, rt: Runtime) -> None:
+    # Use cases answer photo ids only; the API makes each url when it serialises the answer, so a
+    # stored Idempotency-Key answer (kept without urls) gets them on replay as well.
+    world = make_world(rt)
+    grant(rt, "amy", Role.RESIDENT, world.community)
+    grant(rt, "sec", Role.SECRETARY, world.community)
+    amy, sec = login(client, "amy"), login(client, "sec")
+    upload_id = _post(client, amy, _jpeg()).get_json()["id"]
+    body = {
+        "community": world.community,
+        "category": "grocery",
+        "kind": "service",
+        "title": "买菜",
+        "photos": [upload_id],
+    }
+    headers = {**amy, "Idempotency-Key": "photo-order-1"}
+    first = client.post("/api/v1/orders", json=body, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    expected = [{"id": upload_id, "url": f"/api/v1/uploads/{upload_id}"}]
+    assert first.get_json()["order"]["photos"] == expected
+    replay = client.post("/api/v1/orders", json=body, headers=headers)
+    assert replay.status_code == 201
+    assert replay.get_json()["order"]["photos"] == expected
+    order_id = first.get_json()["order"]["id"]
+    detail = client.get(f"/api/v1/orders/{order_id}", headers=sec).get_json()["order"]
+    assert detail["photos"] == expected
+    assert detail["completion_photos"] == []
+    assert _fetch(client, expected[0]["url"], sec)[0] == 200
+
+
 # --- attach_uploads ----------------------------------------------------------------------------
 
 
