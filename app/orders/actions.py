@@ -55,7 +55,7 @@ class ActionInput:
     due_hours: int | None = None
 
 
-def _dispatch(step: Step, data: ActionInput, action: Action) -> None:
+def _dispatch(step: Step, data: ActionInput) -> None:
     if data.target is None:
         raise InvalidInputError("请选择派单对象", details={"fields": ["volunteer_id"]})
     target = data.target
@@ -66,15 +66,16 @@ def _dispatch(step: Step, data: ActionInput, action: Action) -> None:
         property_company_id=target.property_company_id,
         pool=target.pool,
     )
-    handlers.dispatch(step, action, assignment, data.note)
+    # The target decides: to the pool is a PUBLISH, to anyone else a DISPATCH.
+    handlers.dispatch(step, Action.PUBLISH if target.pool else Action.DISPATCH, assignment, data.note)
 
 
 #: Each action's handler, given only what it uses of the input and the settings.
 _Handler = Callable[[Step, ActionInput, Settings], None]
 _HANDLERS: dict[Action, _Handler] = {
     Action.TRIAGE: lambda step, data, _cfg: handlers.triage(step, data.level),
-    Action.DISPATCH: lambda step, data, _cfg: _dispatch(step, data, Action.DISPATCH),
-    Action.PUBLISH: lambda step, data, _cfg: _dispatch(step, data, Action.PUBLISH),
+    Action.DISPATCH: lambda step, data, _cfg: _dispatch(step, data),
+    Action.PUBLISH: lambda step, data, _cfg: _dispatch(step, data),
     Action.CLAIM: lambda step, _data, _cfg: handlers.claim(step),
     Action.ACCEPT: lambda step, _data, _cfg: handlers.accept(step),
     Action.DECLINE: lambda step, data, _cfg: handlers.decline(step, data.reason),
@@ -160,14 +161,25 @@ def act(
         return present_orders(session, actor, [order], with_events=True)[0]
 
 
-def act_as_system(rt: Runtime, order_id: int, action: Action, *, note: str, expected: OrderStatus) -> bool:
+def act_as_system(
+    rt: Runtime,
+    order_id: int,
+    action: Action,
+    *,
+    note: str,
+    expected: OrderStatus,
+    still_due: Callable[[Session, Order], bool] | None = None,
+) -> bool:
     """A scheduled job moves an order (EXPIRE, CLOSE_UNRATED). False if the order is no longer in
-    ``expected`` status (someone acted meanwhile): the job simply has nothing to do."""
+    ``expected`` status, or ``still_due`` (asked inside the transaction) says no: someone acted
+    meanwhile, and the job simply has nothing to do."""
     if Party.SYSTEM not in TRANSITIONS[action].parties:
         raise ForbiddenError(f"jobs may not {action.value}")
     with rt.db.write() as session:
         order = session.get(Order, order_id)
         if order is None or order.status is not expected:
+            return False
+        if still_due is not None and not still_due(session, order):
             return False
         try:
             handlers.system_move(Step(session, order, None, "job"), action, note)

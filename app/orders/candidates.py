@@ -9,6 +9,7 @@ from app.core.errors import ForbiddenError
 from app.identity.actor import Actor
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
+from app.orders import texts
 from app.orders.access import STAFF_PARTIES, load_visible_order
 from app.orders.models import Order, Rating
 from app.orders.shapes import CandidateList, CandidateOut
@@ -76,21 +77,21 @@ def rank_candidates(rt: Runtime, actor: Actor, order_id: int) -> CandidateList:
         score, reasons = 0.0, []
         if volunteer_id in skilled:
             score += SKILL_WEIGHT
-            reasons.append(f"技能匹配：{skill}")
+            reasons.append(texts.skill_match(skill))
         if order_grid is not None and grid_id == order_grid:
             score += SAME_GRID_WEIGHT
-            reasons.append("住在同一网格")
+            reasons.append(texts.SAME_GRID)
         active = int(load.get(volunteer_id, 0))
         score -= LOAD_PENALTY * active
-        reasons.append(f"手头 {active} 单" if active else "当前空闲")
+        reasons.append(texts.holding(active) if active else texts.IDLE)
         if volunteer_id in ratings:
             average, count = ratings[volunteer_id]
             score += average - NEUTRAL_RATING
-            reasons.append(f"历史评分 {average:.1f}（{count} 次）")
+            reasons.append(texts.past_rating(average, count))
         ranked.append(
             CandidateOut(
                 volunteer_id=volunteer_id,
-                name=nickname or f"用户{volunteer_id}",
+                name=nickname or texts.unnamed(volunteer_id),
                 score=round(score, 2),
                 reasons=reasons,
             )

@@ -9,19 +9,20 @@ from sqlalchemy.orm import Session
 
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.core.clock import shanghai_day_bounds, shanghai_today
+from app.core.config import RemindersSection
 from app.identity.roles import Role
 from app.identity.staff import community_staff
 from app.notify.models import Channel
 from app.notify.outbox import notify_each, queue_robot_message
 from app.orders.models import Order, Rating
-from app.orders.reminders import sla_overdue, undispatched_due
+from app.orders.reminders import escalation_overdue, sla_overdue, undispatched_due
 from app.orders.texts import DigestFacts, digest_markdown, render_digest
 from app.orders.waiting import queued_at
 from app.orders.workflow import HELD, OPEN, OrderStatus
 from app.runtime import Runtime
 
 
-def digest_facts(session: Session, rt: Runtime, community: Area, now: datetime) -> DigestFacts:
+def digest_facts(session: Session, cfg: RemindersSection, community: Area, now: datetime) -> DigestFacts:
     """Numbers for the Shanghai day before ``now``; they add up with the order list for that day."""
     day = shanghai_today(now) - timedelta(days=1)
     start, end = shanghai_day_bounds(day)
@@ -36,7 +37,6 @@ def digest_facts(session: Session, rt: Runtime, community: Area, now: datetime) 
         .where(in_community, Rating.created_at >= start, Rating.created_at < end)
     )
     # "Overdue" means what the reminder rules mean (app.orders.reminders), on the same moments.
-    cfg = rt.settings.reminders
     overdue_held = sum(
         1
         for accepted_at, sla in session.execute(
@@ -53,13 +53,20 @@ def digest_facts(session: Session, rt: Runtime, community: Area, now: datetime) 
         )
         if undispatched_due(entered, cfg, now)
     )
+    escalations = sum(
+        1
+        for (due_at,) in session.execute(
+            sa.select(Order.escalation_due_at).where(in_community, Order.status == OrderStatus.ESCALATED)
+        )
+        if escalation_overdue(due_at, now)
+    )
     return DigestFacts(
         community=community.name,
         day=day.isoformat(),
         submitted=count(Order.created_at >= start, Order.created_at < end),
         closed=count(Order.closed_at >= start, Order.closed_at < end),
         open=count(Order.status.in_(list(OPEN))),
-        overdue=overdue_held + waiting + count(Order.status == OrderStatus.ESCALATED, Order.escalation_due_at <= now),
+        overdue=overdue_held + waiting + escalations,
         average_rating=float(average) if average is not None else None,
         at=now,
     )
@@ -76,7 +83,7 @@ def send_daily_digests(rt: Runtime, now: datetime) -> int:
             community = session.get(Area, community_id)
             if community is None:
                 continue
-            facts = digest_facts(session, rt, community, now)
+            facts = digest_facts(session, rt.settings.reminders, community, now)
             rendered = render_digest(facts)
             key = f"digest:{community.id}:{facts.day}"
             queued += notify_each(

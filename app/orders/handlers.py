@@ -14,6 +14,7 @@ from app.core.clock import now_utc
 from app.core.errors import AlreadyClaimedError, InvalidInputError, InvalidTransitionError, RateLimitedError
 from app.identity.models import RoleMembership
 from app.identity.roles import Role
+from app.orders import texts
 from app.orders.models import Rating, ReturnVisit
 from app.orders.steps import Step
 from app.orders.workflow import Action, OrderStatus, TriageLevel, transition_for
@@ -98,6 +99,7 @@ def claim(step: Step) -> None:
         Action.CLAIM,
         values={"assignee_id": step.actor_id, "accepted_at": now_utc()},
         on_conflict=raise_not_claimable,
+        by_status_only=True,
     )
 
 
@@ -131,7 +133,7 @@ def rate(step: Step, score: int | None, comment: str, speed: int | None, attitud
         raise InvalidInputError("请给出 1–5 星评分", details={"fields": ["score"]})
     session, order = step.session, step.order
     assignee_id = order.assignee_id
-    step.move(Action.RATE, note=f"{score}星 {comment}".strip(), values={"closed_at": now_utc()})
+    step.move(Action.RATE, note=texts.rating_note(score, comment), values={"closed_at": now_utc()})
     session.add(
         Rating(order_id=order.id, score=score, speed=speed, attitude=attitude, comment=comment, assignee_id=assignee_id)
     )
@@ -185,7 +187,7 @@ def escalate(step: Step, department: str, note: str, due_hours: int | None) -> N
         raise InvalidInputError("请填写上报部门和办理时限", details={"fields": ["department", "due_hours"]})
     step.move(
         Action.ESCALATE,
-        note=f"{department}：{note}".rstrip("："),
+        note=texts.escalation_note(department, note),
         values={
             **clear_assignment(),
             "escalated_department": department,

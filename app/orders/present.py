@@ -14,6 +14,7 @@ from app.areas.models import Area, ServiceCategory
 from app.core.privacy import mask_phone, mask_room
 from app.identity.actor import Actor
 from app.identity.models import User
+from app.orders import texts
 from app.orders.access import groups_for, parties_of, sees_private_details
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.shapes import AddressOut, EscalationOut, EventOut, NamedCode, OrderOut, PhotoOut, RatingOut, Ref
@@ -41,7 +42,7 @@ def _user_ref(users: dict[int, User], user_id: int | None) -> Ref | None:
     if user_id is None or user_id not in users:
         return None
     user = users[user_id]
-    return Ref(id=user.id, name=user.nickname or f"用户{user.id}")
+    return Ref(id=user.id, name=user.nickname or texts.unnamed(user.id))
 
 
 def present_orders(

@@ -9,9 +9,10 @@ wanted: every message has a dedupe key.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,10 +26,9 @@ from app.notify.outbox import notify_each
 from app.orders.actions import act_as_system
 from app.orders.models import Order
 from app.orders.notifications import dispatch_targets, message_facts
-from app.orders.reminders import APPOINTMENT_HORIZON, Audience, OrderTimes, Reminder, should_move, should_remind
+from app.orders.reminders import WINDOWS, Audience, Move, OrderTimes, Reminder, Window, should_move, should_remind
 from app.orders.texts import render
 from app.orders.waiting import queued_at
-from app.orders.workflow import HELD, OrderStatus
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -48,30 +48,22 @@ class ReminderReport:
     moved: dict[str, int] = field(default_factory=dict)
 
 
-def _hours(value: float) -> timedelta:
-    return timedelta(hours=value)
+def _column(window: Window) -> sa.ColumnElement[Any]:
+    # "queued_at" is not a column but one shared definition (app.orders.waiting).
+    return queued_at() if window.moment == "queued_at" else getattr(Order, window.moment)
 
 
 def _candidates(session: Session, cfg: RemindersSection, now: datetime) -> list[int]:
-    """Ids of the orders some rule may fire for: each condition narrows by status and a moment."""
-    scans: list[tuple[Iterable[OrderStatus], tuple[sa.ColumnElement[bool], ...]]] = [
-        ([OrderStatus.SUBMITTED], (queued_at() <= now - _hours(cfg.undispatched_hours),)),
-        ([OrderStatus.ASSIGNED], (Order.dispatched_at <= now - _hours(cfg.unaccepted_remind_hours),)),
-        # The SLA is per category: the rule compares; the scan only needs an acceptance.
-        (HELD, (Order.accepted_at.is_not(None),)),
-        (
-            [OrderStatus.ASSIGNED, *HELD],
-            (Order.preferred_start > now, Order.preferred_start <= now + APPOINTMENT_HORIZON),
-        ),
-        ([OrderStatus.COMPLETED], (Order.completed_at <= now - _hours(cfg.unrated_remind_hours),)),
-        ([OrderStatus.ESCALATED], (Order.escalation_due_at <= now,)),
-        # The moves: assignments nobody accepted, completed orders nobody rated.
-        ([OrderStatus.ASSIGNED], (Order.dispatched_at <= now - _hours(cfg.unaccepted_return_hours),)),
-        ([OrderStatus.COMPLETED], (Order.completed_at <= now - timedelta(days=cfg.unrated_close_days),)),
-    ]
+    """Ids of the orders some rule or move may fire for: the rules' own windows, in SQL."""
     found: set[int] = set()
-    for statuses, conditions in scans:
-        found.update(session.scalars(sa.select(Order.id).where(Order.status.in_(list(statuses)), *conditions)))
+    for window in WINDOWS:
+        moment = _column(window)
+        conditions: list[sa.ColumnElement[bool]] = [Order.status.in_(list(window.statuses)), moment.is_not(None)]
+        if window.latest is not None:
+            conditions.append(moment <= window.latest(cfg, now))
+        if window.after is not None:
+            conditions.append(moment > window.after(cfg, now))
+        found.update(session.scalars(sa.select(Order.id).where(*conditions)))
     return sorted(found)
 
 
@@ -153,6 +145,7 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
     for order_id, facts in times.items():
         if not should_remind(facts, cfg, now):
             continue
+        queued: dict[str, int] = {}
         try:
             with rt.db.write() as session:
                 # Decide again on what the order is now: someone may have acted since the scan.
@@ -162,12 +155,23 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
                     continue
                 for reminder in should_remind(fresh, cfg, now):
                     group = _GROUP.get(reminder.rule, reminder.rule)
-                    report.queued[group] += _queue(rt, session, order, reminder, now)
+                    queued[group] = queued.get(group, 0) + _queue(rt, session, order, reminder, now)
         except Exception:
             log.exception("reminder for order %s failed; the others go on", order_id)
-    # Moves after the reminders, each through the workflow table as the system party.
+            continue
+        for group, count in queued.items():  # counted once committed
+            report.queued[group] += count
+    # Moves after the reminders, each through the workflow table as the system party, and each
+    # decided again inside its own transaction on the order as it is then.
     for order_id, facts in times.items():
         move = should_move(facts, cfg, now)
-        if move is not None and act_as_system(rt, order_id, move.action, note=move.note, expected=move.expected):
+        if move is None:
+            continue
+
+        def still_due(session: Session, order: Order, move: Move = move) -> bool:
+            fresh = _times(session, [order.id]).get(order.id)
+            return fresh is not None and should_move(fresh, cfg, now) == move
+
+        if act_as_system(rt, order_id, move.action, note=move.note, expected=move.expected, still_due=still_due):
             report.moved[move.rule] = report.moved.get(move.rule, 0) + 1
     return report

@@ -9,6 +9,7 @@ Calendar days (an appointment "tomorrow") are Asia/Shanghai days, whatever the U
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -78,9 +79,71 @@ def _hours(value: float) -> timedelta:
     return timedelta(hours=value)
 
 
+#: A moment computed from the settings and the time of the run.
+Bound = Callable[[RemindersSection, datetime], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The orders a rule may fire for: one of ``statuses``, with its ``moment`` (a field of
+    :class:`OrderTimes`) set, no later than ``latest`` and, with ``after``, later than that.
+
+    The rules below ask their window first, and the reminder job scans the database with the same
+    windows, so a threshold is written once."""
+
+    statuses: frozenset[OrderStatus]
+    moment: str
+    latest: Bound | None = None
+    after: Bound | None = None
+
+    def holds(self, facts: OrderTimes, cfg: RemindersSection, now: datetime) -> bool:
+        value: datetime | None = getattr(facts, self.moment)
+        if facts.status not in self.statuses or value is None:
+            return False
+        if self.latest is not None and value > self.latest(cfg, now):
+            return False
+        return self.after is None or value > self.after(cfg, now)
+
+
+UNDISPATCHED = Window(
+    frozenset({OrderStatus.SUBMITTED}), "queued_at", latest=lambda c, now: now - _hours(c.undispatched_hours)
+)
+UNACCEPTED = Window(
+    frozenset({OrderStatus.ASSIGNED}),
+    "dispatched_at",
+    latest=lambda c, now: now - _hours(c.unaccepted_remind_hours),
+    # From the return threshold on, the order goes back to the queue instead (RETURNED).
+    after=lambda c, now: now - _hours(c.unaccepted_return_hours),
+)
+#: The SLA is per category: the overdue rule compares; the window only needs an acceptance.
+HELD_ORDERS = Window(HELD, "accepted_at")
+APPOINTMENTS = Window(
+    frozenset({OrderStatus.ASSIGNED, *HELD}),
+    "preferred_start",
+    latest=lambda _c, now: now + APPOINTMENT_HORIZON,
+    after=lambda _c, now: now,
+)
+UNRATED = Window(
+    frozenset({OrderStatus.COMPLETED}),
+    "completed_at",
+    latest=lambda c, now: now - _hours(c.unrated_remind_hours),
+    # An order old enough to be closed unrated in this very run is not asked about.
+    after=lambda c, now: now - timedelta(days=c.unrated_close_days),
+)
+ESCALATIONS = Window(frozenset({OrderStatus.ESCALATED}), "escalation_due_at", latest=lambda _c, now: now)
+RETURNED = Window(
+    frozenset({OrderStatus.ASSIGNED}), "dispatched_at", latest=lambda c, now: now - _hours(c.unaccepted_return_hours)
+)
+CLOSED_UNRATED = Window(
+    frozenset({OrderStatus.COMPLETED}), "completed_at", latest=lambda c, now: now - timedelta(days=c.unrated_close_days)
+)
+#: Every window some rule or move fires in: what the reminder job scans.
+WINDOWS = (UNDISPATCHED, UNACCEPTED, HELD_ORDERS, APPOINTMENTS, UNRATED, ESCALATIONS, RETURNED, CLOSED_UNRATED)
+
+
 def undispatched_due(queued_at: datetime, cfg: RemindersSection, now: datetime) -> bool:
     """A submitted order has waited for dispatch long enough to remind the secretaries."""
-    return queued_at <= now - _hours(cfg.undispatched_hours)
+    return UNDISPATCHED.holds(OrderTimes(status=OrderStatus.SUBMITTED, queued_at=queued_at), cfg, now)
 
 
 def sla_overdue(accepted_at: datetime | None, sla_hours: float, now: datetime) -> bool:
@@ -88,26 +151,27 @@ def sla_overdue(accepted_at: datetime | None, sla_hours: float, now: datetime) -
     return accepted_at is not None and accepted_at + _hours(sla_hours) <= now
 
 
+def escalation_overdue(due_at: datetime | None, now: datetime) -> bool:
+    """A referral to the street is past the deadline it was given."""
+    return due_at is not None and due_at <= now
+
+
 def _undispatched(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
     # Counted from the last entry into the queue: a triage or an urge does not restart it, a
     # decline or a return to the queue does.
-    if f.status is not OrderStatus.SUBMITTED or not undispatched_due(f.queued_at, cfg, now):
+    if not UNDISPATCHED.holds(f, cfg, now):
         return []
     return [Reminder("undispatched", Audience.SECRETARIES, Channel.TEMPLATE, texts.UNDISPATCHED, f.queued_at)]
 
 
 def _unaccepted(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
-    if f.status is not OrderStatus.ASSIGNED or f.dispatched_at is None:
+    if not UNACCEPTED.holds(f, cfg, now):
         return []
-    if f.dispatched_at > now - _hours(cfg.unaccepted_remind_hours):
-        return []
-    if f.dispatched_at <= now - _hours(cfg.unaccepted_return_hours):
-        return []  # it goes back to the queue instead (should_move)
     return [Reminder("unaccepted", Audience.DISPATCH_TARGETS, Channel.SUBSCRIBE, texts.UNACCEPTED, f.dispatched_at)]
 
 
 def _overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
-    if f.status not in HELD or not sla_overdue(f.accepted_at, f.sla_hours, now):
+    if not HELD_ORDERS.holds(f, cfg, now) or not sla_overdue(f.accepted_at, f.sla_hours, now):
         return []
     found = [Reminder("overdue", Audience.HOLDER, Channel.SUBSCRIBE, texts.OVERDUE, f.accepted_at)]
     if sla_overdue(f.accepted_at, f.sla_hours + cfg.overdue_escalate_hours, now):
@@ -119,7 +183,7 @@ def _overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Remind
 
 def _appointment(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
     start = f.preferred_start
-    if f.status not in {OrderStatus.ASSIGNED, *HELD} or start is None or not now < start <= now + APPOINTMENT_HORIZON:
+    if start is None or not APPOINTMENTS.holds(f, cfg, now):
         return []
     found = []
     if to_shanghai(start).date() == shanghai_today(now) + timedelta(days=1):
@@ -136,19 +200,13 @@ def _appointment(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Re
 
 
 def _unrated(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
-    if f.status is not OrderStatus.COMPLETED or f.completed_at is None:
-        return []
-    if f.completed_at > now - _hours(cfg.unrated_remind_hours):
-        return []
-    # An order old enough to be closed unrated in this very run is not asked about.
-    if f.completed_at <= now - timedelta(days=cfg.unrated_close_days):
+    if not UNRATED.holds(f, cfg, now):
         return []
     return [Reminder("unrated", Audience.RESIDENT, Channel.SUBSCRIBE, texts.UNRATED, f.completed_at)]
 
 
 def _escalation_overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
-    del cfg  # the deadline was set when the order was escalated
-    if f.status is not OrderStatus.ESCALATED or f.escalation_due_at is None or f.escalation_due_at > now:
+    if not ESCALATIONS.holds(f, cfg, now):
         return []
     text = texts.escalation_overdue(f.escalated_department)
     return [Reminder("escalation_overdue", Audience.STREET_ADMINS, Channel.TEMPLATE, text, f.escalation_due_at)]
@@ -165,16 +223,8 @@ def should_remind(facts: OrderTimes, cfg: RemindersSection, now: datetime) -> li
 def should_move(facts: OrderTimes, cfg: RemindersSection, now: datetime) -> Move | None:
     """The transition a job makes at ``now``: an assignment nobody accepted goes back to the queue;
     a completed order nobody rated is closed, without inventing a rating."""
-    if (
-        facts.status is OrderStatus.ASSIGNED
-        and facts.dispatched_at is not None
-        and facts.dispatched_at <= now - _hours(cfg.unaccepted_return_hours)
-    ):
+    if RETURNED.holds(facts, cfg, now):
         return Move("unaccepted_returned", Action.EXPIRE, OrderStatus.ASSIGNED, texts.EXPIRED_NOTE)
-    if (
-        facts.status is OrderStatus.COMPLETED
-        and facts.completed_at is not None
-        and facts.completed_at <= now - timedelta(days=cfg.unrated_close_days)
-    ):
+    if CLOSED_UNRATED.holds(facts, cfg, now):
         return Move("closed_unrated", Action.CLOSE_UNRATED, OrderStatus.COMPLETED, texts.CLOSED_UNRATED_NOTE)
     return None

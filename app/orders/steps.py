@@ -41,16 +41,23 @@ class Step:
         note: str = "",
         values: dict[str, Any] | None = None,
         on_conflict: OnConflict | None = None,
+        by_status_only: bool = False,
     ) -> None:
         """Move the order along ``action`` (InvalidTransitionError if its status does not allow
-        it), set ``values`` on it and record the event; flushes only."""
+        it), set ``values`` on it and record the event; flushes only.
+
+        ``by_status_only``: the status alone decides, not the version read (the claim: an urge on
+        a pooled order changes its version but leaves it just as claimable)."""
         order = self.order
         transition = transition_for(order.status, action)
         source = order.status
         target = transition.target_from(source)
+        guard = [Order.id == order.id, Order.status.in_(transition.sources)]
+        if not by_status_only:
+            guard.append(Order.version == order.version)
         changed = self.session.execute(
             sa.update(Order)
-            .where(Order.id == order.id, Order.version == order.version, Order.status.in_(transition.sources))
+            .where(*guard)
             .values(status=target, version=Order.version + 1, updated_at=now_utc(), **(values or {}))
             .execution_options(synchronize_session=False)
         )

@@ -20,6 +20,7 @@ from app.core.errors import ConflictError, ContentRejectedError, ForbiddenError,
 from app.identity.actor import Actor
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
+from app.orders import texts
 from app.orders.models import IdempotencyKey, Order, OrderEvent, OrderNumberCounter
 from app.orders.notifications import notify_order_event
 from app.orders.present import present_orders
@@ -240,7 +241,7 @@ def _create(session: Session, settings: Settings, actor: Actor, order: NewOrder,
     session.flush()
     if order.photos:
         attach_uploads(session, actor.user_id, list(order.photos), created.id, "request")
-    note = "代居民下单" if posted_by != resident.id else ""
+    note = texts.ON_BEHALF_NOTE if posted_by != resident.id else ""
     event = OrderEvent(
         order_id=created.id,
         actor_id=actor.user_id,

@@ -1,6 +1,7 @@
-"""Every sentence a person reads about an order: the message of each step (subscribe, template
-and inbox wording), the reminders, and the secretary's daily digest. Field limits are applied by
-``app.notify.payloads``; here is only what is said."""
+"""Every sentence a person reads about an order, other than error messages (which stay with the
+rule that raises them): the message of each step (subscribe, template and inbox wording), the
+reminders, the audit trail's notes, the reasons a candidate is suggested, and the secretary's
+daily digest. Field limits are applied by ``app.notify.payloads``; here is only what is said."""
 
 from __future__ import annotations
 
@@ -63,6 +64,42 @@ def escalated(department: str, note: str) -> str:
 
 #: The person named in a message when whoever acted has no nickname.
 SOMEONE = "志愿者"
+
+
+def unnamed(user_id: int) -> str:
+    """How an order or a candidate list names a user without a nickname."""
+    return f"用户{user_id}"
+
+
+# -- the audit trail's notes (shown in the order's history) --------------------------------------
+
+ON_BEHALF_NOTE = "代居民下单"
+
+
+def rating_note(score: int, comment: str) -> str:
+    return f"{score}星 {comment}".strip()
+
+
+def escalation_note(department: str, note: str) -> str:
+    return f"{department}：{note}".rstrip("：")
+
+
+# -- why a volunteer is suggested for a dispatch (app.orders.candidates ranks) -------------------
+
+SAME_GRID = "住在同一网格"
+IDLE = "当前空闲"
+
+
+def skill_match(skill: str | None) -> str:
+    return f"技能匹配：{skill}"
+
+
+def holding(active: int) -> str:
+    return f"手头 {active} 单"
+
+
+def past_rating(average: float, count: int) -> str:
+    return f"历史评分 {average:.1f}（{count} 次）"
 
 
 # -- message payloads per template key -----------------------------------------------------------

@@ -651,14 +651,14 @@ def test_digest_facts_count_the_shanghai_day_before(rt: Runtime, cast: Cast, dig
     assert order_row(rt, digest_day["closed_unrated"]).closed_at == sh(2026, 11, 23, 12, 0)
     with rt.db.read() as session:
         community = _community(session, cast.world.community)
-        facts = digest_facts(session, rt, community, at)
+        facts = digest_facts(session, rt.settings.reminders, community, at)
         # Cross-check "open" with the rows themselves.
         open_now = session.scalar(
             sa.select(sa.func.count())
             .select_from(Order)
             .where(Order.community_id == community.id, Order.status.in_(list(OPEN)))
         )
-        tomorrow = digest_facts(session, rt, community, at + timedelta(days=1))
+        tomorrow = digest_facts(session, rt.settings.reminders, community, at + timedelta(days=1))
     assert facts.day == "2026-11-23"
     # rated_5, rated_2, held, cancelled, late_evening; not just_after_midnight, nor the other community.
     assert facts.submitted == 5

@@ -44,7 +44,7 @@ def _overdue_in_digest(rt: Runtime, community_code: str, now: datetime) -> int:
     with rt.db.read() as session:
         community = session.scalar(sa.select(Area).where(Area.code == community_code))
         assert community is not None
-        return digest_facts(session, rt, community, now).overdue
+        return digest_facts(session, rt.settings.reminders, community, now).overdue
 
 
 def test_a_triaged_order_still_counts_as_waiting_in_the_digest(rt: Runtime) -> None:

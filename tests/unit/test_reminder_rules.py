@@ -14,7 +14,7 @@ import pytest
 from app.core.clock import SHANGHAI
 from app.core.config import RemindersSection
 from app.notify.models import Channel
-from app.orders.reminders import Audience, Move, OrderTimes, should_move, should_remind
+from app.orders.reminders import WINDOWS, Audience, Move, OrderTimes, should_move, should_remind
 from app.orders.workflow import Action, OrderStatus
 
 CFG = RemindersSection(
@@ -131,3 +131,13 @@ MOVES = [
 def test_should_move(case: str, facts: OrderTimes, expected: tuple[str, Action, OrderStatus] | None) -> None:
     move: Move | None = should_move(facts, CFG, NOW)
     assert (None if move is None else (move.rule, move.action, move.expected)) == expected, case
+
+
+FIRING = [(case, facts) for case, facts, expected in [*CASES, *MOVES] if expected]
+
+
+@pytest.mark.parametrize(("case", "facts"), FIRING, ids=[case for case, _f in FIRING])
+def test_whatever_fires_lies_in_a_window_the_job_scans(case: str, facts: OrderTimes) -> None:
+    # The job loads only the orders inside WINDOWS: a rule firing outside all of them would never run.
+    assert should_remind(facts, CFG, NOW) or should_move(facts, CFG, NOW), case
+    assert any(window.holds(facts, CFG, NOW) for window in WINDOWS), case
