@@ -40,16 +40,19 @@ def message_facts(session: Session, order: Order, at: datetime, *, person: str =
     )
 
 
-def _users(session: Session, ids: list[int]) -> list[User]:
-    return list(session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.id))) if ids else []
+def people(session: Session, *ids: int | None) -> list[User]:
+    """The users with these ids (None skipped), in id order."""
+    wanted = [user_id for user_id in ids if user_id is not None]
+    return list(session.scalars(sa.select(User).where(User.id.in_(wanted)).order_by(User.id))) if wanted else []
 
 
 def dispatch_targets(session: Session, order: Order) -> list[User]:
+    """Who the order was dispatched to: its assignee, or every member of its team or company."""
     if order.assignee_id is not None:
-        return _users(session, [order.assignee_id])
+        return people(session, order.assignee_id)
     if order.team_id is not None:
         ids = list(session.scalars(sa.select(TeamMember.user_id).where(TeamMember.team_id == order.team_id)))
-        return _users(session, ids)
+        return people(session, *ids)
     if order.property_company_id is not None:
         ids = list(
             session.scalars(
@@ -58,11 +61,12 @@ def dispatch_targets(session: Session, order: Order) -> list[User]:
                 )
             )
         )
-        return _users(session, ids)
+        return people(session, *ids)
     return []
 
 
-def _street_admins(session: Session, order: Order) -> list[User]:
+def street_admins(session: Session, order: Order) -> list[User]:
+    """The street admins above the order's community."""
     community = session.get(Area, order.community_id)
     if community is None or community.parent_id is None:
         return []
@@ -78,7 +82,7 @@ class _Ctx:
 
     @property
     def resident(self) -> list[User]:
-        return _users(self.session, [self.order.resident_id])
+        return people(self.session, self.order.resident_id)
 
     @property
     def secretaries(self) -> list[User]:
@@ -86,7 +90,7 @@ class _Ctx:
 
     @property
     def holder(self) -> list[User]:
-        return _users(self.session, [self.order.assignee_id]) if self.order.assignee_id else []
+        return people(self.session, self.order.assignee_id)
 
 
 #: recipients, template key, channel, reminder text
@@ -109,7 +113,7 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
     Action.RESOLVE: lambda c: [(c.resident, "order_completed", Channel.SUBSCRIBE, "")],
     Action.ESCALATE: lambda c: [
         (
-            _street_admins(c.session, c.order),
+            street_admins(c.session, c.order),
             "order_escalated",
             Channel.TEMPLATE,
             texts.escalated(c.order.escalated_department or "", c.event.note),

@@ -4,7 +4,7 @@ private details for viewers who may not see them."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from app.orders import texts
 from app.orders.access import groups_for, parties_of, sees_private_details
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.shapes import AddressOut, EscalationOut, EventOut, NamedCode, OrderOut, PhotoOut, RatingOut, Ref
-from app.orders.workflow import ACTION_LABELS, STATUS_LABELS
+from app.orders.workflow import ACTION_LABELS, STATUS_LABELS, Party
 from app.property.models import PropertyCompany
 from app.uploads.models import Attachment
 from app.volunteers.models import Team
@@ -46,9 +46,15 @@ def _user_ref(users: dict[int, User], user_id: int | None) -> Ref | None:
 
 
 def present_orders(
-    session: Session, actor: Actor, orders: Sequence[Order], *, with_events: bool = False
+    session: Session,
+    actor: Actor,
+    orders: Sequence[Order],
+    *,
+    with_events: bool = False,
+    parties: Mapping[int, frozenset[Party]] | None = None,
 ) -> list[OrderOut]:
-    """The API shape of ``orders``, as ``actor`` may see them."""
+    """The API shape of ``orders``, as ``actor`` may see them. ``parties`` (order id → the actor's
+    parties) spares working them out again where the caller already has them."""
     if not orders:
         return []
     order_ids = [order.id for order in orders]
@@ -73,11 +79,13 @@ def present_orders(
     user_ids |= {o.assignee_id for o in orders if o.assignee_id}
     user_ids |= {e.actor_id for evs in events.values() for e in evs if e.actor_id}
     users = _by_id(session, User, user_ids)
-    groups = groups_for(session, actor, orders)
+    known = dict(parties or {})
+    groups = groups_for(session, actor, [order for order in orders if order.id not in known])
 
     shaped = []
     for order in orders:
-        private = sees_private_details(actor, order, parties_of(session, actor, order, groups=groups))
+        mine = known[order.id] if order.id in known else parties_of(session, actor, order, groups=groups)
+        private = sees_private_details(actor, order, mine)
         grid = areas.get(order.grid_id) if order.grid_id else None
         community = areas[order.community_id]
         category = categories[order.category_id]

@@ -26,8 +26,8 @@ def get_order(rt: Runtime, actor: Actor, order_id: int) -> OrderOut:
     """The owner, the poster, the assignee, community staff (and pool volunteers while pooled):
     the order with its audit trail. NotFoundError for anyone else."""
     with rt.db.read() as session:
-        order, _parties = load_visible_order(session, actor, order_id)
-        return present_orders(session, actor, [order], with_events=True)[0]
+        order, parties = load_visible_order(session, actor, order_id)
+        return present_orders(session, actor, [order], with_events=True, parties={order.id: parties})[0]
 
 
 def list_orders(

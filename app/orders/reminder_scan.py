@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.areas.models import Area, ServiceCategory
+from app.areas.models import ServiceCategory
 from app.core.config import RemindersSection
 from app.identity.models import User
 from app.identity.roles import Role
@@ -25,7 +25,7 @@ from app.identity.staff import community_staff
 from app.notify.outbox import notify_each
 from app.orders.actions import act_as_system
 from app.orders.models import Order
-from app.orders.notifications import dispatch_targets, message_facts
+from app.orders.notifications import dispatch_targets, message_facts, people, street_admins
 from app.orders.reminders import WINDOWS, Audience, Move, OrderTimes, Reminder, Window, should_move, should_remind
 from app.orders.texts import render
 from app.orders.waiting import queued_at
@@ -90,30 +90,19 @@ def _times(session: Session, ids: Sequence[int]) -> dict[int, OrderTimes]:
     return facts
 
 
-def _users(session: Session, *ids: int | None) -> list[User]:
-    return [user for user in (session.get(User, i) for i in ids if i is not None) if user is not None]
-
-
-def _street_admins(session: Session, order: Order) -> list[User]:
-    community = session.get(Area, order.community_id)
-    if community is None or community.parent_id is None:
-        return []
-    return community_staff(session, community.parent_id, Role.STREET_ADMIN)
-
-
 def _appointment_people(session: Session, order: Order) -> list[User]:
-    people = _users(session, order.resident_id, order.assignee_id)
-    return people if order.assignee_id is not None else people + dispatch_targets(session, order)
+    found = people(session, order.resident_id, order.assignee_id)
+    return found if order.assignee_id is not None else found + dispatch_targets(session, order)
 
 
 #: Each audience as the users it means for one order.
 _AUDIENCES: dict[Audience, Callable[[Session, Order], list[User]]] = {
     Audience.SECRETARIES: lambda session, order: community_staff(session, order.community_id, Role.SECRETARY),
     Audience.DISPATCH_TARGETS: dispatch_targets,
-    Audience.HOLDER: lambda session, order: _users(session, order.assignee_id),
-    Audience.RESIDENT: lambda session, order: _users(session, order.resident_id),
+    Audience.HOLDER: lambda session, order: people(session, order.assignee_id),
+    Audience.RESIDENT: lambda session, order: people(session, order.resident_id),
     Audience.APPOINTMENT: _appointment_people,
-    Audience.STREET_ADMINS: _street_admins,
+    Audience.STREET_ADMINS: street_admins,
 }
 
 
