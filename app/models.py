@@ -16,7 +16,17 @@ from app.timebank import ledger
 from app.uploads import models as uploads
 from app.volunteers import models as volunteers
 
-#: The modules whose import registered their tables on ``Base.metadata``.
-MODEL_MODULES = (areas, bot, identity, job_runs, ledger, notify, orders, property_companies, uploads, volunteers)
-
-__all__ = ["MODEL_MODULES", "Base"]
+#: ``Base`` and the modules whose import registered their tables on ``Base.metadata``.
+__all__ = [
+    "Base",
+    "areas",
+    "bot",
+    "identity",
+    "job_runs",
+    "ledger",
+    "notify",
+    "orders",
+    "property_companies",
+    "uploads",
+    "volunteers",
+]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.core.clock import to_shanghai
 from app.core.config import Settings
 from app.runtime import Runtime
-from jobs import deliver_outbox, digests, sla_reminders
+from jobs import daily_digest, deliver_outbox, sla_reminders
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,5 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     return [
         JobSpec("deliver_outbox", deliver_outbox.run, every_seconds=2, exclusive=False),
         JobSpec("sla_reminders", sla_reminders.run, every_seconds=60),
-        JobSpec("daily_digest", digests.run, daily_at=(reminders.digest_hour, reminders.digest_minute)),
+        JobSpec("daily_digest", daily_digest.run, daily_at=(reminders.digest_hour, reminders.digest_minute)),
     ]
-
-
-def next_daily(after: datetime, hour: int, minute: int) -> datetime:
-    """The next Shanghai hour:minute after ``after`` (for tests and logs)."""
-    local = to_shanghai(after)
-    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if candidate <= local:
-        candidate += timedelta(days=1)
-    return candidate

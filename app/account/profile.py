@@ -47,6 +47,8 @@ def set_household(
     """
     with rt.db.write() as session:
         place_household(session, actor.user_id, community=community, grid=grid, building=building, unit=unit, room=room)
+        # The user's household and roles were loaded before the change: load them afresh.
+        session.expire_all()
         return _profile(session, actor.user_id)
 
 

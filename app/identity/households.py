@@ -76,7 +76,6 @@ def place_household(
     if already is None:
         session.add(RoleMembership(user_id=user.id, role=Role.RESIDENT, area_id=community_area.id))
     session.flush()
-    session.expire_all()
 
 
 def verify_household(rt: Runtime, actor: Actor, user_id: int) -> HouseholdOut:
