@@ -2,7 +2,7 @@
 produce ``/openapi.json``, so the document cannot drift from the code.
 
 A small layer of our own rather than flask-openapi3/spectree: those answer validation errors in
-their own shapes, and the contract fixes one error envelope for every error (docs/api.md).
+their own shapes, and every error of this API has one envelope (docs/api.md, Errors).
 """
 
 from __future__ import annotations

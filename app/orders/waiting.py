@@ -1,8 +1,8 @@
 """Since when an order has been waiting for dispatch: the one definition the reminder and the
 daily digest share.
 
-An order waits from the moment it last *entered* the queue (posted, declined, returned by a job,
-sent back by a dispute resolution…), not from its last change: a triage or an urge keeps it in
+An order waits from the moment it last *entered* the queue (posted, declined by its assignee, or
+returned by the job when nobody accepted), not from its last change: a triage or an urge keeps it in
 the queue and must not restart the count.
 """
 

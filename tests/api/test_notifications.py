@@ -83,7 +83,7 @@ def _inbox(client: FlaskClient, headers: dict[str, str], query: str = "") -> dic
 
 
 def _assert_within_wechat_limits(data: dict[str, Any]) -> None:
-    """WeChat's subscribe-message field rules (WECHAT.md), checked independently of the app's code."""
+    """WeChat's subscribe-message field rules (docs/wechat.md), checked independently of the app's code."""
     assert data
     for key, item in data.items():
         value = item["value"]

@@ -1,11 +1,12 @@
 """Tenancy and object-level authorization over HTTP, as real logged-in users.
 
-1. The BOLA matrix (G11, OWASP API1): every order endpoint documented in ``OPERATIONS`` × every
-   caller of another tenant × orders of community SQ2 in every state → exactly 404 ``not_found``,
+1. The BOLA matrix (OWASP API1, broken object-level authorization): every order endpoint
+   documented in ``OPERATIONS`` × every caller of another tenant × orders of community SQ2 in
+   every state → exactly 404 ``not_found``,
    the same answer as for an order that does not exist, and nothing written.
 2. Rules inside one community (OWASP API1/API5): not-my-order → 404, not-my-role → 403.
-3. Privacy (G13): the resident's full phone and room only for the owner, community staff and the
-   assignee once accepted; every JSON body any test here received is scanned for full phones.
+3. Privacy (docs/api.md, Privacy): the resident's full phone and room only for the owner,
+   community staff and the assignee once accepted; every JSON body any test here received is scanned for full phones.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every action the API offers, posted in every status that does not allow it: a 409 that changes
 nothing (status, version, audit trail).
 
-The allowed pairs are written out by hand from API.md's Actions table ("from → to"), not taken
+The allowed pairs are written out by hand from the Actions table of docs/api.md ("from → to"), not taken
 from ``app.orders.workflow.TRANSITIONS``. Each disallowed pair gets a fresh order, driven to the status
 through the API, and the action is posted by a user who could do it in the right status, so that
 only the status is wrong.
@@ -44,7 +44,7 @@ class ApiAction:
     path: str  # POST /api/v1/orders/{id}/<path>
     who: str
     body: dict[str, Any]
-    #: Statuses the action is allowed from, per API.md.
+    #: Statuses the action is allowed from, per docs/api.md.
     allowed: frozenset[OrderStatus]
 
 

@@ -1,4 +1,4 @@
-"""The outbox under faults, with real processes and servers (perf-reliability anchors G3, G4, G6):
+"""The outbox under faults, with real processes and servers (goals G3, G4, G6 of docs/operations.md):
 WeChat down for a while, a relay SIGKILLed mid-batch, and two `linli jobs` processes sharing one
 PostgreSQL database. Everything talks to 127.0.0.1 only."""
 

@@ -1,5 +1,5 @@
 """A Hypothesis state machine over the order services: random actions by random people, checked
-against a model of who may do what (API.md) and against the database after every step.
+against a model of who may do what (docs/api.md, Actions) and against the database after every step.
 
 The machine calls ``app.orders.submit.submit_order`` and ``app.orders.actions.act``
 directly. Every call must either succeed or raise the one LinliError the model predicts (never
@@ -85,7 +85,7 @@ API_ACTIONS: Final = (
     Action.ESCALATE,
     Action.RESOLVE,
 )
-#: Who would naturally do each action (API.md's "who"; for the assignee's actions, the assignee
+#: Who would naturally do each action (docs/api.md, Actions: "who"; for the assignee's actions, the assignee
 #: when there is one).
 NATURAL: Final[dict[Action, tuple[str, ...]]] = {
     Action.TRIAGE: (SECRETARY, GRID_WORKER),
@@ -164,7 +164,7 @@ def _visible(who: str, order: OrderModel) -> bool:
 def predict(
     who: str, order: OrderModel, action: Action, data: ActionInput, dispatched_to: str | None
 ) -> type[LinliError] | None:
-    """The error ``act`` must raise, or None for success (API.md's rules, written out here, in
+    """The error ``act`` must raise, or None for success (the contract's rules in docs/api.md, written out here, in
     the order the service checks them). ``dispatched_to`` names whom a dispatch goes to."""
     if action is Action.CLAIM:
         # A volunteer of the community; an order that never was in the pool stays hidden from

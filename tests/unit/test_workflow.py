@@ -26,7 +26,7 @@ from app.orders.workflow import (
 S = OrderStatus
 A = Action
 
-#: action → {source status → target status}, copied by hand from API.md's "from → to" column.
+#: action → {source status → target status}, copied by hand from the "from → to" column of docs/api.md.
 #: ``dispatch`` with ``{"pool": true}`` is the separate action ``publish``; ``expire`` and
 #: ``close_unrated`` are the scheduled jobs'; ``triage`` and ``urge`` leave the status as it is.
 EXPECTED: dict[Action, dict[OrderStatus, OrderStatus]] = {
@@ -58,7 +58,7 @@ EXPECTED: dict[Action, dict[OrderStatus, OrderStatus]] = {
     A.CLOSE_UNRATED: {S.COMPLETED: S.CLOSED},
 }
 
-#: action → who may do it, from API.md's "who" column (jobs act as the system).
+#: action → who may do it, from the "who" column of docs/api.md (jobs act as the system).
 EXPECTED_PARTIES: dict[Action, frozenset[Party]] = {
     A.TRIAGE: frozenset({Party.SECRETARY, Party.GRID_WORKER}),
     A.DISPATCH: frozenset({Party.SECRETARY, Party.GRID_WORKER}),
