@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.areas.models import Area, AreaKind
 from app.core.errors import ForbiddenError, UnauthenticatedError
@@ -49,35 +50,67 @@ class Actor:
             raise ForbiddenError()
 
 
-def load_actor(session: Session, user: User) -> Actor:
-    """Build the Actor for ``user`` with two queries, whatever the number of roles."""
-    rows = session.execute(
-        sa.select(RoleMembership.role, Area.id, Area.code, Area.kind, Area.community_id)
-        .join(Area, Area.id == RoleMembership.area_id)
-        .where(RoleMembership.user_id == user.id)
-        .order_by(RoleMembership.id)
-    ).all()
-    street_ids = [area_id for _role, area_id, _code, kind, _cid in rows if kind is AreaKind.STREET]
-    by_street: dict[int, set[int]] = {street_id: set() for street_id in street_ids}
-    if street_ids:
-        for community_id, parent_id in session.execute(
-            sa.select(Area.id, Area.parent_id).where(Area.kind == AreaKind.COMMUNITY, Area.parent_id.in_(street_ids))
-        ):
-            if parent_id is not None:
-                by_street[parent_id].add(community_id)
-    memberships = tuple(
-        Membership(
-            role=role,
-            area_id=area_id,
-            area_code=code,
-            area_kind=kind,
-            communities=frozenset(
-                by_street[area_id] if kind is AreaKind.STREET else {community_id} if community_id is not None else ()
-            ),
+def _actor_rows(session: Session, user_id: int) -> list[sa.Row[Any]]:
+    """One statement: the user, each role with its area, and for a street role the street's
+    communities (one row per community). A user with no role gives one row of NULL roles."""
+    community = aliased(Area)
+    return list(
+        session.execute(
+            sa.select(
+                User.openid,
+                User.token_generation,
+                RoleMembership.id.label("membership_id"),
+                RoleMembership.role,
+                Area.id.label("area_id"),
+                Area.code,
+                Area.kind,
+                Area.community_id,
+                community.id.label("street_community_id"),
+            )
+            .select_from(User)
+            .outerjoin(RoleMembership, RoleMembership.user_id == User.id)
+            .outerjoin(Area, Area.id == RoleMembership.area_id)
+            .outerjoin(
+                community,
+                sa.and_(
+                    Area.kind == AreaKind.STREET, community.parent_id == Area.id, community.kind == AreaKind.COMMUNITY
+                ),
+            )
+            .where(User.id == user_id)
+            .order_by(RoleMembership.id, community.id)
         )
-        for role, area_id, code, kind, community_id in rows
     )
-    return Actor(user_id=user.id, openid=user.openid, memberships=memberships)
+
+
+def _actor(user_id: int, rows: list[sa.Row[Any]]) -> Actor:
+    memberships: dict[int, Membership] = {}
+    for row in rows:
+        if row.membership_id is None:
+            continue
+        known = memberships.get(row.membership_id)
+        if row.kind is AreaKind.STREET:
+            street = frozenset({row.street_community_id} if row.street_community_id is not None else ())
+            covered = street if known is None else known.communities | street
+        else:
+            covered = frozenset({row.community_id} if row.community_id is not None else ())
+        memberships[row.membership_id] = Membership(
+            role=row.role, area_id=row.area_id, area_code=row.code, area_kind=row.kind, communities=covered
+        )
+    return Actor(user_id=user_id, openid=rows[0].openid, memberships=tuple(memberships.values()))
+
+
+def load_actor(session: Session, user: User) -> Actor:
+    """The Actor for ``user``: one statement, whatever the number of roles."""
+    return _actor(user.id, _actor_rows(session, user.id))
+
+
+def actor_for_token(session: Session, user_id: int, generation: int) -> Actor | None:
+    """The Actor a token names, in one statement; None if the user is gone or the token was revoked
+    (its generation is not the user's current one)."""
+    rows = _actor_rows(session, user_id)
+    if not rows or rows[0].token_generation != generation:
+        return None
+    return _actor(user_id, rows)
 
 
 def load_user(session: Session, user_id: int) -> User:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.clock import now_utc
 from app.core.errors import InvalidCodeError, UnauthenticatedError, WeChatUnavailableServiceError
 from app.core.privacy import mask_phone
-from app.identity.actor import Actor, load_actor, load_user
+from app.identity.actor import Actor, actor_for_token, load_user
 from app.identity.models import User
 from app.identity.shapes import LoginOut, PhoneOut, UserOut, roles_out
 from app.runtime import Runtime
@@ -67,10 +67,10 @@ def authenticate(rt: Runtime, token: str) -> Actor:
     """Resolve a bearer token to an Actor; raise UnauthenticatedError / TokenExpiredError."""
     claims = rt.tokens.verify(token)
     with rt.db.read() as session:
-        user = session.get(User, claims.user_id)
-        if user is None or user.token_generation != claims.generation:
-            raise UnauthenticatedError("登录凭证已失效，请重新登录")
-        return load_actor(session, user)
+        actor = actor_for_token(session, claims.user_id, claims.generation)
+    if actor is None:
+        raise UnauthenticatedError("登录凭证已失效，请重新登录")
+    return actor
 
 
 def bind_phone(rt: Runtime, actor: Actor, code: str) -> PhoneOut:
