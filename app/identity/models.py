@@ -49,12 +49,17 @@ class RoleMembership(Base):
     """A role held by a user in one area (a volunteer of community X, the secretary of Y)."""
 
     __tablename__ = "role_memberships"
-    __table_args__ = (sa.UniqueConstraint("user_id", "role", "area_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "role", "area_id"),
+        # "The secretaries of community C", "the volunteers of C": a community has tens of
+        # thousands of residents' memberships, so the role is part of the key.
+        sa.Index("ix_role_memberships_area_id_role", "area_id", "role"),
+    )
 
     id: Mapped[intpk]
     user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
     role: Mapped[Role]
-    area_id: Mapped[int] = fk("areas.id", ondelete="RESTRICT")
+    area_id: Mapped[int] = fk("areas.id", ondelete="RESTRICT", index=False)
     granted_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)
     created_at: Mapped[created_at]
 

@@ -26,8 +26,32 @@ class Order(Base):
         sa.Index("ix_orders_resident_id_id", "resident_id", "id"),
         sa.Index("ix_orders_assignee_id_status", "assignee_id", "status"),
         sa.Index("ix_orders_created_by_id", "created_by_id"),
+        # A community's list without a status filter, newest first: without it the scan walks the
+        # primary key backwards past every other community's newer orders.
+        sa.Index("ix_orders_community_id_id", "community_id", "id"),
         # The reminder jobs scan open orders by status and age.
         sa.Index("ix_orders_status_updated_at", "status", "updated_at"),
+        # One small index per reminder window (app.orders.reminders.WINDOWS): only the orders in
+        # that status, ordered by the moment the window counts from.
+        *(
+            sa.Index(
+                f"ix_orders_{name}",
+                moment,
+                postgresql_where=sa.text(where),
+                sqlite_where=sa.text(where),
+            )
+            for name, moment, where in (
+                ("assigned_dispatched_at", "dispatched_at", "status = 'assigned'"),
+                ("held_accepted_at", "accepted_at", "status IN ('accepted', 'in_service')"),
+                ("completed_completed_at", "completed_at", "status = 'completed'"),
+                ("escalated_escalation_due_at", "escalation_due_at", "status = 'escalated'"),
+                (
+                    "open_preferred_start",
+                    "preferred_start",
+                    "status IN ('assigned', 'accepted', 'in_service') AND preferred_start IS NOT NULL",
+                ),
+            )
+        ),
     )
 
     id: Mapped[intpk]
