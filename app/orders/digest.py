@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.areas.models import Area, AreaKind, ServiceCategory
+from app.areas.models import Area, AreaKind
 from app.core.clock import shanghai_day_bounds, shanghai_today
 from app.core.config import RemindersSection
 from app.identity.roles import Role
@@ -39,12 +39,8 @@ def digest_facts(session: Session, cfg: RemindersSection, community: Area, now: 
     # "Overdue" means what the reminder rules mean (app.orders.reminders), on the same moments.
     overdue_held = sum(
         1
-        for accepted_at, sla in session.execute(
-            sa.select(Order.accepted_at, ServiceCategory.sla_hours)
-            .join(ServiceCategory, ServiceCategory.id == Order.category_id)
-            .where(in_community, Order.status.in_(list(HELD)), Order.accepted_at.is_not(None))
-        )
-        if sla_overdue(accepted_at, sla, now)
+        for (due_at,) in session.execute(sa.select(Order.due_at).where(in_community, Order.status.in_(list(HELD))))
+        if sla_overdue(due_at, now)
     )
     waiting = sum(
         1

@@ -31,7 +31,7 @@ _TAKEN = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.CO
 
 def clear_assignment() -> dict[str, Any]:
     """The values that make an order nobody's again."""
-    return {"assignee_id": None, "team_id": None, "property_company_id": None, "accepted_at": None}
+    return {"assignee_id": None, "team_id": None, "property_company_id": None, "accepted_at": None, "due_at": None}
 
 
 def raise_not_claimable(status: OrderStatus) -> NoReturn:
@@ -40,6 +40,15 @@ def raise_not_claimable(status: OrderStatus) -> NoReturn:
         raise AlreadyClaimedError()
     transition_for(status, Action.CLAIM)  # raises InvalidTransitionError for every other status
     raise AlreadyClaimedError()  # pooled again by now: the caller may simply try once more
+
+
+def _taken_on(step: Step) -> dict[str, Any]:
+    """When the work was taken on, and by when it should be done (the category's SLA now)."""
+    sla_hours = step.session.scalar(
+        sa.select(ServiceCategory.sla_hours).where(ServiceCategory.id == step.order.category_id)
+    )
+    now = now_utc()
+    return {"accepted_at": now, "due_at": now + timedelta(hours=sla_hours or 0)}
 
 
 def triage(step: Step, level: TriageLevel | None) -> None:
@@ -97,7 +106,7 @@ def claim(step: Step) -> None:
     assert step.actor_id is not None  # noqa: S101 - only a person claims
     step.move(
         Action.CLAIM,
-        values={"assignee_id": step.actor_id, "accepted_at": now_utc()},
+        values={"assignee_id": step.actor_id, **_taken_on(step)},
         on_conflict=raise_not_claimable,
         by_status_only=True,
     )
@@ -105,7 +114,7 @@ def claim(step: Step) -> None:
 
 def accept(step: Step) -> None:
     # For a team or a property company, whoever accepts becomes the one holding the order.
-    step.move(Action.ACCEPT, values={"assignee_id": step.actor_id, "accepted_at": now_utc()})
+    step.move(Action.ACCEPT, values={"assignee_id": step.actor_id, **_taken_on(step)})
 
 
 def decline(step: Step, reason: str) -> None:

@@ -42,7 +42,7 @@ class Order(Base):
             )
             for name, moment, where in (
                 ("assigned_dispatched_at", "dispatched_at", "status = 'assigned'"),
-                ("held_accepted_at", "accepted_at", "status IN ('accepted', 'in_service')"),
+                ("held_due_at", "due_at", "status IN ('accepted', 'in_service')"),
                 ("completed_completed_at", "completed_at", "status = 'completed'"),
                 ("escalated_escalation_due_at", "escalation_due_at", "status = 'escalated'"),
                 (
@@ -92,6 +92,9 @@ class Order(Base):
     last_urged_at: Mapped[datetime | None]
     dispatched_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
+    #: When the work should be done: the acceptance plus the category's SLA at that moment (the
+    #: overdue reminder and the digest count from it).
+    due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     #: Optimistic-concurrency counter, bumped by every transition.

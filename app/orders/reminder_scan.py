@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.areas.models import ServiceCategory
 from app.core.config import RemindersSection
 from app.identity.models import User
 from app.identity.roles import Role
@@ -70,12 +69,8 @@ def _candidates(session: Session, cfg: RemindersSection, now: datetime) -> list[
 def _times(session: Session, ids: Sequence[int]) -> dict[int, OrderTimes]:
     facts: dict[int, OrderTimes] = {}
     for start in range(0, len(ids), _CHUNK):
-        rows = session.execute(
-            sa.select(Order, ServiceCategory.sla_hours, queued_at())
-            .join(ServiceCategory, ServiceCategory.id == Order.category_id)
-            .where(Order.id.in_(ids[start : start + _CHUNK]))
-        )
-        for order, sla_hours, entered in rows:
+        rows = session.execute(sa.select(Order, queued_at()).where(Order.id.in_(ids[start : start + _CHUNK])))
+        for order, entered in rows:
             facts[order.id] = OrderTimes(
                 status=order.status,
                 queued_at=entered,
@@ -85,7 +80,7 @@ def _times(session: Session, ids: Sequence[int]) -> dict[int, OrderTimes]:
                 preferred_start=order.preferred_start,
                 escalation_due_at=order.escalation_due_at,
                 escalated_department=order.escalated_department or "",
-                sla_hours=sla_hours,
+                due_at=order.due_at,
             )
     return facts
 

@@ -48,8 +48,8 @@ class OrderTimes:
     preferred_start: datetime | None = None
     escalation_due_at: datetime | None = None
     escalated_department: str = ""
-    #: Hours the order's category allows from acceptance to completion.
-    sla_hours: float = 0
+    #: By when the work should be done (acceptance + the category's SLA).
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +115,7 @@ UNACCEPTED = Window(
     # From the return threshold on, the order goes back to the queue instead (RETURNED).
     after=lambda c, now: now - _hours(c.unaccepted_return_hours),
 )
-#: The SLA is per category: the overdue rule compares; the window only needs an acceptance.
-HELD_ORDERS = Window(HELD, "accepted_at")
+HELD_OVERDUE = Window(HELD, "due_at", latest=lambda _c, now: now)
 APPOINTMENTS = Window(
     frozenset({OrderStatus.ASSIGNED, *HELD}),
     "preferred_start",
@@ -138,7 +137,7 @@ CLOSED_UNRATED = Window(
     frozenset({OrderStatus.COMPLETED}), "completed_at", latest=lambda c, now: now - timedelta(days=c.unrated_close_days)
 )
 #: Every window some rule or move fires in: what the reminder job scans.
-WINDOWS = (UNDISPATCHED, UNACCEPTED, HELD_ORDERS, APPOINTMENTS, UNRATED, ESCALATIONS, RETURNED, CLOSED_UNRATED)
+WINDOWS = (UNDISPATCHED, UNACCEPTED, HELD_OVERDUE, APPOINTMENTS, UNRATED, ESCALATIONS, RETURNED, CLOSED_UNRATED)
 
 
 def undispatched_due(queued_at: datetime, cfg: RemindersSection, now: datetime) -> bool:
@@ -146,9 +145,9 @@ def undispatched_due(queued_at: datetime, cfg: RemindersSection, now: datetime) 
     return UNDISPATCHED.holds(OrderTimes(status=OrderStatus.SUBMITTED, queued_at=queued_at), cfg, now)
 
 
-def sla_overdue(accepted_at: datetime | None, sla_hours: float, now: datetime) -> bool:
-    """An accepted order is past its category's time limit."""
-    return accepted_at is not None and accepted_at + _hours(sla_hours) <= now
+def sla_overdue(due_at: datetime | None, now: datetime, *, grace_hours: float = 0) -> bool:
+    """An accepted order is past its category's time limit (plus ``grace_hours``)."""
+    return due_at is not None and due_at + _hours(grace_hours) <= now
 
 
 def escalation_overdue(due_at: datetime | None, now: datetime) -> bool:
@@ -171,10 +170,11 @@ def _unaccepted(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Rem
 
 
 def _overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
-    if not HELD_ORDERS.holds(f, cfg, now) or not sla_overdue(f.accepted_at, f.sla_hours, now):
+    if not HELD_OVERDUE.holds(f, cfg, now):
         return []
+    # Keyed by the acceptance, as the threshold it counts from.
     found = [Reminder("overdue", Audience.HOLDER, Channel.SUBSCRIBE, texts.OVERDUE, f.accepted_at)]
-    if sla_overdue(f.accepted_at, f.sla_hours + cfg.overdue_escalate_hours, now):
+    if sla_overdue(f.due_at, now, grace_hours=cfg.overdue_escalate_hours):
         found.append(
             Reminder("overdue_escalate", Audience.SECRETARIES, Channel.TEMPLATE, texts.OVERDUE_ESCALATE, f.accepted_at)
         )

@@ -1,4 +1,5 @@
-"""Indexes for a community's unfiltered order list, staff lookups by area and role, and one partial
+"""Orders know when they are due (``due_at``: acceptance + the category's SLA, backfilled), and
+indexes for a community's unfiltered order list, staff lookups by area and role, and one partial
 index per reminder window."""
 
 # Created 2026-12-01T10:23+00:00.
@@ -16,7 +17,28 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_HELD = "status IN ('accepted', 'in_service')"
+
+
+def _backfill_due_at() -> None:
+    """Orders accepted before this revision: due their category's SLA after the acceptance."""
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(
+            "UPDATE orders SET due_at = orders.accepted_at + make_interval(hours => c.sla_hours) "
+            "FROM service_categories c WHERE c.id = orders.category_id AND orders.accepted_at IS NOT NULL"
+        )
+        return
+    # SQLite keeps naive UTC text; datetime() answers the same form (to the second).
+    op.execute(
+        "UPDATE orders SET due_at = (SELECT datetime(orders.accepted_at, '+' || c.sla_hours || ' hours') "
+        "FROM service_categories c WHERE c.id = orders.category_id) WHERE accepted_at IS NOT NULL"
+    )
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
+    _backfill_due_at()
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(
             "ix_orders_assigned_dispatched_at",
@@ -41,11 +63,11 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'escalated'"),
         )
         batch_op.create_index(
-            "ix_orders_held_accepted_at",
-            ["accepted_at"],
+            "ix_orders_held_due_at",
+            ["due_at"],
             unique=False,
-            postgresql_where=sa.text("status IN ('accepted', 'in_service')"),
-            sqlite_where=sa.text("status IN ('accepted', 'in_service')"),
+            postgresql_where=sa.text(_HELD),
+            sqlite_where=sa.text(_HELD),
         )
         batch_op.create_index(
             "ix_orders_open_preferred_start",
@@ -75,11 +97,7 @@ def downgrade() -> None:
             ),
             sqlite_where=sa.text("status IN ('assigned', 'accepted', 'in_service') AND preferred_start IS NOT NULL"),
         )
-        batch_op.drop_index(
-            "ix_orders_held_accepted_at",
-            postgresql_where=sa.text("status IN ('accepted', 'in_service')"),
-            sqlite_where=sa.text("status IN ('accepted', 'in_service')"),
-        )
+        batch_op.drop_index("ix_orders_held_due_at", postgresql_where=sa.text(_HELD), sqlite_where=sa.text(_HELD))
         batch_op.drop_index(
             "ix_orders_escalated_escalation_due_at",
             postgresql_where=sa.text("status = 'escalated'"),
@@ -96,3 +114,5 @@ def downgrade() -> None:
             postgresql_where=sa.text("status = 'assigned'"),
             sqlite_where=sa.text("status = 'assigned'"),
         )
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("due_at")

@@ -32,9 +32,12 @@ S = timedelta(seconds=1)
 H = timedelta(hours=1)
 
 
-def times(status: OrderStatus, **moments: object) -> OrderTimes:
-    base = OrderTimes(status=status, queued_at=NOW - 100 * H, sla_hours=24)
-    return replace(base, **moments)  # type: ignore[arg-type]
+def times(status: OrderStatus, *, sla_hours: float = 24, **moments: object) -> OrderTimes:
+    """The facts of an order; an accepted one is due ``sla_hours`` after its acceptance."""
+    facts = replace(OrderTimes(status=status, queued_at=NOW - 100 * H), **moments)  # type: ignore[arg-type]
+    if facts.accepted_at is not None and "due_at" not in moments:
+        facts = replace(facts, due_at=facts.accepted_at + sla_hours * H)
+    return facts
 
 
 def fired(facts: OrderTimes, now: datetime = NOW) -> list[tuple[str, Audience, Channel]]:
