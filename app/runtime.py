@@ -48,6 +48,8 @@ def build_runtime(settings: Settings, *, wechat: WeChatGateway | None = None) ->
         settings.database_url,
         busy_timeout_seconds=settings.database.sqlite_busy_timeout_seconds,
         pool_size=settings.database.pool_size,
+        pool_pre_ping=settings.database.pool_pre_ping,
+        pool_recycle_seconds=settings.database.pool_recycle_seconds,
         echo=settings.database.echo,
     )
     return Runtime(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, g, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -54,6 +55,17 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         code, message = _HTTP_ERRORS.get(status, ("http_error", exc.name))
         return envelope(status, code, message)
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def _database(exc: sa.exc.DBAPIError) -> tuple[Response, int]:
+        if not exc.connection_invalidated:
+            return _unexpected(exc)
+        # A pooled connection died (a database restart, an idle timeout): the pool has dropped it
+        # and its like, so the next request gets a fresh one. Ask the client to try again.
+        log.warning("database connection lost; answered 503: %s", exc.orig)
+        response, status = envelope(503, "database_unavailable", "数据库连接中断，请稍后再试")
+        response.headers["Retry-After"] = "1"
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

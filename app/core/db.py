@@ -98,13 +98,32 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_seconds: float) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str, *, busy_timeout_seconds: float = 10, pool_size: int = 10, echo: bool = False) -> Engine:
-    """Create the engine for ``url`` with the rules of this module applied."""
+def make_engine(
+    url: str,
+    *,
+    busy_timeout_seconds: float = 10,
+    pool_size: int = 10,
+    pool_pre_ping: bool = False,
+    pool_recycle_seconds: int = 300,
+    echo: bool = False,
+) -> Engine:
+    """Create the engine for ``url`` with the rules of this module applied.
+
+    On PostgreSQL a pooled connection is replaced after ``pool_recycle_seconds`` instead of being
+    pinged at every checkout (a round trip per unit of work); a connection that died anyway fails
+    its one request and the pool drops every connection of that age."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         _install_sqlite_hooks(engine, busy_timeout_seconds)
         return engine
-    return sa.create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return sa.create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=pool_pre_ping,
+        pool_recycle=pool_recycle_seconds,
+    )
 
 
 class Database:
