@@ -25,7 +25,8 @@ class Order(Base):
         sa.Index("ix_orders_community_id_status_id", "community_id", "status", "id"),
         sa.Index("ix_orders_resident_id_id", "resident_id", "id"),
         sa.Index("ix_orders_assignee_id_status", "assignee_id", "status"),
-        sa.Index("ix_orders_created_by_id", "created_by_id"),
+        # "mine" also lists what I posted for others (代下单), newest first.
+        sa.Index("ix_orders_created_by_id_id", "created_by_id", "id"),
         # A community's list without a status filter, newest first: without it the scan walks the
         # primary key backwards past every other community's newer orders.
         sa.Index("ix_orders_community_id_id", "community_id", "id"),

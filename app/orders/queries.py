@@ -43,30 +43,51 @@ def list_orders(
     """``mine``: orders I posted or that are mine; ``assigned``: orders I hold;
     ``community``: a staff member's communities (optionally one, by code). Newest first."""
     after = decode_cursor(cursor)
-    query = sa.select(Order)
+    # Each branch is one indexed equality; the page is the newest of their newest (see _newest).
+    branches: list[sa.ColumnElement[bool]]
     if scope == "mine":
-        query = query.where(sa.or_(Order.resident_id == actor.user_id, Order.created_by_id == actor.user_id))
+        branches = [Order.resident_id == actor.user_id, Order.created_by_id == actor.user_id]
     elif scope == "assigned":
-        query = query.where(Order.assignee_id == actor.user_id)
+        branches = [Order.assignee_id == actor.user_id]
     else:
         communities = actor.communities_as(*STAFF_ROLES)
         if not communities:
             raise ForbiddenError("只有社区工作人员可以查看社区工单")
-        query = query.where(Order.community_id.in_(communities))
+        branches = [Order.community_id == community_id for community_id in sorted(communities)]
     with rt.db.read() as session:
+        filters: list[sa.ColumnElement[bool]] = []
         if community is not None:
             area = session.scalar(sa.select(Area).where(Area.code == community))
             if area is None or (scope == "community" and area.id not in actor.communities_as(*STAFF_ROLES)):
                 raise NotFoundError(f"找不到社区 {community}")
-            query = query.where(Order.community_id == area.id)
+            filters.append(Order.community_id == area.id)
         if status is not None:
-            query = query.where(Order.status == status)
+            filters.append(Order.status == status)
         if after is not None:
-            query = query.where(Order.id < after)
-        rows = session.scalars(query.order_by(Order.id.desc()).limit(limit + 1)).all()
+            filters.append(Order.id < after)
+        rows = session.scalars(_newest(branches, filters, limit + 1)).all()
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
         return OrderPage(items=present_orders(session, actor, page), next_cursor=next_cursor)
+
+
+def _newest(
+    branches: list[sa.ColumnElement[bool]], filters: list[sa.ColumnElement[bool]], count: int
+) -> sa.Select[Order]:
+    """The ``count`` newest orders matching any branch and every filter.
+
+    ``WHERE a OR b ORDER BY id DESC`` (or ``community_id IN (…)``) makes the database collect and
+    sort every match before it can return a page; each branch alone walks its index backwards and
+    stops after ``count`` rows. So take the newest ``count`` of each branch, then the newest of those.
+    """
+    if len(branches) == 1:
+        return sa.select(Order).where(branches[0], *filters).order_by(Order.id.desc()).limit(count)
+    newest = [
+        sa.select(Order.id).where(branch, *filters).order_by(Order.id.desc()).limit(count).subquery()
+        for branch in branches
+    ]
+    ids = sa.union(*(sa.select(part.c.id) for part in newest)).subquery()
+    return sa.select(Order).where(Order.id.in_(sa.select(ids.c.id))).order_by(Order.id.desc()).limit(count)
 
 
 def pool(rt: Runtime, actor: Actor, *, limit: int, cursor: str | None) -> OrderPage:

@@ -1,6 +1,6 @@
-"""Orders know when they are due (``due_at``: acceptance + the category's SLA, backfilled), and
-indexes for a community's unfiltered order list, staff lookups by area and role, and one partial
-index per reminder window."""
+"""Orders know when they are due (``due_at``: acceptance + the category's SLA, backfilled); indexes
+for a community's unfiltered order list, what a user posted, staff lookups by area and role, and
+one partial index per reminder window."""
 
 # Created 2026-12-01T10:23+00:00.
 # Revisions import only alembic and sqlalchemy, never `app`: enum values are frozen here
@@ -48,6 +48,8 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'assigned'"),
         )
         batch_op.create_index("ix_orders_community_id_id", ["community_id", "id"], unique=False)
+        batch_op.drop_index("ix_orders_created_by_id")
+        batch_op.create_index("ix_orders_created_by_id_id", ["created_by_id", "id"], unique=False)
         batch_op.create_index(
             "ix_orders_completed_completed_at",
             ["completed_at"],
@@ -109,6 +111,8 @@ def downgrade() -> None:
             sqlite_where=sa.text("status = 'completed'"),
         )
         batch_op.drop_index("ix_orders_community_id_id")
+        batch_op.drop_index("ix_orders_created_by_id_id")
+        batch_op.create_index("ix_orders_created_by_id", ["created_by_id"], unique=False)
         batch_op.drop_index(
             "ix_orders_assigned_dispatched_at",
             postgresql_where=sa.text("status = 'assigned'"),
