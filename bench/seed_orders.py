@@ -597,6 +597,8 @@ class OrderMaker:
                 at(story.urged),
                 at(story.dispatched),
                 at(story.accepted),
+                # Due the category's SLA after the acceptance, as the accept action sets it.
+                at(None if story.accepted is None else story.accepted + ask.category.sla_hours * HOUR),
                 at(story.completed),
                 at(story.closed),
                 len(story.events),

@@ -105,6 +105,7 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "last_urged_at",
         "dispatched_at",
         "accepted_at",
+        "due_at",
         "completed_at",
         "closed_at",
         "version",
