@@ -30,7 +30,7 @@ MAX_CANDIDATES = 20
 ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE)
 
 
-def _ranking(order: Order, skill: str | None) -> sa.Select[Any]:
+def ranking(order: Order, skill: str | None) -> sa.Select[Any]:
     """The community's volunteers with their factors and score, best first, computed by the
     database: only the rows returned travel, and no list of ids is ever sent back as parameters."""
     volunteers = (
@@ -115,7 +115,7 @@ def rank_candidates(rt: Runtime, actor: Actor, order_id: int) -> CandidateList:
         if not parties & (STAFF_PARTIES - {Party.STREET_ADMIN}):
             raise ForbiddenError("只有社区书记或网格员可以派单")
         skill = session.scalar(sa.select(ServiceCategory.skill).where(ServiceCategory.id == order.category_id))
-        rows = session.execute(_ranking(order, skill)).all()
+        rows = session.execute(ranking(order, skill)).all()
     return CandidateList(
         items=[
             CandidateOut(

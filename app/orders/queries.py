@@ -43,7 +43,7 @@ def list_orders(
     """``mine``: orders I posted or that are mine; ``assigned``: orders I hold;
     ``community``: a staff member's communities (optionally one, by code). Newest first."""
     after = decode_cursor(cursor)
-    # Each branch is one indexed equality; the page is the newest of their newest (see _newest).
+    # Each branch is one indexed equality; the page is the newest of their newest (see newest_orders).
     branches: list[sa.ColumnElement[bool]]
     if scope == "mine":
         branches = [Order.resident_id == actor.user_id, Order.created_by_id == actor.user_id]
@@ -65,13 +65,13 @@ def list_orders(
             filters.append(Order.status == status)
         if after is not None:
             filters.append(Order.id < after)
-        rows = session.scalars(_newest(branches, filters, limit + 1)).all()
+        rows = session.scalars(newest_orders(branches, filters, limit + 1)).all()
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
         return OrderPage(items=present_orders(session, actor, page), next_cursor=next_cursor)
 
 
-def _newest(
+def newest_orders(
     branches: list[sa.ColumnElement[bool]], filters: list[sa.ColumnElement[bool]], count: int
 ) -> sa.Select[Order]:
     """The ``count`` newest orders matching any branch and every filter.
