@@ -103,15 +103,15 @@ def make_engine(
     *,
     busy_timeout_seconds: float = 10,
     pool_size: int = 10,
-    pool_pre_ping: bool = False,
+    pool_pre_ping: bool = True,
     pool_recycle_seconds: int = 300,
     echo: bool = False,
 ) -> Engine:
     """Create the engine for ``url`` with the rules of this module applied.
 
-    On PostgreSQL a pooled connection is replaced after ``pool_recycle_seconds`` instead of being
-    pinged at every checkout (a round trip per unit of work); a connection that died anyway fails
-    its one request and the pool drops every connection of that age."""
+    On PostgreSQL a pooled connection is pinged at checkout (``pool_pre_ping``) and replaced after
+    ``pool_recycle_seconds``; without the ping, a connection that died fails its request (the API
+    answers 503) and is replaced."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         _install_sqlite_hooks(engine, busy_timeout_seconds)
