@@ -152,6 +152,8 @@ def seed(target: Target, size: CitySize, *, seed_number: int, until: date, disca
         city = build_city(size, _rng(seed_number, "city"), until=until)
         with open_target(target, report, chunk_rows=CHUNK_ROWS) as loader:
             load_city(loader, city, seed_number)
+        with report.phase("derived figures"):
+            target.derive()
         with report.phase("vacuum+analyze" if not target.is_sqlite else "analyze"):
             target.analyze()
         wall = time.perf_counter() - started

@@ -83,6 +83,15 @@ CHECKS: Final[tuple[tuple[str, str], ...]] = (
         WHERE (r.score <= 2) <> (v.id IS NOT NULL)""",
     ),
     (
+        "each volunteer's running rating figures equal their ratings",
+        """SELECT (SELECT count(*) FROM (SELECT assignee_id, count(*) AS n, sum(score) AS total FROM ratings
+                   WHERE assignee_id IS NOT NULL GROUP BY assignee_id) r
+                   LEFT JOIN volunteer_stats s ON s.user_id = r.assignee_id
+                   WHERE s.user_id IS NULL OR s.rated_count <> r.n OR s.score_sum <> r.total)
+            + (SELECT count(*) FROM volunteer_stats s
+               WHERE NOT EXISTS (SELECT 1 FROM ratings r WHERE r.assignee_id = s.user_id))""",
+    ),
+    (
         "numbers run 1..last of their community's counter for the day",
         """SELECT (SELECT count(*) FROM orders o LEFT JOIN order_number_counters c
                    ON c.community_id = o.community_id AND c.day = substr(o.number, 1, 8)

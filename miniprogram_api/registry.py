@@ -7,6 +7,7 @@ their own shapes, and every error of this API has one envelope (docs/api.md, Err
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 
 from app.core.errors import InvalidInputError
 from app.uploads.shapes import PHOTO_URL
-from miniprogram_api.auth import current_actor
+from miniprogram_api.auth import current_actor, runtime
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,17 @@ def endpoint(
         @functools.wraps(view)
         def wrapper(**url_params: Any) -> Any:
             kwargs: dict[str, Any] = dict(url_params)
-            if auth:
-                kwargs["actor"] = current_actor()
-            if body is not None:
-                kwargs["body"] = _json_body(body)
-            if query is not None:
-                kwargs["query"] = _query(query)
-            result = view(**kwargs)
+            # A GET only reads: authentication and the use case share one session (one checkout,
+            # one transaction). Other methods keep them apart, so a write is seen by what follows.
+            reads = runtime().db.shared_reads() if method == "GET" else contextlib.nullcontext()
+            with reads:
+                if auth:
+                    kwargs["actor"] = current_actor()
+                if body is not None:
+                    kwargs["body"] = _json_body(body)
+                if query is not None:
+                    kwargs["query"] = _query(query)
+                result = view(**kwargs)
             if isinstance(result, Response | tuple):
                 return result  # already a response (an error envelope, a file, a page)
             payload = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -133,6 +134,8 @@ class Database:
         self.engine = engine
         self._reader = sessionmaker(bind=engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=engine.execution_options(linli_write=True), expire_on_commit=False)
+        # The read session of a ``shared_reads()`` block, per thread or task (each Database its own).
+        self._shared: ContextVar[Session | None] = ContextVar(f"linli_shared_read_{id(self)}", default=None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -140,11 +143,37 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; whatever it holds is rolled back at the end."""
+        """A session for reading; whatever it holds is rolled back at the end. Inside
+        ``shared_reads()`` it is that block's session, left open for the next read."""
+        shared = self._shared.get()
+        if shared is not None:
+            yield shared
+            return
         session = self._reader()
         try:
             yield session
         finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def shared_reads(self) -> Iterator[None]:
+        """Every ``read()`` in this block uses one session: one pooled connection, one transaction.
+
+        A request that only reads (authentication, then the use case) pays one checkout, one
+        BEGIN and one ROLLBACK instead of one per step. Only for blocks that do not write: on
+        SQLite a read transaction keeps the snapshot of its first statement, so a read after a
+        write of another session in the same block would not see that write.
+        """
+        if self._shared.get() is not None:
+            yield
+            return
+        session = self._reader()
+        token = self._shared.set(session)
+        try:
+            yield
+        finally:
+            self._shared.reset(token)
             session.rollback()
             session.close()
 

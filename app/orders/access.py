@@ -46,13 +46,24 @@ class Groups:
         return order.property_company_id is not None and order.property_company_id in self.company_ids
 
 
+#: One statement for both kinds of group: (kind, id) rows, "t" a team and "c" a property company.
+_GROUPS = sa.union_all(
+    sa.select(sa.literal("t").label("kind"), TeamMember.team_id.label("id")).where(
+        TeamMember.user_id == sa.bindparam("user_id")
+    ),
+    sa.select(sa.literal("c"), PropertyCompanyStaff.company_id).where(
+        PropertyCompanyStaff.user_id == sa.bindparam("user_id")
+    ),
+)
+
+
 def groups_of(session: Session, user_id: int) -> Groups:
-    """Two queries, whatever the number of orders asked about afterwards."""
-    teams = session.scalars(sa.select(TeamMember.team_id).where(TeamMember.user_id == user_id))
-    companies = session.scalars(
-        sa.select(PropertyCompanyStaff.company_id).where(PropertyCompanyStaff.user_id == user_id)
+    """One statement, whatever the number of orders asked about afterwards."""
+    rows = session.execute(_GROUPS, {"user_id": user_id}).all()
+    return Groups(
+        frozenset(group_id for kind, group_id in rows if kind == "t"),
+        frozenset(group_id for kind, group_id in rows if kind == "c"),
     )
-    return Groups(frozenset(teams), frozenset(companies))
 
 
 def _awaits_group(order: Order) -> bool:

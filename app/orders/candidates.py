@@ -13,11 +13,11 @@ from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.orders import texts
 from app.orders.access import STAFF_PARTIES, load_visible_order
-from app.orders.models import Order, Rating
+from app.orders.models import Order
 from app.orders.shapes import CandidateList, CandidateOut
 from app.orders.workflow import OrderStatus, Party
 from app.runtime import Runtime
-from app.volunteers.models import UserSkill
+from app.volunteers.models import UserSkill, VolunteerStats
 
 #: Weights of the ranking; a skill match matters most, then living nearby.
 SKILL_WEIGHT = 3.0
@@ -38,23 +38,17 @@ def ranking(order: Order, skill: str | None) -> sa.Select[Any]:
         .where(RoleMembership.role == Role.VOLUNTEER, RoleMembership.area_id == order.community_id)
         .subquery("volunteers")
     )
-    ids = sa.select(volunteers.c.user_id)
+    # Orders held now, counted over the community's open orders (its status index), not over
+    # every order of every volunteer.
     load = (
         sa.select(Order.assignee_id.label("user_id"), sa.func.count().label("active"))
-        .where(Order.assignee_id.in_(ids), Order.status.in_(ACTIVE))
+        .where(Order.community_id == order.community_id, Order.status.in_(ACTIVE), Order.assignee_id.is_not(None))
         .group_by(Order.assignee_id)
         .subquery("load")
     )
-    rated = (
-        sa.select(
-            Rating.assignee_id.label("user_id"),
-            sa.cast(sa.func.avg(Rating.score), sa.Float).label("average"),
-            sa.func.count().label("rated"),
-        )
-        .where(Rating.assignee_id.in_(ids))
-        .group_by(Rating.assignee_id)
-        .subquery("rated")
-    )
+    # Past ratings: the running figures kept as each rating is written (app.volunteers.stats).
+    rated = VolunteerStats
+    average = sa.cast(rated.score_sum, sa.Float) / sa.func.nullif(rated.rated_count, 0)
     skilled: sa.ColumnElement[bool] = (
         sa.exists().where(UserSkill.user_id == volunteers.c.user_id, UserSkill.skill == skill) if skill else sa.false()
     )
@@ -68,7 +62,7 @@ def ranking(order: Order, skill: str | None) -> sa.Select[Any]:
         SKILL_WEIGHT * skill_match
         + SAME_GRID_WEIGHT * grid_match
         - LOAD_PENALTY * active
-        + sa.func.coalesce(rated.c.average - NEUTRAL_RATING, 0.0)
+        + sa.func.coalesce(average - NEUTRAL_RATING, 0.0)
     ).label("score")
     return (
         sa.select(
@@ -77,14 +71,14 @@ def ranking(order: Order, skill: str | None) -> sa.Select[Any]:
             skill_match.label("skilled"),
             grid_match.label("same_grid"),
             active.label("active"),
-            rated.c.average,
-            rated.c.rated,
+            average.label("average"),
+            sa.func.coalesce(rated.rated_count, 0).label("rated"),
             score,
         )
         .join(User, User.id == volunteers.c.user_id)
         .outerjoin(Household, Household.user_id == volunteers.c.user_id)
         .outerjoin(load, load.c.user_id == volunteers.c.user_id)
-        .outerjoin(rated, rated.c.user_id == volunteers.c.user_id)
+        .outerjoin(rated, rated.user_id == volunteers.c.user_id)
         .order_by(score.desc(), volunteers.c.user_id)
         .limit(MAX_CANDIDATES)
     )

@@ -22,6 +22,7 @@ from app.property.models import PropertyCompany
 from app.timebank.ledger import credit
 from app.uploads.store import attach_uploads
 from app.volunteers.models import Team
+from app.volunteers.stats import record_rating
 
 #: Ratings at or below this go on the secretary's return-visit (回访) list.
 LOW_RATING = 2
@@ -149,6 +150,7 @@ def rate(step: Step, score: int | None, comment: str, speed: int | None, attitud
     if score <= LOW_RATING:
         session.add(ReturnVisit(order_id=order.id, community_id=order.community_id, reason="low_rating"))
     if assignee_id is not None:
+        record_rating(session, assignee_id, score)
         points = session.scalar(sa.select(ServiceCategory.points).where(ServiceCategory.id == order.category_id))
         if points:
             credit(session, assignee_id, points, "order_rated", order_id=order.id)

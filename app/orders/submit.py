@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -153,7 +154,7 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
                     )
                 )
                 session.flush()
-            created = _create(session, rt.settings, actor, order, needs_review)
+            created = _create(session, rt.settings, actor, order, needs_review, numbering=_numbering(rt, session))
             shaped = present_orders(session, actor, [created])[0]
             if idempotency_key:
                 session.execute(
@@ -173,21 +174,50 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
 
 def _replay(rt: Runtime, actor: Actor, key: str, request_hash: str) -> OrderOut | None:
     horizon = now_utc() - timedelta(hours=rt.settings.orders.idempotency_hours)
-    with rt.db.write() as session:
-        stored = session.scalar(
-            sa.select(IdempotencyKey).where(IdempotencyKey.user_id == actor.user_id, IdempotencyKey.key == key)
-        )
-        if stored is None:
-            return None
-        if stored.created_at < horizon:
-            session.delete(stored)  # expired: the key may be used afresh
-            return None
-        if stored.request_hash != request_hash:
-            raise IdempotencyKeyReusedError(details={"idempotency_key": key})
-        return OrderOut.model_validate(stored.response)
+    mine = sa.and_(IdempotencyKey.user_id == actor.user_id, IdempotencyKey.key == key)
+    # Almost every key is new: look in a read transaction (on SQLite a write one would queue for
+    # the database's one write lock just to find nothing).
+    with rt.db.read() as session:
+        stored = session.execute(
+            sa.select(IdempotencyKey.created_at, IdempotencyKey.request_hash, IdempotencyKey.response).where(mine)
+        ).first()
+    if stored is None:
+        return None
+    if stored.created_at < horizon:
+        with rt.db.write() as session:  # expired: the key may be used afresh
+            session.execute(sa.delete(IdempotencyKey).where(mine, IdempotencyKey.created_at < horizon))
+        return None
+    if stored.request_hash != request_hash:
+        raise IdempotencyKeyReusedError(details={"idempotency_key": key})
+    return OrderOut.model_validate(stored.response)
 
 
-def _create(session: Session, settings: Settings, actor: Actor, order: NewOrder, needs_review: bool) -> Order:
+Numbering = Callable[[int, datetime], str]
+
+
+def _numbering(rt: Runtime, session: Session) -> Numbering:
+    """Where the order's number comes from.
+
+    SQLite has one writer at a time anyway: the counter is bumped in the order's transaction.
+    On PostgreSQL it is bumped in a short transaction of its own, committed at once, so that the
+    writers of one community queue on its counter row for one statement instead of for the whole
+    order's transaction (its event, the secretaries' messages, the answer). The price: an order
+    whose transaction fails after its number was taken leaves a gap in the day's numbers, as a
+    database sequence would.
+    """
+    if rt.db.is_sqlite:
+        return lambda community_id, moment: next_order_number(session, community_id, moment)
+
+    def own_transaction(community_id: int, moment: datetime) -> str:
+        with rt.db.write() as counter:
+            return next_order_number(counter, community_id, moment)
+
+    return own_transaction
+
+
+def _create(
+    session: Session, settings: Settings, actor: Actor, order: NewOrder, needs_review: bool, *, numbering: Numbering
+) -> Order:
     community = session.scalar(sa.select(Area).where(Area.code == order.community, Area.kind == AreaKind.COMMUNITY))
     if community is None:
         raise _field_error("community", "社区不存在")
@@ -217,7 +247,7 @@ def _create(session: Session, settings: Settings, actor: Actor, order: NewOrder,
 
     moment = now_utc()
     created = Order(
-        number=next_order_number(session, community.id, moment),
+        number=numbering(community.id, moment),
         community_id=community.id,
         grid_id=grid_id,
         category_id=category.id,

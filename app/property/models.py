@@ -26,4 +26,8 @@ class PropertyCompanyStaff(Base):
     company_id: Mapped[int] = mapped_column(
         ID_TYPE, sa.ForeignKey("property_companies.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # The primary key leads with the group; "which groups is this person in" (asked on every order
+    # read by a member) needs an index of its own, or it scans the table.
+    user_id: Mapped[int] = mapped_column(
+        ID_TYPE, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -25,7 +25,11 @@ class TeamMember(Base):
     __tablename__ = "team_members"
 
     team_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # The primary key leads with the group; "which groups is this person in" (asked on every order
+    # read by a member) needs an index of its own, or it scans the table.
+    user_id: Mapped[int] = mapped_column(
+        ID_TYPE, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class UserSkill(Base):
@@ -35,3 +39,15 @@ class UserSkill(Base):
 
     user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     skill: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+
+
+class VolunteerStats(Base):
+    """Running figures of a volunteer's ratings, kept in the transaction that writes each rating, so
+    that ranking candidates reads one row per volunteer instead of aggregating every rating they
+    ever had (0.4 s of 0.6 s for a community of 10,000 volunteers on the seeded city)."""
+
+    __tablename__ = "volunteer_stats"
+
+    user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    rated_count: Mapped[int] = mapped_column(default=0)
+    score_sum: Mapped[int] = mapped_column(default=0)

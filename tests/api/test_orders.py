@@ -92,6 +92,32 @@ def test_order_numbers_count_per_community_and_day(client: FlaskClient, rt: Runt
     assert elsewhere == f"{day}-0001"
 
 
+def test_concurrent_posts_in_one_community_get_consecutive_numbers(app: Any, rt: Runtime) -> None:
+    # On PostgreSQL the counter is bumped in a transaction of its own (app.orders.submit._numbering):
+    # a burst of residents of one community still gets 0001..N, each number once.
+    world = make_world(rt)
+    setup_client = app.test_client()
+    posters = [_resident(setup_client, world, f"burst-{n}") for n in range(8)]
+    numbers: list[str] = []
+    barrier = threading.Barrier(len(posters))
+
+    def post(headers: dict[str, str]) -> None:
+        local = app.test_client()
+        barrier.wait()
+        response = local.post("/api/v1/orders", json=_body(world), headers=headers)
+        assert response.status_code == 201, response.get_json()
+        numbers.append(response.get_json()["order"]["number"])
+
+    threads = [threading.Thread(target=post, args=(headers,)) for headers in posters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    day = numbers[0].split("-")[0]
+    assert sorted(numbers) == [f"{day}-{n:04d}" for n in range(1, len(posters) + 1)]
+    assert _count(rt, Order) == len(posters)
+
+
 def test_idempotency_key_replays_the_first_answer(client: FlaskClient, rt: Runtime) -> None:
     world = make_world(rt)
     headers = _resident(client, world)

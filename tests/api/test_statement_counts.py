@@ -142,10 +142,11 @@ def test_a_detail_costs_the_same_whatever_the_order_holds(rt: Runtime, client: F
     with counting(rt) as statements:
         assert client.get(f"/api/v1/orders/{team}", headers=vol).status_code == 200  # a member, by the team
     counts.add(len(statements))
-    # Auth (token → user → roles), the order, the viewer's teams and companies when the order waits
-    # for one, then one batch per related table and the transaction's own statements.
+    # One read transaction for the request: auth (token → user, roles, areas in one statement), the
+    # order, what it points at (one statement of correlated lookups), its photos, its audit trail,
+    # and the viewer's teams and companies only when the order waits for one. SQLite adds its BEGIN.
     assert len(counts) <= 2, counts
-    assert max(counts) <= 16, counts
+    assert max(counts) <= 7, counts
 
 
 def test_the_pool_costs_the_same_for_4_and_16_pooled_orders(rt: Runtime, client: FlaskClient) -> None:
@@ -183,7 +184,7 @@ def test_candidates_cost_the_same_for_3_and_30_volunteers(rt: Runtime, client: F
     for n in range(27):
         make_person(rt, f"more-{n}", (Role.VOLUNTEER, city.world.community))
     assert candidates_cost() == few
-    assert few <= 8
+    assert few <= 5
 
 
 def test_posting_an_order_has_a_statement_budget(rt: Runtime, client: FlaskClient) -> None:
@@ -196,7 +197,7 @@ def test_posting_an_order_has_a_statement_budget(rt: Runtime, client: FlaskClien
             response = client.post("/api/v1/orders", json=body, headers={**resident.headers, "Idempotency-Key": key})
         assert response.status_code == 201
         counts.append(len(statements))
-    # Auth, the Idempotency-Key claimed and filled, the resident, household and grid, the number,
-    # the order, its event, the secretaries' messages and the answer: 30 with a new day's counter,
-    # 27 after it, when this was written. A ceiling, to be lowered as the create path gets cheaper.
-    assert max(counts) <= 30, counts
+    # Auth, the Idempotency-Key looked up, claimed and filled, the community, category, resident and
+    # household, the number, the order, its event, the secretaries' messages and the answer: 23 on
+    # SQLite and 20 on PostgreSQL when this was written (plus the counter's first row of a day).
+    assert max(counts) <= 26, counts
