@@ -30,6 +30,7 @@ from miniprogram_api.schemas import (
     PageQuery,
     RateIn,
     ReasonIn,
+    ReassignIn,
     ResolveIn,
     ReturnVisitIn,
     ReturnVisitQuery,
@@ -173,6 +174,17 @@ def _dispatch(body: DispatchIn) -> ActionInput:
     return ActionInput(target=target, note=body.note)
 
 
+def _reassign(body: ReassignIn) -> ActionInput:
+    target = Target(
+        volunteer_id=body.volunteer_id,
+        team_id=body.team_id,
+        property_company_id=body.property_company_id,
+        pool=body.pool,
+        queue=body.queue,
+    )
+    return ActionInput(target=target, reason=body.reason)
+
+
 def _reason(body: ReasonIn | OptionalReasonIn) -> ActionInput:
     return ActionInput(reason=body.reason)
 
@@ -219,6 +231,8 @@ ACTIONS: dict[Action, tuple[type[BaseModel], Callable[[Any], ActionInput], str]]
     Action.REJECT: (ReasonIn, _reason, "社区驳回"),
     Action.ESCALATE: (EscalateIn, _escalate, "上报街道（吹哨报到）"),
     Action.RESOLVE: (ResolveIn, _resolve, "上报事项办结"),
+    Action.REASSIGN: (ReassignIn, _reassign, "改派（转单）：换志愿者、服务队、物业，或发布到任务池、退回待派单"),
+    Action.RELEASE: (ReasonIn, _reason, "退单：接单人因故交回社区重新派单"),
 }
 
 

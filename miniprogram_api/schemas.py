@@ -109,6 +109,18 @@ class DispatchIn(Body):
     note: Note = ""
 
 
+class ReassignIn(Body):
+    """转单: a reason, and exactly one of a volunteer, a team, a property company, the pool or the
+    queue (back to 待派单)."""
+
+    reason: Reason
+    volunteer_id: Annotated[int, Field(gt=0)] | None = None
+    team_id: Annotated[int, Field(gt=0)] | None = None
+    property_company_id: Annotated[int, Field(gt=0)] | None = None
+    pool: bool = False
+    queue: bool = False
+
+
 class ReasonIn(Body):
     reason: Reason
 

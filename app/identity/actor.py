@@ -44,6 +44,32 @@ class Actor:
                 covered |= membership.communities
         return frozenset(covered)
 
+    def covers(self, community_id: int, grid_id: int | None, *roles: Role) -> bool:
+        """The actor acts, in one of ``roles``, on what lies in ``community_id`` and ``grid_id``
+        (an order, a household): the one rule of who works where.
+
+        A role held for a community or a street covers all of it. A grid worker's role held for a
+        grid covers that grid, and what has no grid yet (a new household, an order posted without
+        one), so that somebody near sees it; not the community's other grids."""
+        for membership in self.memberships:
+            if membership.role not in roles or community_id not in membership.communities:
+                continue
+            if membership.area_kind is not AreaKind.GRID or grid_id in (None, membership.area_id):
+                return True
+        return False
+
+    def grids_as(self, community_id: int, *roles: Role) -> frozenset[int] | None:
+        """The grids of ``community_id`` the actor covers in ``roles``: None for all of them (a
+        community-wide role), else the ids of the grids their roles are held for."""
+        grids: set[int] = set()
+        for membership in self.memberships:
+            if membership.role not in roles or community_id not in membership.communities:
+                continue
+            if membership.area_kind is not AreaKind.GRID:
+                return None
+            grids.add(membership.area_id)
+        return frozenset(grids)
+
     def require(self, community_id: int, *roles: Role) -> None:
         """Raise ForbiddenError unless the actor holds one of ``roles`` in ``community_id``."""
         if community_id not in self.communities_as(*roles):

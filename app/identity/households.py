@@ -89,7 +89,8 @@ def verify_household(rt: Runtime, actor: Actor, user_id: int) -> HouseholdOut:
         raise ForbiddenError("只有社区工作人员可以核实住址")
     with rt.db.write() as session:
         household = session.scalar(sa.select(Household).where(Household.user_id == user_id))
-        if household is None or household.community_id not in staff_of:
+        # A grid worker verifies the households of their own grid only (Actor.covers).
+        if household is None or not actor.covers(household.community_id, household.grid_id, *STAFF_ROLES):
             raise NotFoundError("找不到该住户")
         household.verified = True
         session.flush()

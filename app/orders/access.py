@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.areas.models import AreaKind
 from app.core.errors import ForbiddenError, NotFoundError
 from app.identity.actor import Actor
 from app.identity.roles import Role
@@ -19,17 +18,6 @@ from app.volunteers.models import TeamMember
 
 #: Parties that work for the community and see everything of its orders.
 STAFF_PARTIES = frozenset({Party.SECRETARY, Party.GRID_WORKER, Party.STREET_ADMIN})
-
-
-def _grid_worker_covers(actor: Actor, order: Order) -> bool:
-    # A grid worker holding the role for a grid acts on that grid's orders (and on orders with no
-    # grid yet); one holding it for the whole community acts on all of them.
-    for membership in actor.memberships:
-        if membership.role is not Role.GRID_WORKER or order.community_id not in membership.communities:
-            continue
-        if membership.area_kind is not AreaKind.GRID or order.grid_id in (None, membership.area_id):
-            return True
-    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +85,7 @@ def parties_of(session: Session, actor: Actor, order: Order, *, groups: Groups |
         parties.add(Party.SECRETARY)
     if community in actor.communities_as(Role.STREET_ADMIN):
         parties.add(Party.STREET_ADMIN)
-    if _grid_worker_covers(actor, order):
+    if actor.covers(order.community_id, order.grid_id, Role.GRID_WORKER):
         parties.add(Party.GRID_WORKER)
     return frozenset(parties)
 

@@ -20,7 +20,7 @@ from app.identity.actor import Actor
 from app.orders import handlers
 from app.orders.access import can_view, load_visible_order, parties_of
 from app.orders.models import Order, OrderEvent
-from app.orders.notifications import notify_order_event
+from app.orders.notifications import Holding, notify_order_event
 from app.orders.present import present_orders
 from app.orders.shapes import OrderOut
 from app.orders.steps import Step
@@ -30,12 +30,14 @@ from app.runtime import Runtime
 
 @dataclass(frozen=True)
 class Target:
-    """Where a dispatch sends the order: exactly one of these."""
+    """Where a dispatch sends the order: exactly one of these (``queue``: back to the secretary's
+    queue, for a reassign only)."""
 
     volunteer_id: int | None = None
     team_id: int | None = None
     property_company_id: int | None = None
     pool: bool = False
+    queue: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,19 @@ def _dispatch(step: Step, data: ActionInput) -> None:
     handlers.dispatch(step, Action.PUBLISH if target.pool else Action.DISPATCH, assignment, data.note)
 
 
+def _reassign(step: Step, data: ActionInput) -> None:
+    target = data.target or Target()
+    handlers.reassign(
+        step,
+        data.reason,
+        volunteer_id=target.volunteer_id,
+        team_id=target.team_id,
+        property_company_id=target.property_company_id,
+        pool=target.pool,
+        queue=target.queue,
+    )
+
+
 #: Each action's handler, given only what it uses of the input and the settings.
 _Handler = Callable[[Step, ActionInput, Settings], None]
 _HANDLERS: dict[Action, _Handler] = {
@@ -88,6 +103,8 @@ _HANDLERS: dict[Action, _Handler] = {
     Action.REJECT: lambda step, data, _cfg: handlers.reject(step, data.reason),
     Action.ESCALATE: lambda step, data, _cfg: handlers.escalate(step, data.department, data.note, data.due_hours),
     Action.RESOLVE: lambda step, data, _cfg: handlers.resolve(step, data.note),
+    Action.REASSIGN: lambda step, data, _cfg: _reassign(step, data),
+    Action.RELEASE: lambda step, data, _cfg: handlers.release(step, data.reason),
 }
 
 
@@ -122,12 +139,12 @@ def _claimable(session: Session, actor: Actor, order_id: int) -> tuple[Order, fr
     return order, parties
 
 
-def _notify_latest(session: Session, rt: Runtime, order: Order) -> None:
+def _notify_latest(session: Session, rt: Runtime, order: Order, previous: Holding | None = None) -> None:
     """Queue what the transition just recorded calls for, in the same transaction."""
     event = session.scalars(
         sa.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id.desc()).limit(1)
     ).one()
-    notify_order_event(session, rt.settings.notify, order, event)
+    notify_order_event(session, rt.settings.notify, order, event, previous=previous)
 
 
 def act(
@@ -156,8 +173,9 @@ def act(
         handler = _HANDLERS.get(action)
         if handler is None:
             raise InvalidTransitionError(details={"action": action.value})
+        previous = Holding.of(order)  # cancel and reassign clear it, and must still tell them
         handler(Step(session, order, actor.user_id, channel), data, rt.settings)
-        _notify_latest(session, rt, order)
+        _notify_latest(session, rt, order, previous)
         return present_orders(session, actor, [order], with_events=True)[0]
 
 

@@ -213,6 +213,60 @@ def resolve(step: Step, note: str) -> None:
     step.move(Action.RESOLVE, note=note, values={"completion_note": note, "completed_at": now_utc()})
 
 
+def reassign(
+    step: Step,
+    reason: str,
+    *,
+    volunteer_id: int | None,
+    team_id: int | None,
+    property_company_id: int | None,
+    pool: bool,
+    queue: bool,
+) -> None:
+    """转单: whoever held the order (assigned, accepted or under way) no longer does; it goes to
+    another volunteer, team or property company, to the pool, or back to the queue. Acceptance
+    and due time start afresh with the new holder."""
+    if not reason:
+        raise InvalidInputError("请说明改派原因", details={"fields": ["reason"]})
+    chosen = [volunteer_id is not None, team_id is not None, property_company_id is not None, pool, queue]
+    if sum(chosen) != 1:
+        raise InvalidInputError(
+            "请在志愿者、服务队、物业企业、任务池、退回待派单中选择一项",
+            details={"fields": ["volunteer_id", "team_id", "property_company_id", "pool", "queue"]},
+        )
+    released = clear_assignment()
+    if queue:
+        step.move(Action.REASSIGN, to=OrderStatus.SUBMITTED, note=reason, values=released)
+        return
+    if pool:
+        step.move(Action.REASSIGN, to=OrderStatus.POOLED, note=reason, values={**released, "dispatched_at": now_utc()})
+        return
+    assignment = dispatch_target(
+        step, volunteer_id=volunteer_id, team_id=team_id, property_company_id=property_company_id, pool=False
+    )
+    order = step.order
+    unchanged = (
+        (volunteer_id is not None and order.assignee_id == volunteer_id)
+        or (team_id is not None and order.team_id == team_id)
+        or (property_company_id is not None and order.property_company_id == property_company_id)
+    )
+    if unchanged:
+        raise InvalidInputError("工单已经由该对象负责，请选择其他人", details={"fields": ["volunteer_id", "team_id"]})
+    step.move(
+        Action.REASSIGN,
+        to=OrderStatus.ASSIGNED,
+        note=reason,
+        values={**released, **assignment, "dispatched_at": now_utc()},
+    )
+
+
+def release(step: Step, reason: str) -> None:
+    """退单: the holder gives the work back; it waits in the queue for the secretary again."""
+    if not reason:
+        raise InvalidInputError("请说明退单原因", details={"fields": ["reason"]})
+    step.move(Action.RELEASE, note=reason, values=clear_assignment())
+
+
 def system_move(step: Step, action: Action, note: str) -> None:
     """A scheduled job's move: EXPIRE clears the assignment, CLOSE_UNRATED stamps the close."""
     values = clear_assignment() if action is Action.EXPIRE else {"closed_at": now_utc()}

@@ -46,23 +46,41 @@ def people(session: Session, *ids: int | None) -> list[User]:
     return list(session.scalars(sa.select(User).where(User.id.in_(wanted)).order_by(User.id))) if wanted else []
 
 
-def dispatch_targets(session: Session, order: Order) -> list[User]:
-    """Who the order was dispatched to: its assignee, or every member of its team or company."""
-    if order.assignee_id is not None:
-        return people(session, order.assignee_id)
-    if order.team_id is not None:
-        ids = list(session.scalars(sa.select(TeamMember.user_id).where(TeamMember.team_id == order.team_id)))
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """Who an order is with: a person, or a team or property company whose people may accept it."""
+
+    assignee_id: int | None = None
+    team_id: int | None = None
+    property_company_id: int | None = None
+
+    @classmethod
+    def of(cls, order: Order) -> Holding:
+        return cls(order.assignee_id, order.team_id, order.property_company_id)
+
+
+def holders(session: Session, holding: Holding) -> list[User]:
+    """The people ``holding`` names: the assignee, or every member of the team or company."""
+    if holding.assignee_id is not None:
+        return people(session, holding.assignee_id)
+    if holding.team_id is not None:
+        ids = list(session.scalars(sa.select(TeamMember.user_id).where(TeamMember.team_id == holding.team_id)))
         return people(session, *ids)
-    if order.property_company_id is not None:
+    if holding.property_company_id is not None:
         ids = list(
             session.scalars(
                 sa.select(PropertyCompanyStaff.user_id).where(
-                    PropertyCompanyStaff.company_id == order.property_company_id
+                    PropertyCompanyStaff.company_id == holding.property_company_id
                 )
             )
         )
         return people(session, *ids)
     return []
+
+
+def dispatch_targets(session: Session, order: Order) -> list[User]:
+    """Who the order is dispatched to now: its assignee, or every member of its team or company."""
+    return holders(session, Holding.of(order))
 
 
 def street_admins(session: Session, order: Order) -> list[User]:
@@ -79,6 +97,8 @@ class _Ctx:
     order: Order
     event: OrderEvent
     actor_name: str
+    #: Who held the order before this step (an action that clears the holder still tells them).
+    previous: Holding
 
     @property
     def resident(self) -> list[User]:
@@ -92,6 +112,10 @@ class _Ctx:
     def holder(self) -> list[User]:
         return people(self.session, self.order.assignee_id)
 
+    @property
+    def previous_holders(self) -> list[User]:
+        return holders(self.session, self.previous)
+
 
 #: recipients, template key, channel, reminder text
 Step = tuple[list[User], str, Channel, str]
@@ -101,6 +125,17 @@ def _urge(c: _Ctx) -> list[Step]:
     if c.order.assignee_id:
         return [(c.holder, "reminder", Channel.SUBSCRIBE, texts.URGED_HOLDER)]
     return [(c.secretaries, "reminder", Channel.TEMPLATE, texts.URGED_SECRETARIES)]
+
+
+def _reassign(c: _Ctx) -> list[Step]:
+    steps: list[Step] = [
+        (c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.reassigned_away(c.event.note)),
+        (c.resident, "reminder", Channel.SUBSCRIBE, texts.REASSIGNED_TO_RESIDENT),
+    ]
+    new = dispatch_targets(c.session, c.order)
+    if new:
+        steps.append((new, "order_dispatched", Channel.SUBSCRIBE, ""))
+    return steps
 
 
 _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
@@ -127,19 +162,28 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
         (c.secretaries, "reminder", Channel.TEMPLATE, texts.disputed_to_secretaries(c.event.note)),
     ],
     Action.URGE: _urge,
-    Action.CANCEL: lambda c: [(dispatch_targets(c.session, c.order), "reminder", Channel.SUBSCRIBE, texts.CANCELLED)],
+    Action.CANCEL: lambda c: [(c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.CANCELLED)],
+    Action.REASSIGN: _reassign,
+    Action.RELEASE: lambda c: [
+        (c.secretaries, "reminder", Channel.TEMPLATE, texts.released(c.actor_name, c.event.note)),
+        (c.resident, "reminder", Channel.SUBSCRIBE, texts.RELEASED_TO_RESIDENT),
+    ],
     Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, texts.EXPIRED)],
     Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, texts.rejected(c.event.note))],
 }
 
 
-def notify_order_event(session: Session, cfg: NotifySection, order: Order, event: OrderEvent) -> None:
-    """Queue the messages one applied transition calls for (in the transaction that applied it)."""
+def notify_order_event(
+    session: Session, cfg: NotifySection, order: Order, event: OrderEvent, *, previous: Holding | None = None
+) -> None:
+    """Queue the messages one applied transition calls for (in the transaction that applied it).
+    ``previous``: who held the order before the transition (default: who holds it now)."""
     plan = _PLANS.get(event.action)
     if plan is None:
         return  # triage, publish, rate: nobody needs a push
     actor = session.get(User, event.actor_id) if event.actor_id else None
-    ctx = _Ctx(session, order, event, (actor.nickname if actor else "") or texts.SOMEONE)
+    name = (actor.nickname if actor else "") or texts.SOMEONE
+    ctx = _Ctx(session, order, event, name, previous if previous is not None else Holding.of(order))
     for recipients, template_key, channel, text in plan(ctx):
         facts = message_facts(session, order, event.created_at, person=ctx.actor_name, text=text)
         notify_each(

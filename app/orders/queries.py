@@ -53,7 +53,7 @@ def list_orders(
         communities = actor.communities_as(*STAFF_ROLES)
         if not communities:
             raise ForbiddenError("只有社区工作人员可以查看社区工单")
-        branches = [Order.community_id == community_id for community_id in sorted(communities)]
+        branches = [_community_branch(actor, community_id) for community_id in sorted(communities)]
     with rt.db.read() as session:
         filters: list[sa.ColumnElement[bool]] = []
         if community is not None:
@@ -69,6 +69,17 @@ def list_orders(
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
         return OrderPage(items=present_orders(session, actor, page), next_cursor=next_cursor)
+
+
+def _community_branch(actor: Actor, community_id: int) -> sa.ColumnElement[bool]:
+    """A community's orders as the actor covers them (Actor.covers): all of them, or for a grid
+    worker of some grids, those grids' orders and the ones with no grid yet."""
+    grids = actor.grids_as(community_id, *STAFF_ROLES)
+    if grids is None:
+        return Order.community_id == community_id
+    return sa.and_(
+        Order.community_id == community_id, sa.or_(Order.grid_id.in_(sorted(grids)), Order.grid_id.is_(None))
+    )
 
 
 def newest_orders(

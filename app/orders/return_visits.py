@@ -44,6 +44,19 @@ def list_return_visits(
             .join(Order, Order.id == ReturnVisit.order_id)
             .where(ReturnVisit.community_id.in_(communities), ReturnVisit.done.is_(done))
         )
+        # A grid worker of some grids sees their grids' visits (and those of orders with no grid).
+        covered = []
+        for community_id in sorted(communities):
+            grids = actor.grids_as(community_id, *_WHO)
+            covered.append(
+                ReturnVisit.community_id == community_id
+                if grids is None
+                else sa.and_(
+                    ReturnVisit.community_id == community_id,
+                    sa.or_(Order.grid_id.in_(sorted(grids)), Order.grid_id.is_(None)),
+                )
+            )
+        query = query.where(sa.or_(*covered))
         if community is not None:
             area_id = session.scalar(sa.select(Area.id).where(Area.code == community))
             if area_id is None or area_id not in communities:
@@ -63,7 +76,8 @@ def record_call(rt: Runtime, actor: Actor, visit_id: int, note: str) -> ReturnVi
     """Community staff: record what the resident said; each visit is recorded once."""
     with rt.db.write() as session:
         visit = session.get(ReturnVisit, visit_id)
-        if visit is None or visit.community_id not in actor.communities_as(*_WHO):
+        grid_id = session.scalar(sa.select(Order.grid_id).where(Order.id == visit.order_id)) if visit else None
+        if visit is None or not actor.covers(visit.community_id, grid_id, *_WHO):
             raise NotFoundError("找不到该回访记录")
         if visit.done:
             raise ConflictError("该回访已经记录过了", details={"id": visit_id})

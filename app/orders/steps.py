@@ -42,16 +42,18 @@ class Step:
         values: dict[str, Any] | None = None,
         on_conflict: OnConflict | None = None,
         by_status_only: bool = False,
+        to: OrderStatus | None = None,
     ) -> None:
         """Move the order along ``action`` (InvalidTransitionError if its status does not allow
         it), set ``values`` on it and record the event; flushes only.
 
         ``by_status_only``: the status alone decides, not the version read (the claim: an urge on
-        a pooled order changes its version but leaves it just as claimable)."""
+        a pooled order changes its version but leaves it just as claimable). ``to``: one of the
+        transition's alternative targets instead of its usual one (reassign)."""
         order = self.order
         transition = transition_for(order.status, action)
         source = order.status
-        target = transition.target_from(source)
+        target = transition.target_from(source, to)
         guard = [Order.id == order.id, Order.status.in_(transition.sources)]
         if not by_status_only:
             guard.append(Order.version == order.version)

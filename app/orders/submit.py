@@ -124,6 +124,12 @@ def _resolve_resident(session: Session, actor: Actor, order: NewOrder, community
     )
     if resident is None or not is_resident:
         raise _field_error("on_behalf_of", "该居民不存在或不属于本社区")
+    home_grid = session.scalar(
+        sa.select(Household.grid_id).where(Household.user_id == resident.id, Household.community_id == community.id)
+    )
+    if not actor.covers(community.id, home_grid, Role.GRID_WORKER, Role.SECRETARY):
+        # A grid worker orders for the residents of their own grid; others are not theirs to know.
+        raise _field_error("on_behalf_of", "该居民不存在或不属于本社区")
     return resident, actor.user_id
 
 
@@ -242,6 +248,8 @@ def _create(
         if grid is None:
             raise _field_error("address.grid", "该网格不属于这个社区")
         grid_id = grid.id
+    if posted_by != resident.id and not actor.covers(community.id, grid_id, Role.GRID_WORKER, Role.SECRETARY):
+        raise _field_error("address.grid", "不是您负责的网格")
     if order.preferred_start and order.preferred_end and order.preferred_end <= order.preferred_start:
         raise _field_error("preferred_end", "结束时间必须晚于开始时间")
 

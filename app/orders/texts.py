@@ -17,7 +17,9 @@ from app.notify.payloads import Rendered, character_string, name, thing, time_va
 UNDISPATCHED = "超时未派单，请尽快处理"
 UNACCEPTED = "您有派单尚未确认，请尽快接单"
 OVERDUE = "服务已超过时限，请尽快完成"
-OVERDUE_ESCALATE = "志愿者超时未完成，请跟进"
+OVERDUE_ESCALATE = "志愿者超时未完成，请跟进或改派他人"
+REASSIGNED_TO_RESIDENT = "社区已为您的工单更换服务人员"
+RELEASED_TO_RESIDENT = "服务人员因故退单，社区正在重新安排"
 APPOINTMENT_SOON = "预约服务即将开始"
 UNRATED = "服务已完成，请您评价"
 #: Audit-trail notes of the moves a job makes.
@@ -44,6 +46,14 @@ EXPIRED = "超时未接单，已退回待派单"
 
 def declined(person: str, reason: str) -> str:
     return f"{person}拒单：{reason}"
+
+
+def reassigned_away(reason: str) -> str:
+    return f"该工单已由社区改派他人：{reason}"
+
+
+def released(person: str, reason: str) -> str:
+    return f"{person}退单：{reason}，请重新派单"
 
 
 def disputed_to_holder(reason: str) -> str:

@@ -60,6 +60,10 @@ class Action(StrEnum):
     REJECT = "reject"
     ESCALATE = "escalate"
     RESOLVE = "resolve"
+    #: 转单: staff move work someone holds to another person or group, the pool or the queue.
+    REASSIGN = "reassign"
+    #: 退单: the holder gives work they took on back to the community's queue.
+    RELEASE = "release"
     #: Scheduled jobs: an assignment nobody accepted goes back to the queue; a completed order
     #: nobody rated is closed without a rating.
     EXPIRE = "expire"
@@ -105,8 +109,16 @@ class Transition:
     #: None: the status stays as it is (triage, urge).
     target: OrderStatus | None
     parties: frozenset[Party]
+    #: Other statuses the action may lead to, the body deciding (reassign: to a person or group,
+    #: the pool, or back to the queue).
+    alternatives: frozenset[OrderStatus] = frozenset()
 
-    def target_from(self, source: OrderStatus) -> OrderStatus:
+    def target_from(self, source: OrderStatus, chosen: OrderStatus | None = None) -> OrderStatus:
+        """Where the order goes; ``chosen`` must be the target or one of the alternatives."""
+        if chosen is not None and chosen != self.target:
+            if chosen not in self.alternatives:
+                raise ValueError(f"{self.action.value} cannot lead to {chosen.value}")
+            return chosen
         return self.target or source
 
 
@@ -133,6 +145,14 @@ TRANSITIONS: Final[Mapping[Action, Transition]] = {
         _t(Action.REJECT, frozenset({_S.SUBMITTED}), _S.REJECTED, Party.SECRETARY),
         _t(Action.ESCALATE, CANCELLABLE, _S.ESCALATED, Party.SECRETARY),
         _t(Action.RESOLVE, frozenset({_S.ESCALATED}), _S.COMPLETED, Party.SECRETARY, Party.STREET_ADMIN),
+        Transition(
+            Action.REASSIGN,
+            frozenset({_S.ASSIGNED}) | HELD,
+            _S.ASSIGNED,
+            _STAFF,
+            alternatives=frozenset({_S.POOLED, _S.SUBMITTED}),
+        ),
+        _t(Action.RELEASE, HELD, _S.SUBMITTED, Party.ASSIGNEE),
         _t(Action.EXPIRE, frozenset({_S.ASSIGNED}), _S.SUBMITTED, Party.SYSTEM),
         _t(Action.CLOSE_UNRATED, frozenset({_S.COMPLETED}), _S.CLOSED, Party.SYSTEM),
     )
@@ -180,6 +200,8 @@ ACTION_LABELS: Final[Mapping[Action, str]] = {
     Action.REJECT: "驳回",
     Action.ESCALATE: "上报（吹哨）",
     Action.RESOLVE: "办结",
+    Action.REASSIGN: "改派",
+    Action.RELEASE: "退单",
     Action.EXPIRE: "超时退回",
     Action.CLOSE_UNRATED: "超时关闭",
 }

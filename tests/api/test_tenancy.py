@@ -85,6 +85,12 @@ BODY_TEMPLATES: dict[str, Bodies] = {
         {"department": "城管中队", "note": "占道", "due_hours": 24}
     ],
     "POST /api/v1/orders/{order_id}/resolve": lambda ids: [{"note": "已办结"}],
+    "POST /api/v1/orders/{order_id}/reassign": lambda ids: [
+        {"reason": "志愿者生病", "volunteer_id": ids.own_volunteer},
+        {"reason": "志愿者生病", "volunteer_id": ids.foreign_volunteer},
+        {"reason": "志愿者生病", "queue": True},
+    ],
+    "POST /api/v1/orders/{order_id}/release": lambda ids: [{"reason": "临时出差"}],
 }
 
 #: Other object-level endpoints (not orders), each covered by its own test below.

@@ -54,9 +54,16 @@ EXPECTED: dict[Action, dict[OrderStatus, OrderStatus]] = {
     A.REJECT: {S.SUBMITTED: S.REJECTED},
     A.ESCALATE: {S.SUBMITTED: S.ESCALATED, S.ASSIGNED: S.ESCALATED, S.POOLED: S.ESCALATED},
     A.RESOLVE: {S.ESCALATED: S.COMPLETED},
+    # To another person or group by default; the body may choose the pool or the queue instead.
+    A.REASSIGN: {S.ASSIGNED: S.ASSIGNED, S.ACCEPTED: S.ASSIGNED, S.IN_SERVICE: S.ASSIGNED},
+    A.RELEASE: {S.ACCEPTED: S.SUBMITTED, S.IN_SERVICE: S.SUBMITTED},
     A.EXPIRE: {S.ASSIGNED: S.SUBMITTED},
     A.CLOSE_UNRATED: {S.COMPLETED: S.CLOSED},
 }
+
+#: Targets an action may choose instead of its usual one (docs/api.md: reassign → assigned /
+#: pooled / submitted).
+EXPECTED_ALTERNATIVES: dict[Action, frozenset[OrderStatus]] = {A.REASSIGN: frozenset({S.POOLED, S.SUBMITTED})}
 
 #: action → who may do it, from the "who" column of docs/api.md (jobs act as the system).
 EXPECTED_PARTIES: dict[Action, frozenset[Party]] = {
@@ -75,6 +82,8 @@ EXPECTED_PARTIES: dict[Action, frozenset[Party]] = {
     A.REJECT: frozenset({Party.SECRETARY}),
     A.ESCALATE: frozenset({Party.SECRETARY}),
     A.RESOLVE: frozenset({Party.SECRETARY, Party.STREET_ADMIN}),
+    A.REASSIGN: frozenset({Party.SECRETARY, Party.GRID_WORKER}),
+    A.RELEASE: frozenset({Party.ASSIGNEE}),
     A.EXPIRE: frozenset({Party.SYSTEM}),
     A.CLOSE_UNRATED: frozenset({Party.SYSTEM}),
 }
@@ -109,6 +118,19 @@ def test_sources_and_parties_match_the_documented_ones(action: Action) -> None:
     transition = TRANSITIONS[action]
     assert transition.sources == frozenset(EXPECTED[action])
     assert transition.parties == EXPECTED_PARTIES[action]
+    assert transition.alternatives == EXPECTED_ALTERNATIVES.get(action, frozenset())
+
+
+def test_a_chosen_target_must_be_one_the_action_allows() -> None:
+    reassign = TRANSITIONS[A.REASSIGN]
+    for source in (S.ASSIGNED, S.ACCEPTED, S.IN_SERVICE):
+        assert reassign.target_from(source, S.POOLED) is S.POOLED
+        assert reassign.target_from(source, S.SUBMITTED) is S.SUBMITTED
+        assert reassign.target_from(source, S.ASSIGNED) is S.ASSIGNED
+        with pytest.raises(ValueError, match="reassign cannot lead to closed"):
+            reassign.target_from(source, S.CLOSED)
+    with pytest.raises(ValueError, match="release cannot lead to pooled"):
+        TRANSITIONS[A.RELEASE].target_from(S.ACCEPTED, S.POOLED)
 
 
 def test_only_the_jobs_act_as_the_system() -> None:
