@@ -38,7 +38,15 @@ def bind_phone(actor: Actor, body: PhoneIn) -> PhoneOut:
     return auth.bind_phone(runtime(), actor, body.code)
 
 
-@endpoint(bp, "/me", method="GET", summary="我的资料、角色、住户信息和积分", response=ProfileOut, errors=(401,))
+@endpoint(
+    bp,
+    "/me",
+    method="GET",
+    summary="我的资料、角色、住户信息和积分",
+    response=ProfileOut,
+    errors=(401,),
+    operation_id="getMe",
+)
 def me(actor: Actor) -> ProfileOut:
     return profile.get_profile(runtime(), actor)
 

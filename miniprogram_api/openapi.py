@@ -61,7 +61,7 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
 
 
 def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": f"{op.method}_{op.path}"}
+    doc: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": op.operation_id}
     if op.description:
         doc["description"] = op.description
     params = [

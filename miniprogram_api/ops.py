@@ -76,13 +76,22 @@ class ReadyOut(BaseModel):
     database: str
 
 
-@endpoint(bp, "/healthz", method="GET", summary="存活检查", response=HealthOut, auth=False)
+@endpoint(bp, "/healthz", method="GET", summary="存活检查", response=HealthOut, auth=False, operation_id="getHealth")
 def healthz() -> HealthOut:
     """Liveness: the process answers."""
     return HealthOut(status="ok")
 
 
-@endpoint(bp, "/readyz", method="GET", summary="就绪检查（数据库可用）", response=ReadyOut, auth=False, errors=(503,))
+@endpoint(
+    bp,
+    "/readyz",
+    method="GET",
+    summary="就绪检查（数据库可用）",
+    response=ReadyOut,
+    auth=False,
+    errors=(503,),
+    operation_id="getReadiness",
+)
 def readyz() -> ReadyOut | tuple[Response, int]:
     """Readiness: the database answers a trivial query."""
     try:
@@ -94,7 +103,15 @@ def readyz() -> ReadyOut | tuple[Response, int]:
     return ReadyOut(status="ok", database="ok")
 
 
-@endpoint(bp, "/metrics", method="GET", summary="Prometheus 指标", auth=False, content_type="text/plain")
+@endpoint(
+    bp,
+    "/metrics",
+    method="GET",
+    summary="Prometheus 指标",
+    auth=False,
+    content_type="text/plain",
+    operation_id="getMetrics",
+)
 def metrics() -> Response:
     try:
         for status, count in outbox_counts(runtime()).items():
@@ -107,14 +124,22 @@ def metrics() -> Response:
 _OPENAPI_CACHE: dict[str, Any] = {}
 
 
-@endpoint(bp, "/openapi.json", method="GET", summary="本文档（OpenAPI 3.1）", auth=False)
+@endpoint(bp, "/openapi.json", method="GET", summary="本文档（OpenAPI 3.1）", auth=False, operation_id="getOpenApi")
 def openapi() -> Response:
     if "doc" not in _OPENAPI_CACHE:
         _OPENAPI_CACHE["doc"] = build_openapi()
     return jsonify(_OPENAPI_CACHE["doc"])
 
 
-@endpoint(bp, "/docs", method="GET", summary="浏览 API 文档的网页", auth=False, content_type="text/html")
+@endpoint(
+    bp,
+    "/docs",
+    method="GET",
+    summary="浏览 API 文档的网页",
+    auth=False,
+    content_type="text/html",
+    operation_id="getDocs",
+)
 def docs() -> Response:
     return Response(_DOCS_PAGE, mimetype="text/html")
 

@@ -29,6 +29,8 @@ class Operation:
     method: str
     path: str  # OpenAPI style: /api/v1/orders/{order_id}
     summary: str
+    #: camelCase, unique: what a client generator names the call (``submitOrder``).
+    operation_id: str
     tag: str
     body: type[BaseModel] | None
     query: type[BaseModel] | None
@@ -53,6 +55,12 @@ def photo_url(upload_id: int) -> str:
 ANSWER_CONTEXT: dict[str, Any] = {PHOTO_URL: photo_url}
 
 _FLASK_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+
+
+def camel_case(name: str) -> str:
+    """``list_orders`` → ``listOrders``: the operation id derived from a view's name."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _json_body(model: type[BaseModel]) -> BaseModel:
@@ -87,8 +95,13 @@ def endpoint(
     errors: tuple[int, ...] = (),
     description: str = "",
     content_type: str = "application/json",
+    operation_id: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view on ``bp`` and document it.
+
+    ``operation_id`` defaults to the view's name in camelCase. Give one where that name would make
+    a poor method name in generated client code (``me`` → ``getMe``): the id is part of the
+    contract with the mini-program team and must not change when a function is renamed.
 
     The view receives ``actor=`` (when ``auth``), ``body=`` and ``query=`` (validated pydantic
     models) plus the URL parameters, and returns a pydantic model, a dict or a Flask Response.
@@ -123,6 +136,7 @@ def endpoint(
                 method=method.lower(),
                 path=_FLASK_PARAM.sub(r"{\1}", prefix + rule),
                 summary=summary,
+                operation_id=operation_id or camel_case(view.__name__),
                 tag=bp.name,
                 body=body,
                 query=query,

@@ -24,6 +24,7 @@ _CACHE_CONTROL = "private, max-age=86400"
     "/uploads",
     method="POST",
     summary="上传照片（JPEG/PNG/WebP，不超过 5 MB；EXIF 与定位信息会被去除）",
+    operation_id="uploadPhoto",
     description="multipart/form-data，文件放在字段 `file` 中（wx.uploadFile 的 name 填 file）。"
     "答复中的 id 用于工单的 photos 和完成时的 photos。",
     response=UploadOut,
@@ -47,6 +48,7 @@ def create_upload(actor: Actor) -> UploadOut:
     "/uploads/<int:upload_id>",
     method="GET",
     summary="下载照片（上传者，或能查看所属工单的人）",
+    operation_id="getPhoto",
     errors=(401, 404),
 )
 def get_upload(actor: Actor, upload_id: int) -> Response:
