@@ -41,6 +41,8 @@ class Operation:
     description: str = ""
     content_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: path parameter → JSON type: ``integer`` for ``<int:…>``, ``string`` for the rest
+    path_types: dict[str, str] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -54,7 +56,9 @@ def photo_url(upload_id: int) -> str:
 #: What every answer is serialised with: how an id becomes a link.
 ANSWER_CONTEXT: dict[str, Any] = {PHOTO_URL: photo_url}
 
-_FLASK_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+_FLASK_PARAM = re.compile(r"<(?:([a-z_]+):)?([a-z_]+)>")
+#: Flask converter → JSON type of the path parameter (the default converter takes a string).
+_PATH_TYPES = {"int": "integer"}
 
 
 def camel_case(name: str) -> str:
@@ -134,7 +138,7 @@ def endpoint(
         OPERATIONS.append(
             Operation(
                 method=method.lower(),
-                path=_FLASK_PARAM.sub(r"{\1}", prefix + rule),
+                path=_FLASK_PARAM.sub(r"{\2}", prefix + rule),
                 summary=summary,
                 operation_id=operation_id or camel_case(view.__name__),
                 tag=bp.name,
@@ -146,6 +150,7 @@ def endpoint(
                 errors=errors,
                 description=description,
                 content_type=content_type,
+                path_types={name: _PATH_TYPES.get(kind, "string") for kind, name in _FLASK_PARAM.findall(rule)},
             )
         )
         return wrapper
