@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from miniprogram_api.registry import OPERATIONS, Operation
 
@@ -40,13 +40,19 @@ _STATUS_TEXT = {
 }
 
 
-def _models() -> list[type[BaseModel]]:
-    seen: dict[str, type[BaseModel]] = {}
+def _models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    """Request bodies as they are validated, answers as they are serialised; each once.
+
+    Only those two: a model in both modes gets two schemas named ``-Input`` and ``-Output``,
+    and generated client code would carry ``OrderOutOutput`` for no reason.
+    """
+    keyed: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
     for op in OPERATIONS:
-        for model in (op.body, op.query, op.response):
-            if model is not None:
-                seen[f"{model.__module__}.{model.__qualname__}"] = model
-    return list(seen.values())
+        if op.body is not None:
+            keyed[(op.body, "validation")] = None
+        if op.response is not None:
+            keyed[(op.response, "serialization")] = None
+    return list(keyed)
 
 
 def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
@@ -102,9 +108,7 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
 
 def build_openapi() -> dict[str, Any]:
     """The whole document; every registered endpoint appears in it."""
-    models = _models()
-    keyed = [(model, "validation") for model in models] + [(model, "serialization") for model in models]
-    refs, defs = models_json_schema(keyed, ref_template=_REF)  # type: ignore[arg-type]
+    refs, defs = models_json_schema(_models(), ref_template=_REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = _ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}

@@ -4,11 +4,15 @@ formats, headers, examples and who may call each action."""
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from app.areas.models import AreaKind
+from app.identity.roles import Role
+from app.orders.workflow import Action, OrderKind, OrderStatus, TriageLevel
 from miniprogram_api.registry import camel_case
 
 _CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$")
@@ -48,3 +52,51 @@ def test_operation_ids_are_the_agreed_names(doc: dict[str, Any]) -> None:
     assert by_route[("post", "/api/v1/orders/{order_id}/dispatch")] == "dispatchOrder"
     assert by_route[("get", "/api/v1/me")] == "getMe"
     assert by_route[("get", "/api/v1/tasks/pool")] == "listPoolOrders"
+
+
+def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema itself, its ``$ref`` target, or the non-null branch of ``X | None``."""
+    if "$ref" in schema:
+        return _resolve(doc, doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
+    branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
+    if len(branches) == 1:
+        return _resolve(doc, branches[0])
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("schema", "field", "enum"),
+    [
+        ("OrderOut", "status", OrderStatus),
+        ("OrderOut", "kind", OrderKind),
+        ("OrderOut", "level", TriageLevel),
+        ("EventOut", "action", Action),
+        ("EventOut", "from_status", OrderStatus),
+        ("EventOut", "to_status", OrderStatus),
+        ("RoleOut", "role", Role),
+        ("AreaRef", "kind", AreaKind),
+    ],
+)
+def test_answers_name_their_enums(doc: dict[str, Any], schema: str, field: str, enum: type[StrEnum]) -> None:
+    prop = doc["components"]["schemas"][schema]["properties"][field]
+    assert _resolve(doc, prop)["enum"] == [member.value for member in enum]
+
+
+def test_the_status_filter_is_an_enum(doc: dict[str, Any]) -> None:
+    params = {p["name"]: p for p in doc["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert _resolve(doc, params["status"]["schema"])["enum"] == [s.value for s in OrderStatus]
+
+
+def test_times_are_date_time(doc: dict[str, Any]) -> None:
+    times = 0
+    for name, schema in doc["components"]["schemas"].items():
+        for field, prop in schema.get("properties", {}).items():
+            if field == "at" or field.endswith(("_at", "_start", "_end")):
+                assert _resolve(doc, prop).get("format") == "date-time", f"{name}.{field}"
+                times += 1
+    assert times >= 8  # created_at, updated_at, due_at, expires_at, preferred_start …
+
+
+def test_answers_and_bodies_have_one_schema_each(doc: dict[str, Any]) -> None:
+    # No "OrderOut-Output": a generator would name the class after it.
+    assert not [name for name in doc["components"]["schemas"] if name.endswith(("-Input", "-Output"))]
