@@ -75,6 +75,16 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
     ]
     if op.query is not None:
         params += _query_parameters(op.query, schemas)
+    params += [
+        {
+            "name": header.name,
+            "in": "header",
+            "required": header.required,
+            "description": header.description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": header.max_length},
+        }
+        for header in op.headers
+    ]
     if params:
         doc["parameters"] = params
     if op.body is not None:

@@ -23,6 +23,17 @@ from miniprogram_api.auth import current_actor, runtime
 
 
 @dataclass(frozen=True)
+class Header:
+    """A request header an endpoint reads. Documented only: the view checks it, because each
+    header has its own rule and error (``Idempotency-Key``: 1–128 characters, else a 400)."""
+
+    name: str
+    description: str
+    max_length: int
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Operation:
     """One documented endpoint."""
 
@@ -43,6 +54,7 @@ class Operation:
     extra: dict[str, Any] = field(default_factory=dict)
     #: path parameter → JSON type: ``integer`` for ``<int:…>``, ``string`` for the rest
     path_types: dict[str, str] = field(default_factory=dict)
+    headers: tuple[Header, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -100,6 +112,7 @@ def endpoint(
     description: str = "",
     content_type: str = "application/json",
     operation_id: str | None = None,
+    headers: tuple[Header, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view on ``bp`` and document it.
 
@@ -151,6 +164,7 @@ def endpoint(
                 description=description,
                 content_type=content_type,
                 path_types={name: _PATH_TYPES.get(kind, "string") for kind, name in _FLASK_PARAM.findall(rule)},
+                headers=headers,
             )
         )
         return wrapper

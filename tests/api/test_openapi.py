@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 
 from app.areas.models import AreaKind
 from app.identity.roles import Role
-from app.orders.workflow import Action, OrderKind, OrderStatus, TriageLevel
+from app.orders.workflow import TRANSITIONS, Action, OrderKind, OrderStatus, Party, TriageLevel
+from miniprogram_api.orders import ACTIONS
 from miniprogram_api.registry import camel_case
 
 _CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$")
@@ -100,3 +101,22 @@ def test_times_are_date_time(doc: dict[str, Any]) -> None:
 def test_answers_and_bodies_have_one_schema_each(doc: dict[str, Any]) -> None:
     # No "OrderOut-Output": a generator would name the class after it.
     assert not [name for name in doc["components"]["schemas"] if name.endswith(("-Input", "-Output"))]
+
+
+def test_submit_declares_the_idempotency_key_header(doc: dict[str, Any]) -> None:
+    params = doc["paths"]["/api/v1/orders"]["post"]["parameters"]
+    (header,) = [p for p in params if p["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert header["required"] is False
+    assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 128}
+    assert re.search(r"[\u4e00-\u9fff]", header["description"])
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_action_descriptions_name_who_may_act(doc: dict[str, Any], action: Action) -> None:
+    description = doc["paths"][f"/api/v1/orders/{{order_id}}/{action.value}"]["post"]["description"]
+    allowed = TRANSITIONS[action].parties
+    for party in Party:
+        assert (f"`{party.value}`" in description) == (party in allowed), (action, party)
+    target = TRANSITIONS[action].target
+    assert target is None or target.value in description
