@@ -1,18 +1,33 @@
-"""Subscribe-message grants and the in-app inbox (thin views)."""
+"""Subscribe-message templates and grants, and the in-app inbox (thin views)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
 from app.identity.actor import Actor
-from app.notify import consent
+from app.notify import consent, templates
 from app.notify import inbox as inbox_uc
-from app.notify.shapes import GrantsOut, MarkedOut, NotificationPage
+from app.notify.shapes import GrantsOut, MarkedOut, NotificationPage, SubscribeTemplateList
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import MarkReadIn, PageQuery, SubscriptionsIn
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/v1")
+
+
+@endpoint(
+    bp,
+    "/subscriptions/templates",
+    method="GET",
+    summary="订阅消息模板：传给 wx.requestSubscribeMessage 的模板编号",
+    description="tmplIds 用各项的 template_id；用户同意后，把对应的 key 报给 POST /api/v1/subscriptions。",
+    operation_id="listSubscriptionTemplates",
+    response=SubscribeTemplateList,
+    errors=(401,),
+)
+def subscription_templates(actor: Actor) -> SubscribeTemplateList:
+    del actor  # any logged-in user; the list is the same for everyone
+    return templates.list_subscribe_templates(runtime())
 
 
 @endpoint(
