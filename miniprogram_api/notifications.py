@@ -8,6 +8,7 @@ from app.identity.actor import Actor
 from app.notify import consent, templates
 from app.notify import inbox as inbox_uc
 from app.notify.shapes import GrantsOut, MarkedOut, NotificationPage, SubscribeTemplateList
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import MarkReadIn, PageQuery, SubscriptionsIn
@@ -20,6 +21,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/api/v1")
     "/subscriptions/templates",
     method="GET",
     summary="订阅消息模板：传给 wx.requestSubscribeMessage 的模板编号",
+    example=examples.SUBSCRIBE_TEMPLATES,
     description="tmplIds 用各项的 template_id；用户同意后，把对应的 key 报给 POST /api/v1/subscriptions。",
     operation_id="listSubscriptionTemplates",
     response=SubscribeTemplateList,
@@ -35,6 +37,7 @@ def subscription_templates(actor: Actor) -> SubscribeTemplateList:
     "/subscriptions",
     method="POST",
     summary="记录用户同意的订阅消息（一次性）",
+    example=examples.GRANTS,
     body=SubscriptionsIn,
     response=GrantsOut,
     errors=(400, 401),
@@ -48,6 +51,7 @@ def record_subscriptions(actor: Actor, body: SubscriptionsIn) -> GrantsOut:
     "/notifications",
     method="GET",
     summary="站内消息（最新在前）",
+    example=examples.NOTIFICATIONS,
     operation_id="listNotifications",
     query=PageQuery,
     response=NotificationPage,
@@ -62,6 +66,7 @@ def inbox(actor: Actor, query: PageQuery) -> NotificationPage:
     "/notifications/read",
     method="POST",
     summary="标记站内消息已读",
+    example=examples.MARKED,
     operation_id="markNotificationsRead",
     body=MarkReadIn,
     response=MarkedOut,

@@ -101,7 +101,14 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
         doc["requestBody"] = {"required": True, "content": {op.content_type: {"schema": file_field}}}
     success: dict[str, Any] = {"description": "成功"}
     if op.response is not None:
-        success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        answer: dict[str, Any] = {"schema": refs[(op.response, "serialization")]}
+    elif op.example is not None:
+        answer = {"schema": {"type": "object" if op.answer_type == "application/json" else "string"}}
+    else:  # a file: a photo, the docs page's scripts
+        answer = {"schema": {"type": "string", "format": "binary"}}
+    if op.example is not None:
+        answer["example"] = op.example
+    success["content"] = {op.answer_type: answer}
     responses: dict[str, Any] = {str(op.status): success}
     for status in sorted({*op.errors, 500}):
         responses[str(status)] = {

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from pydantic import BaseModel
 
 from app.notify.delivery import outbox_counts
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.errors import envelope
 from miniprogram_api.openapi import build_openapi
@@ -85,7 +86,16 @@ class ReadyOut(BaseModel):
     database: str
 
 
-@endpoint(bp, "/healthz", method="GET", summary="存活检查", response=HealthOut, auth=False, operation_id="getHealth")
+@endpoint(
+    bp,
+    "/healthz",
+    method="GET",
+    summary="存活检查",
+    response=HealthOut,
+    auth=False,
+    operation_id="getHealth",
+    example=examples.HEALTH,
+)
 def healthz() -> HealthOut:
     """Liveness: the process answers."""
     return HealthOut(status="ok")
@@ -96,6 +106,7 @@ def healthz() -> HealthOut:
     "/readyz",
     method="GET",
     summary="就绪检查（数据库可用）",
+    example=examples.READY,
     response=ReadyOut,
     auth=False,
     errors=(503,),
@@ -117,6 +128,8 @@ def readyz() -> ReadyOut | tuple[Response, int]:
     "/metrics",
     method="GET",
     summary="Prometheus 指标",
+    example=examples.METRICS,
+    answer_type="text/plain",
     auth=False,
     content_type="text/plain",
     operation_id="getMetrics",
@@ -133,7 +146,15 @@ def metrics() -> Response:
 _OPENAPI_CACHE: dict[str, Any] = {}
 
 
-@endpoint(bp, "/openapi.json", method="GET", summary="本文档（OpenAPI 3.1）", auth=False, operation_id="getOpenApi")
+@endpoint(
+    bp,
+    "/openapi.json",
+    method="GET",
+    summary="本文档（OpenAPI 3.1）",
+    auth=False,
+    operation_id="getOpenApi",
+    example=examples.OPENAPI,
+)
 def openapi() -> Response:
     if "doc" not in _OPENAPI_CACHE:
         _OPENAPI_CACHE["doc"] = build_openapi()
@@ -145,6 +166,8 @@ def openapi() -> Response:
     "/docs",
     method="GET",
     summary="浏览 API 文档的网页",
+    example=examples.DOCS_PAGE,
+    answer_type="text/html",
     auth=False,
     content_type="text/html",
     operation_id="getDocs",
@@ -165,6 +188,7 @@ def docs() -> Response:
     "/docs/static/<filename>",
     method="GET",
     summary="API 文档网页的静态文件（Swagger UI）",
+    answer_type="*/*",
     auth=False,
     errors=(404,),
     operation_id="getDocsAsset",

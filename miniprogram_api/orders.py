@@ -16,6 +16,7 @@ from app.orders import actions, candidates, queries, return_visits, submit
 from app.orders.actions import ActionInput, Target
 from app.orders.shapes import CandidateList, OrderEnvelope, OrderPage, ReturnVisitOut, ReturnVisitPage
 from app.orders.workflow import STATUS_LABELS, TRANSITIONS, Action, OrderStatus, Party, Transition
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import Header, endpoint
 from miniprogram_api.schemas import (
@@ -52,6 +53,7 @@ _IDEMPOTENCY_KEY = Header(
     "/categories",
     method="GET",
     summary="社区服务目录",
+    example=examples.CATEGORIES,
     operation_id="listCategories",
     query=CategoryQuery,
     response=CategoryList,
@@ -67,6 +69,7 @@ def categories(actor: Actor, query: CategoryQuery) -> CategoryList:
     "/orders",
     method="POST",
     summary="居民下单（网格员可代下单）",
+    example=examples.ORDER_ENVELOPE,
     operation_id="submitOrder",
     body=OrderIn,
     response=OrderEnvelope,
@@ -89,6 +92,7 @@ def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
     "/orders",
     method="GET",
     summary="工单列表（我的 / 我接的 / 社区）",
+    example=examples.ORDER_PAGE,
     query=OrderListQuery,
     response=OrderPage,
     errors=(400, 401, 403, 404),
@@ -106,7 +110,13 @@ def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
 
 
 @endpoint(
-    bp, "/orders/<int:order_id>", method="GET", summary="工单详情与处理记录", response=OrderEnvelope, errors=(401, 404)
+    bp,
+    "/orders/<int:order_id>",
+    method="GET",
+    summary="工单详情与处理记录",
+    response=OrderEnvelope,
+    errors=(401, 404),
+    example=examples.ORDER_ENVELOPE,
 )
 def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
     return OrderEnvelope(order=queries.get_order(runtime(), actor, order_id))
@@ -117,6 +127,7 @@ def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
     "/tasks/pool",
     method="GET",
     summary="志愿者任务池（最匹配的在前）",
+    example=examples.POOL_PAGE,
     operation_id="listPoolOrders",
     query=PageQuery,
     response=OrderPage,
@@ -131,6 +142,7 @@ def task_pool(actor: Actor, query: PageQuery) -> OrderPage:
     "/orders/<int:order_id>/candidates",
     method="GET",
     summary="派单候选志愿者（含推荐理由）",
+    example=examples.CANDIDATES,
     operation_id="listCandidates",
     response=CandidateList,
     errors=(401, 403, 404),
@@ -144,6 +156,7 @@ def order_candidates(actor: Actor, order_id: int) -> CandidateList:
     "/return-visits",
     method="GET",
     summary="回访清单（差评与申诉）",
+    example=examples.RETURN_VISITS,
     query=ReturnVisitQuery,
     response=ReturnVisitPage,
     errors=(400, 401, 403, 404),
@@ -159,6 +172,7 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
     "/return-visits/<int:visit_id>",
     method="POST",
     summary="记录回访结果",
+    example=examples.RETURN_VISIT,
     body=ReturnVisitIn,
     response=ReturnVisitOut,
     errors=(400, 401, 403, 404, 409),
@@ -281,6 +295,7 @@ def _register_action(
         # claimOrder, dispatchOrder …: a verb on the order, as a client generator wants it.
         operation_id=f"{action.value}Order",
         description=_action_description(action),
+        example=examples.order_after(action),
         body=schema,
         response=OrderEnvelope,
         errors=(400, 401, 403, 404, 409, 429),

@@ -55,6 +55,10 @@ class Operation:
     #: path parameter → JSON type: ``integer`` for ``<int:…>``, ``string`` for the rest
     path_types: dict[str, str] = field(default_factory=dict)
     headers: tuple[Header, ...] = ()
+    #: The success answer as a client receives it (miniprogram_api/examples.py)
+    example: Any = None
+    #: The success answer's media type, where it is not a JSON ``response`` model
+    answer_type: str = "application/json"
 
 
 OPERATIONS: list[Operation] = []
@@ -113,6 +117,8 @@ def endpoint(
     content_type: str = "application/json",
     operation_id: str | None = None,
     headers: tuple[Header, ...] = (),
+    example: Any = None,
+    answer_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view on ``bp`` and document it.
 
@@ -165,6 +171,8 @@ def endpoint(
                 content_type=content_type,
                 path_types={name: _PATH_TYPES.get(kind, "string") for kind, name in _FLASK_PARAM.findall(rule)},
                 headers=headers,
+                example=example,
+                answer_type=answer_type,
             )
         )
         return wrapper

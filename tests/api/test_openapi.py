@@ -8,13 +8,15 @@ from enum import StrEnum
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from app.areas.models import AreaKind
 from app.identity.roles import Role
 from app.orders.workflow import TRANSITIONS, Action, OrderKind, OrderStatus, Party, TriageLevel
+from miniprogram_api.examples import order_after
 from miniprogram_api.orders import ACTIONS
-from miniprogram_api.registry import camel_case
+from miniprogram_api.registry import ANSWER_CONTEXT, OPERATIONS, Operation, camel_case
 
 _CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$")
 
@@ -23,6 +25,10 @@ _CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$")
 def doc(client: FlaskClient) -> dict[str, Any]:
     document: dict[str, Any] = client.get("/openapi.json").get_json()
     return document
+
+
+def _key(op: Operation) -> str:
+    return f"{op.method.upper()} {op.path}"
 
 
 def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -120,3 +126,35 @@ def test_action_descriptions_name_who_may_act(doc: dict[str, Any], action: Actio
         assert (f"`{party.value}`" in description) == (party in allowed), (action, party)
     target = TRANSITIONS[action].target
     assert target is None or target.value in description
+
+
+def test_every_operation_shows_an_example_answer(doc: dict[str, Any]) -> None:
+    for method, path, op in _operations(doc):
+        status = next(code for code in op["responses"] if code.startswith("2"))
+        (media,) = op["responses"][status]["content"].values()
+        if media["schema"].get("format") == "binary":
+            continue  # a file (a photo, the page's scripts): nothing to show in text
+        assert "example" in media, f"{method} {path} has no example"
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.response is not None], ids=_key)
+def test_example_answers_are_what_the_shape_answers(app: Flask, operation: Operation) -> None:
+    assert operation.response is not None
+    shaped = operation.response.model_validate(operation.example)
+    with app.test_request_context():  # photo URLs are made with url_for
+        assert shaped.model_dump(mode="json", context=ANSWER_CONTEXT) == operation.example
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.body is not None], ids=_key)
+def test_every_body_has_a_valid_example(doc: dict[str, Any], operation: Operation) -> None:
+    assert operation.body is not None
+    schema = doc["components"]["schemas"][operation.body.__name__]
+    (example,) = schema["examples"]
+    operation.body.model_validate(example)
+
+
+def test_action_examples_end_in_the_actions_status() -> None:
+    for action in ACTIONS:
+        order = order_after(action)["order"]
+        assert order["events"][-1]["action"] == action.value
+        assert order["status"] == order["events"][-1]["to_status"]
