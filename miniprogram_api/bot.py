@@ -8,6 +8,7 @@ from app.bot import binding, callback
 from app.bot.binding import BindCodeOut
 from app.bot.security import MAX_BODY_BYTES, CallbackRejectedError, check_size
 from app.identity.actor import Actor
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.errors import envelope
 from miniprogram_api.registry import endpoint
@@ -30,6 +31,9 @@ def _rejected(exc: CallbackRejectedError) -> tuple[Response, int]:
     "/wechat/callback",
     method="GET",
     summary="公众号服务器地址校验（微信调用），签名正确时原样返回 echostr",
+    example=examples.ECHOSTR,
+    answer_type="text/plain",
+    operation_id="verifyWechatCallback",
     auth=False,
     errors=(400, 403),
     description=_CALLBACK_DOC,
@@ -48,6 +52,9 @@ def wechat_url_check() -> Response | tuple[Response, int]:
     "/wechat/callback",
     method="POST",
     summary="公众号消息与事件推送（微信调用，明文或 AES 安全模式 XML），回复 XML 或 success",
+    example=examples.CALLBACK_REPLY,
+    answer_type="text/plain",
+    operation_id="receiveWechatMessage",
     auth=False,
     errors=(400, 403, 413),
     description=_CALLBACK_DOC + "请求体不超过 64 KB；带 DOCTYPE/实体声明的 XML 一律拒绝。",
@@ -69,6 +76,7 @@ def wechat_callback() -> Response | tuple[Response, int]:
     "/api/v1/bot/bind-code",
     method="POST",
     summary="获取公众号绑定码：在公众号中发送「绑定 绑定码」即可用公众号处理工单",
+    example=examples.BIND_CODE,
     response=BindCodeOut,
     status=201,
     errors=(401,),

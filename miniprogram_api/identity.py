@@ -10,6 +10,7 @@ from app.identity import households, invitations
 from app.identity import login as auth
 from app.identity.actor import Actor
 from app.identity.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, PhoneIn, RedeemIn, SkillsIn
@@ -22,6 +23,7 @@ bp = Blueprint("identity", __name__, url_prefix="/api/v1")
     "/auth/login",
     method="POST",
     summary="用 wx.login 的 code 登录",
+    example=examples.LOGIN,
     body=LoginIn,
     response=LoginOut,
     auth=False,
@@ -32,13 +34,29 @@ def login(body: LoginIn) -> LoginOut:
 
 
 @endpoint(
-    bp, "/auth/phone", method="POST", summary="绑定手机号", body=PhoneIn, response=PhoneOut, errors=(400, 401, 503)
+    bp,
+    "/auth/phone",
+    method="POST",
+    summary="绑定手机号",
+    body=PhoneIn,
+    response=PhoneOut,
+    errors=(400, 401, 503),
+    example=examples.PHONE,
 )
 def bind_phone(actor: Actor, body: PhoneIn) -> PhoneOut:
     return auth.bind_phone(runtime(), actor, body.code)
 
 
-@endpoint(bp, "/me", method="GET", summary="我的资料、角色、住户信息和积分", response=ProfileOut, errors=(401,))
+@endpoint(
+    bp,
+    "/me",
+    method="GET",
+    summary="我的资料、角色、住户信息和积分",
+    example=examples.PROFILE,
+    response=ProfileOut,
+    errors=(401,),
+    operation_id="getMe",
+)
 def me(actor: Actor) -> ProfileOut:
     return profile.get_profile(runtime(), actor)
 
@@ -48,6 +66,7 @@ def me(actor: Actor) -> ProfileOut:
     "/me/household",
     method="PUT",
     summary="登记住址，成为该社区居民",
+    example=examples.PROFILE,
     body=HouseholdIn,
     response=ProfileOut,
     errors=(400, 401, 404),
@@ -69,6 +88,7 @@ def set_household(actor: Actor, body: HouseholdIn) -> ProfileOut:
     "/households/<int:user_id>/verify",
     method="POST",
     summary="社区工作人员核实居民住址",
+    example=examples.HOUSEHOLD,
     response=HouseholdOut,
     errors=(401, 403, 404),
 )
@@ -81,6 +101,7 @@ def verify_household(actor: Actor, user_id: int) -> HouseholdOut:
     "/invitations",
     method="POST",
     summary="发放角色邀请码（社区书记、街道管理员）",
+    example=examples.INVITATION,
     body=InvitationIn,
     response=InvitationOut,
     status=201,
@@ -95,6 +116,7 @@ def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
     "/invitations/redeem",
     method="POST",
     summary="使用邀请码获得角色",
+    example=examples.VOLUNTEER_PROFILE,
     body=RedeemIn,
     response=ProfileOut,
     errors=(400, 401, 404, 409),
@@ -104,7 +126,14 @@ def redeem_invitation(actor: Actor, body: RedeemIn) -> ProfileOut:
 
 
 @endpoint(
-    bp, "/me/skills", method="PUT", summary="志愿者登记技能", body=SkillsIn, response=ProfileOut, errors=(400, 401, 403)
+    bp,
+    "/me/skills",
+    method="PUT",
+    summary="志愿者登记技能",
+    body=SkillsIn,
+    response=ProfileOut,
+    errors=(400, 401, 403),
+    example=examples.VOLUNTEER_PROFILE,
 )
 def set_skills(actor: Actor, body: SkillsIn) -> ProfileOut:
     return profile.set_skills(runtime(), actor, body.skills)

@@ -1,13 +1,14 @@
-"""Subscribe-message grants and the in-app inbox (thin views)."""
+"""Subscribe-message templates and grants, and the in-app inbox (thin views)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
 from app.identity.actor import Actor
-from app.notify import consent
+from app.notify import consent, templates
 from app.notify import inbox as inbox_uc
-from app.notify.shapes import GrantsOut, MarkedOut, NotificationPage
+from app.notify.shapes import GrantsOut, MarkedOut, NotificationPage, SubscribeTemplateList
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import MarkReadIn, PageQuery, SubscriptionsIn
@@ -17,9 +18,26 @@ bp = Blueprint("notifications", __name__, url_prefix="/api/v1")
 
 @endpoint(
     bp,
+    "/subscriptions/templates",
+    method="GET",
+    summary="订阅消息模板：传给 wx.requestSubscribeMessage 的模板编号",
+    example=examples.SUBSCRIBE_TEMPLATES,
+    description="tmplIds 用各项的 template_id；用户同意后，把对应的 key 报给 POST /api/v1/subscriptions。",
+    operation_id="listSubscriptionTemplates",
+    response=SubscribeTemplateList,
+    errors=(401,),
+)
+def subscription_templates(actor: Actor) -> SubscribeTemplateList:
+    del actor  # any logged-in user; the list is the same for everyone
+    return templates.list_subscribe_templates(runtime())
+
+
+@endpoint(
+    bp,
     "/subscriptions",
     method="POST",
     summary="记录用户同意的订阅消息（一次性）",
+    example=examples.GRANTS,
     body=SubscriptionsIn,
     response=GrantsOut,
     errors=(400, 401),
@@ -33,6 +51,8 @@ def record_subscriptions(actor: Actor, body: SubscriptionsIn) -> GrantsOut:
     "/notifications",
     method="GET",
     summary="站内消息（最新在前）",
+    example=examples.NOTIFICATIONS,
+    operation_id="listNotifications",
     query=PageQuery,
     response=NotificationPage,
     errors=(400, 401),
@@ -46,6 +66,8 @@ def inbox(actor: Actor, query: PageQuery) -> NotificationPage:
     "/notifications/read",
     method="POST",
     summary="标记站内消息已读",
+    example=examples.MARKED,
+    operation_id="markNotificationsRead",
     body=MarkReadIn,
     response=MarkedOut,
     errors=(400, 401),

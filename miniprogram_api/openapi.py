@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from miniprogram_api.registry import OPERATIONS, Operation
 
@@ -40,13 +40,19 @@ _STATUS_TEXT = {
 }
 
 
-def _models() -> list[type[BaseModel]]:
-    seen: dict[str, type[BaseModel]] = {}
+def _models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    """Request bodies as they are validated, answers as they are serialised; each once.
+
+    Only those two: a model in both modes gets two schemas named ``-Input`` and ``-Output``,
+    and generated client code would carry ``OrderOutOutput`` for no reason.
+    """
+    keyed: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
     for op in OPERATIONS:
-        for model in (op.body, op.query, op.response):
-            if model is not None:
-                seen[f"{model.__module__}.{model.__qualname__}"] = model
-    return list(seen.values())
+        if op.body is not None:
+            keyed[(op.body, "validation")] = None
+        if op.response is not None:
+            keyed[(op.response, "serialization")] = None
+    return list(keyed)
 
 
 def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
@@ -61,16 +67,24 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
 
 
 def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": f"{op.method}_{op.path}"}
+    doc: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": op.operation_id}
     if op.description:
         doc["description"] = op.description
     params = [
-        {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "integer"}}
-        for name in op.path.split("/")
-        if name.startswith("{")
+        {"name": name, "in": "path", "required": True, "schema": {"type": kind}} for name, kind in op.path_types.items()
     ]
     if op.query is not None:
         params += _query_parameters(op.query, schemas)
+    params += [
+        {
+            "name": header.name,
+            "in": "header",
+            "required": header.required,
+            "description": header.description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": header.max_length},
+        }
+        for header in op.headers
+    ]
     if params:
         doc["parameters"] = params
     if op.body is not None:
@@ -87,7 +101,14 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
         doc["requestBody"] = {"required": True, "content": {op.content_type: {"schema": file_field}}}
     success: dict[str, Any] = {"description": "成功"}
     if op.response is not None:
-        success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        answer: dict[str, Any] = {"schema": refs[(op.response, "serialization")]}
+    elif op.example is not None:
+        answer = {"schema": {"type": "object" if op.answer_type == "application/json" else "string"}}
+    else:  # a file: a photo, the docs page's scripts
+        answer = {"schema": {"type": "string", "format": "binary"}}
+    if op.example is not None:
+        answer["example"] = op.example
+    success["content"] = {op.answer_type: answer}
     responses: dict[str, Any] = {str(op.status): success}
     for status in sorted({*op.errors, 500}):
         responses[str(status)] = {
@@ -104,9 +125,7 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
 
 def build_openapi() -> dict[str, Any]:
     """The whole document; every registered endpoint appears in it."""
-    models = _models()
-    keyed = [(model, "validation") for model in models] + [(model, "serialization") for model in models]
-    refs, defs = models_json_schema(keyed, ref_template=_REF)  # type: ignore[arg-type]
+    refs, defs = models_json_schema(_models(), ref_template=_REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = _ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}

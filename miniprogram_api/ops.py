@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
+import string
 import time
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, g, jsonify, request, send_from_directory, url_for
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel
 
 from app.notify.delivery import outbox_counts
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.errors import envelope
 from miniprogram_api.openapi import build_openapi
@@ -39,32 +44,37 @@ OUTBOX = Gauge(
     "linli_outbox_messages", "Outbox messages by delivery status (dead > 0 needs a look)", ["status"], registry=REGISTRY
 )
 
-_DOCS_PAGE = """<!doctype html>
+# Swagger UI's files come from the flask-swagger-ui package, which ships them inside its wheel and
+# follows each Swagger UI release within about a week (its version is Swagger UI's). We use only
+# those files, not its blueprint: the page below is ours, so the route is declared with
+# `endpoint` like every other, 404s keep our error envelope, and the viewer's settings that would
+# reach the internet (the online validator badge) are switched off. swagger-ui-bundle was the
+# other candidate; its last release is years behind Swagger UI.
+_SWAGGER_UI = Path(str(importlib.resources.files("flask_swagger_ui") / "dist"))
+#: What the page loads; nothing else in that folder is served.
+_DOCS_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"})
+
+_DOCS_PAGE = string.Template("""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Linli 邻里 API</title>
-<style>body{font:14px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
-code{background:#f3f3f3;padding:0 .3em}h2{border-bottom:1px solid #ddd}
-.op{margin:.6em 0}.m{display:inline-block;width:4em;font-weight:bold}pre{background:#f7f7f7;padding:.5em;overflow:auto}
-</style></head><body><h1>Linli 邻里 API</h1>
-<p>机器可读的文档：<a href="/openapi.json">/openapi.json</a>（OpenAPI 3.1）。</p><div id="ops">加载中…</div>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="$css"><link rel="icon" type="image/png" href="$icon">
+<style>body{margin:0}</style>
+</head><body>
+<noscript>本页需要 JavaScript。机器可读的文档：<a href="$spec">$spec</a>（OpenAPI 3.1）。</noscript>
+<div id="swagger-ui"></div>
+<script src="$bundle"></script>
 <script>
-// Self-contained on purpose: the page must work on a laptop with no internet access.
-fetch('/openapi.json').then(r => r.json()).then(doc => {
-  const root = document.getElementById('ops'); root.textContent = '';
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const div = document.createElement('div'); div.className = 'op';
-      const head = document.createElement('div');
-      head.innerHTML = '<span class="m"></span><code></code> ';
-      head.children[0].textContent = method.toUpperCase(); head.children[1].textContent = path;
-      head.append(op.summary || '');
-      const details = document.createElement('details'); const summary = document.createElement('summary');
-      summary.textContent = '详情'; const pre = document.createElement('pre');
-      pre.textContent = JSON.stringify(op, null, 2); details.append(summary, pre);
-      div.append(head, details); root.append(div);
-    }
-  }
+// Everything is served by this app, so the page works on a laptop with no internet access.
+window.ui = SwaggerUIBundle({
+  url: "$spec",
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  displayOperationId: true,
+  // The default asks validator.swagger.io to judge the document: a request to the internet.
+  validatorUrl: null
 });
-</script></body></html>"""
+</script></body></html>""")
 
 
 class HealthOut(BaseModel):
@@ -76,13 +86,32 @@ class ReadyOut(BaseModel):
     database: str
 
 
-@endpoint(bp, "/healthz", method="GET", summary="存活检查", response=HealthOut, auth=False)
+@endpoint(
+    bp,
+    "/healthz",
+    method="GET",
+    summary="存活检查",
+    response=HealthOut,
+    auth=False,
+    operation_id="getHealth",
+    example=examples.HEALTH,
+)
 def healthz() -> HealthOut:
     """Liveness: the process answers."""
     return HealthOut(status="ok")
 
 
-@endpoint(bp, "/readyz", method="GET", summary="就绪检查（数据库可用）", response=ReadyOut, auth=False, errors=(503,))
+@endpoint(
+    bp,
+    "/readyz",
+    method="GET",
+    summary="就绪检查（数据库可用）",
+    example=examples.READY,
+    response=ReadyOut,
+    auth=False,
+    errors=(503,),
+    operation_id="getReadiness",
+)
 def readyz() -> ReadyOut | tuple[Response, int]:
     """Readiness: the database answers a trivial query."""
     try:
@@ -94,7 +123,17 @@ def readyz() -> ReadyOut | tuple[Response, int]:
     return ReadyOut(status="ok", database="ok")
 
 
-@endpoint(bp, "/metrics", method="GET", summary="Prometheus 指标", auth=False, content_type="text/plain")
+@endpoint(
+    bp,
+    "/metrics",
+    method="GET",
+    summary="Prometheus 指标",
+    example=examples.METRICS,
+    answer_type="text/plain",
+    auth=False,
+    content_type="text/plain",
+    operation_id="getMetrics",
+)
 def metrics() -> Response:
     try:
         for status, count in outbox_counts(runtime()).items():
@@ -107,16 +146,57 @@ def metrics() -> Response:
 _OPENAPI_CACHE: dict[str, Any] = {}
 
 
-@endpoint(bp, "/openapi.json", method="GET", summary="本文档（OpenAPI 3.1）", auth=False)
+@endpoint(
+    bp,
+    "/openapi.json",
+    method="GET",
+    summary="本文档（OpenAPI 3.1）",
+    auth=False,
+    operation_id="getOpenApi",
+    example=examples.OPENAPI,
+)
 def openapi() -> Response:
     if "doc" not in _OPENAPI_CACHE:
         _OPENAPI_CACHE["doc"] = build_openapi()
     return jsonify(_OPENAPI_CACHE["doc"])
 
 
-@endpoint(bp, "/docs", method="GET", summary="浏览 API 文档的网页", auth=False, content_type="text/html")
+@endpoint(
+    bp,
+    "/docs",
+    method="GET",
+    summary="浏览 API 文档的网页",
+    example=examples.DOCS_PAGE,
+    answer_type="text/html",
+    auth=False,
+    content_type="text/html",
+    operation_id="getDocs",
+)
 def docs() -> Response:
-    return Response(_DOCS_PAGE, mimetype="text/html")
+    asset = functools.partial(url_for, "ops.docs_asset")
+    page = _DOCS_PAGE.substitute(
+        css=asset(filename="swagger-ui.css"),
+        icon=asset(filename="favicon-32x32.png"),
+        bundle=asset(filename="swagger-ui-bundle.js"),
+        spec=url_for("ops.openapi"),
+    )
+    return Response(page, mimetype="text/html")
+
+
+@endpoint(
+    bp,
+    "/docs/static/<filename>",
+    method="GET",
+    summary="API 文档网页的静态文件（Swagger UI）",
+    answer_type="*/*",
+    auth=False,
+    errors=(404,),
+    operation_id="getDocsAsset",
+)
+def docs_asset(filename: str) -> Response:
+    if filename not in _DOCS_ASSETS:
+        abort(404)
+    return send_from_directory(_SWAGGER_UI, filename)
 
 
 def install_metrics(app: Flask) -> None:

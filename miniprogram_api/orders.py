@@ -15,9 +15,10 @@ from app.identity.actor import Actor
 from app.orders import actions, candidates, queries, return_visits, submit
 from app.orders.actions import ActionInput, Target
 from app.orders.shapes import CandidateList, OrderEnvelope, OrderPage, ReturnVisitOut, ReturnVisitPage
-from app.orders.workflow import Action
+from app.orders.workflow import STATUS_LABELS, TRANSITIONS, Action, OrderStatus, Party, Transition
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
-from miniprogram_api.registry import endpoint
+from miniprogram_api.registry import Header, endpoint
 from miniprogram_api.schemas import (
     CategoryQuery,
     CompleteIn,
@@ -40,6 +41,12 @@ from miniprogram_api.schemas import (
 bp = Blueprint("orders", __name__, url_prefix="/api/v1")
 
 _IDEMPOTENCY_KEY_MAX = 128
+_IDEMPOTENCY_KEY = Header(
+    "Idempotency-Key",
+    "每次点击「提交」生成一个（如 UUID），超时重试时原样再发：同一用户 24 小时内同一个键只建一张工单，"
+    "返回第一次的结果；同一个键配不同的请求体答复 409 idempotency_key_reused。",
+    max_length=_IDEMPOTENCY_KEY_MAX,
+)
 
 
 @endpoint(
@@ -47,6 +54,8 @@ _IDEMPOTENCY_KEY_MAX = 128
     "/categories",
     method="GET",
     summary="社区服务目录",
+    example=examples.CATEGORIES,
+    operation_id="listCategories",
     query=CategoryQuery,
     response=CategoryList,
     errors=(400, 401, 404),
@@ -61,14 +70,17 @@ def categories(actor: Actor, query: CategoryQuery) -> CategoryList:
     "/orders",
     method="POST",
     summary="居民下单（网格员可代下单）",
+    example=examples.ORDER_ENVELOPE,
+    operation_id="submitOrder",
     body=OrderIn,
     response=OrderEnvelope,
     status=201,
     errors=(400, 401, 403, 409, 422),
     description="支持 Idempotency-Key 请求头：同一用户 24 小时内重复提交返回第一次的结果。",
+    headers=(_IDEMPOTENCY_KEY,),
 )
 def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
-    key = request.headers.get("Idempotency-Key")
+    key = request.headers.get(_IDEMPOTENCY_KEY.name)
     if key is not None and not (0 < len(key.strip()) <= _IDEMPOTENCY_KEY_MAX):
         raise InvalidInputError("Idempotency-Key 无效", details={"Idempotency-Key": "1–128 characters"})
     new = submit.describe_new_order(body.model_dump())
@@ -81,6 +93,7 @@ def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
     "/orders",
     method="GET",
     summary="工单列表（我的 / 我接的 / 社区）",
+    example=examples.ORDER_PAGE,
     query=OrderListQuery,
     response=OrderPage,
     errors=(400, 401, 403, 404),
@@ -98,7 +111,13 @@ def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
 
 
 @endpoint(
-    bp, "/orders/<int:order_id>", method="GET", summary="工单详情与处理记录", response=OrderEnvelope, errors=(401, 404)
+    bp,
+    "/orders/<int:order_id>",
+    method="GET",
+    summary="工单详情与处理记录",
+    response=OrderEnvelope,
+    errors=(401, 404),
+    example=examples.ORDER_ENVELOPE,
 )
 def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
     return OrderEnvelope(order=queries.get_order(runtime(), actor, order_id))
@@ -109,6 +128,8 @@ def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
     "/tasks/pool",
     method="GET",
     summary="志愿者任务池（最匹配的在前）",
+    example=examples.POOL_PAGE,
+    operation_id="listPoolOrders",
     query=PageQuery,
     response=OrderPage,
     errors=(400, 401, 403),
@@ -122,6 +143,8 @@ def task_pool(actor: Actor, query: PageQuery) -> OrderPage:
     "/orders/<int:order_id>/candidates",
     method="GET",
     summary="派单候选志愿者（含推荐理由）",
+    example=examples.CANDIDATES,
+    operation_id="listCandidates",
     response=CandidateList,
     errors=(401, 403, 404),
 )
@@ -134,6 +157,7 @@ def order_candidates(actor: Actor, order_id: int) -> CandidateList:
     "/return-visits",
     method="GET",
     summary="回访清单（差评与申诉）",
+    example=examples.RETURN_VISITS,
     query=ReturnVisitQuery,
     response=ReturnVisitPage,
     errors=(400, 401, 403, 404),
@@ -149,6 +173,7 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
     "/return-visits/<int:visit_id>",
     method="POST",
     summary="记录回访结果",
+    example=examples.RETURN_VISIT,
     body=ReturnVisitIn,
     response=ReturnVisitOut,
     errors=(400, 401, 403, 404, 409),
@@ -236,6 +261,39 @@ ACTIONS: dict[Action, tuple[type[BaseModel], Callable[[Any], ActionInput], str]]
 }
 
 
+#: Who each party of the transition table is, for the action descriptions in /openapi.json.
+_PARTIES: dict[Party, str] = {
+    Party.OWNER: "下单的居民本人",
+    Party.ASSIGNEE: "接单人（派给服务队或物业、还没有人接单时，其任一成员）",
+    Party.VOLUNTEER: "本社区的志愿者",
+    Party.GRID_WORKER: "工单所在网格的网格员（负责整个社区的网格员管所有网格；没有网格的工单本社区网格员都可以）",
+    Party.SECRETARY: "本社区书记",
+    Party.STREET_ADMIN: "所属街道的管理员",
+}
+
+
+def _moves(transition: Transition) -> str:
+    sources = [status for status in OrderStatus if status in transition.sources]
+    start = "、".join(f"{status.value}（{STATUS_LABELS[status]}）" for status in sources)
+    if transition.target is None:
+        return f"{start}，状态不变"
+    return f"{start} → {transition.target.value}（{STATUS_LABELS[transition.target]}）"
+
+
+def _action_description(action: Action) -> str:
+    """Who may act and from which status, read from the one transition table, so the document
+    says what the server enforces."""
+    transition = TRANSITIONS[action]
+    who = "；".join(f"`{party.value}`：{_PARTIES[party]}" for party in Party if party in transition.parties)
+    moves = _moves(transition)
+    if action is Action.DISPATCH:  # dispatch with {"pool": true} is the publish transition
+        moves += f"；带 `pool: true` 时 {_moves(TRANSITIONS[Action.PUBLISH])}（记为 publish）"
+    return (
+        f"**谁可以操作**：{who}。\n\n**状态**：{moves}。\n\n"
+        "其他人：看不到这张工单时答复 404，看得到但无权这样做时答复 403。"
+    )
+
+
 def _register_action(
     action: Action, schema: type[BaseModel], convert: Callable[[Any], ActionInput], summary: str
 ) -> None:
@@ -248,6 +306,10 @@ def _register_action(
         f"/orders/<int:order_id>/{action.value}",
         method="POST",
         summary=summary,
+        # claimOrder, dispatchOrder …: a verb on the order, as a client generator wants it.
+        operation_id=f"{action.value}Order",
+        description=_action_description(action),
+        example=examples.order_after(action),
         body=schema,
         response=OrderEnvelope,
         errors=(400, 401, 403, 404, 409, 429),

@@ -23,12 +23,25 @@ from miniprogram_api.auth import current_actor, runtime
 
 
 @dataclass(frozen=True)
+class Header:
+    """A request header an endpoint reads. Documented only: the view checks it, because each
+    header has its own rule and error (``Idempotency-Key``: 1–128 characters, else a 400)."""
+
+    name: str
+    description: str
+    max_length: int
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Operation:
     """One documented endpoint."""
 
     method: str
     path: str  # OpenAPI style: /api/v1/orders/{order_id}
     summary: str
+    #: camelCase, unique: what a client generator names the call (``submitOrder``).
+    operation_id: str
     tag: str
     body: type[BaseModel] | None
     query: type[BaseModel] | None
@@ -39,6 +52,13 @@ class Operation:
     description: str = ""
     content_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: path parameter → JSON type: ``integer`` for ``<int:…>``, ``string`` for the rest
+    path_types: dict[str, str] = field(default_factory=dict)
+    headers: tuple[Header, ...] = ()
+    #: The success answer as a client receives it (miniprogram_api/examples.py)
+    example: Any = None
+    #: The success answer's media type, where it is not a JSON ``response`` model
+    answer_type: str = "application/json"
 
 
 OPERATIONS: list[Operation] = []
@@ -52,7 +72,15 @@ def photo_url(upload_id: int) -> str:
 #: What every answer is serialised with: how an id becomes a link.
 ANSWER_CONTEXT: dict[str, Any] = {PHOTO_URL: photo_url}
 
-_FLASK_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+_FLASK_PARAM = re.compile(r"<(?:([a-z_]+):)?([a-z_]+)>")
+#: Flask converter → JSON type of the path parameter (the default converter takes a string).
+_PATH_TYPES = {"int": "integer"}
+
+
+def camel_case(name: str) -> str:
+    """``list_orders`` → ``listOrders``: the operation id derived from a view's name."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _json_body(model: type[BaseModel]) -> BaseModel:
@@ -87,8 +115,16 @@ def endpoint(
     errors: tuple[int, ...] = (),
     description: str = "",
     content_type: str = "application/json",
+    operation_id: str | None = None,
+    headers: tuple[Header, ...] = (),
+    example: Any = None,
+    answer_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view on ``bp`` and document it.
+
+    ``operation_id`` defaults to the view's name in camelCase. Give one where that name would make
+    a poor method name in generated client code (``me`` → ``getMe``): the id is part of the
+    contract with the mini-program team and must not change when a function is renamed.
 
     The view receives ``actor=`` (when ``auth``), ``body=`` and ``query=`` (validated pydantic
     models) plus the URL parameters, and returns a pydantic model, a dict or a Flask Response.
@@ -121,8 +157,9 @@ def endpoint(
         OPERATIONS.append(
             Operation(
                 method=method.lower(),
-                path=_FLASK_PARAM.sub(r"{\1}", prefix + rule),
+                path=_FLASK_PARAM.sub(r"{\2}", prefix + rule),
                 summary=summary,
+                operation_id=operation_id or camel_case(view.__name__),
                 tag=bp.name,
                 body=body,
                 query=query,
@@ -132,6 +169,10 @@ def endpoint(
                 errors=errors,
                 description=description,
                 content_type=content_type,
+                path_types={name: _PATH_TYPES.get(kind, "string") for kind, name in _FLASK_PARAM.findall(rule)},
+                headers=headers,
+                example=example,
+                answer_type=answer_type,
             )
         )
         return wrapper

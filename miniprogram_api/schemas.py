@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -21,15 +21,26 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _example(body: dict[str, Any]) -> ConfigDict:
+    """A body's example for /docs (merged with Body's config; tests validate it against the model)."""
+    return ConfigDict(json_schema_extra={"examples": [body]})
+
+
 class LoginIn(Body):
+    model_config = _example({"code": "0a3Xk2000sPq1S1xYa300HuSsm3Xk20b"})
+
     code: Code = Field(description="wx.login 返回的 code")
 
 
 class PhoneIn(Body):
+    model_config = _example({"code": "e31968a7f94cc5ee25fafc2aef2773f0bb8c3937b22520eb8ee345274d00c144"})
+
     code: Code = Field(description="getPhoneNumber 返回的 code")
 
 
 class HouseholdIn(Body):
+    model_config = _example({"community": "SQ-HP", "grid": "SQ-HP-G1", "building": "3", "unit": "2", "room": "301"})
+
     community: AreaCode
     grid: AreaCode | None = None
     building: Label = ""
@@ -38,11 +49,15 @@ class HouseholdIn(Body):
 
 
 class InvitationIn(Body):
+    model_config = _example({"role": "volunteer", "area": "SQ-HP"})
+
     role: Role
     area: AreaCode
 
 
 class RedeemIn(Body):
+    model_config = _example({"code": "7KQ2MXRT"})
+
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
 
 
@@ -63,6 +78,21 @@ class AddressIn(Body):
 
 
 class OrderIn(Body):
+    model_config = _example(
+        {
+            "community": "SQ-HP",
+            "category": "appliance",
+            "kind": "service",
+            "title": "台灯不亮",
+            "description": "换了灯泡也不亮",
+            "address": {"grid": "SQ-HP-G1", "building": "3", "unit": "2", "room": "301"},
+            "contact_phone": "13912345678",
+            "preferred_start": "2026-12-02T09:00:00+08:00",
+            "preferred_end": "2026-12-02T11:00:00+08:00",
+            "photos": [1],
+        }
+    )
+
     community: AreaCode
     category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     kind: OrderKind = OrderKind.SERVICE
@@ -96,12 +126,18 @@ class CategoryQuery(Body):
 class EmptyIn(Body):
     """Actions that need no input take an empty object."""
 
+    model_config = _example({})
+
 
 class TriageIn(Body):
+    model_config = _example({"level": "minor"})
+
     level: TriageLevel
 
 
 class DispatchIn(Body):
+    model_config = _example({"volunteer_id": 15, "note": "李师傅住得近"})
+
     volunteer_id: Annotated[int, Field(gt=0)] | None = None
     team_id: Annotated[int, Field(gt=0)] | None = None
     property_company_id: Annotated[int, Field(gt=0)] | None = None
@@ -122,14 +158,20 @@ class ReassignIn(Body):
 
 
 class ReasonIn(Body):
+    model_config = _example({"reason": "这个时间段没空"})
+
     reason: Reason
 
 
 class OptionalReasonIn(Body):
+    model_config = _example({"reason": "灯自己好了"})
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 
 
 class CompleteIn(Body):
+    model_config = _example({"note": "换了开关", "photos": [2]})
+
     note: Note = ""
     photos: PhotoIds = []
 
@@ -140,18 +182,24 @@ class Aspects(Body):
 
 
 class RateIn(Body):
+    model_config = _example({"score": 5, "comment": "很及时", "aspects": {"speed": 5, "attitude": 5}})
+
     score: Stars
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
     aspects: Aspects | None = None
 
 
 class EscalateIn(Body):
+    model_config = _example({"department": "街道城管科", "note": "楼道堆物需要清理", "due_hours": 48})
+
     department: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     note: Note = ""
     due_hours: Annotated[int, Field(ge=1, le=24 * 30)]
 
 
 class ResolveIn(Body):
+    model_config = _example({"note": "城管科已清理"})
+
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -163,10 +211,14 @@ class ReturnVisitQuery(Body):
 
 
 class ReturnVisitIn(Body):
+    model_config = _example({"note": "已电话回访，居民表示满意"})
+
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class SkillsIn(Body):
+    model_config = _example({"skills": ["electrician"]})
+
     skills: Annotated[
         list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]],
         Field(max_length=20),
@@ -174,8 +226,12 @@ class SkillsIn(Body):
 
 
 class SubscriptionsIn(Body):
+    model_config = _example({"accepted": ["order_claimed", "order_completed"]})
+
     accepted: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=20)]
 
 
 class MarkReadIn(Body):
+    model_config = _example({"ids": [1, 2]})
+
     ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=1, max_length=100)]

@@ -9,6 +9,7 @@ from app.identity.actor import Actor
 from app.orders import photos
 from app.uploads import store
 from app.uploads.store import UploadOut
+from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
 
@@ -24,6 +25,8 @@ _CACHE_CONTROL = "private, max-age=86400"
     "/uploads",
     method="POST",
     summary="上传照片（JPEG/PNG/WebP，不超过 5 MB；EXIF 与定位信息会被去除）",
+    example=examples.UPLOAD,
+    operation_id="uploadPhoto",
     description="multipart/form-data，文件放在字段 `file` 中（wx.uploadFile 的 name 填 file）。"
     "答复中的 id 用于工单的 photos 和完成时的 photos。",
     response=UploadOut,
@@ -47,6 +50,8 @@ def create_upload(actor: Actor) -> UploadOut:
     "/uploads/<int:upload_id>",
     method="GET",
     summary="下载照片（上传者，或能查看所属工单的人）",
+    answer_type="image/*",
+    operation_id="getPhoto",
     errors=(401, 404),
 )
 def get_upload(actor: Actor, upload_id: int) -> Response:

@@ -85,8 +85,8 @@ def create_invitation(rt: Runtime, actor: Actor, *, role: Role, area_code: str) 
         session.flush()
         return InvitationOut(
             code=invitation.code,
-            role=role.value,
-            area=AreaRef(code=area.code, name=area.name, kind=area.kind.value),
+            role=role,
+            area=AreaRef(code=area.code, name=area.name, kind=area.kind),
             expires_at=invitation.expires_at,
         )
 

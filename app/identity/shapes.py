@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from app.areas.models import Area
+from app.areas.models import Area, AreaKind
 from app.core.shapes import ShanghaiTime, Shape
 from app.identity.models import User
+from app.identity.roles import Role
 
 
 class AreaRef(Shape):
     code: str
     name: str
-    kind: str
+    kind: AreaKind
 
 
 class RoleOut(Shape):
-    role: str
+    role: Role
     area: AreaRef
 
 
@@ -45,16 +46,16 @@ class PhoneOut(Shape):
 
 class InvitationOut(Shape):
     code: str
-    role: str
+    role: Role
     area: AreaRef
     expires_at: ShanghaiTime
 
 
 def area_ref(area: Area) -> AreaRef:
     """An area as the API names it."""
-    return AreaRef(code=area.code, name=area.name, kind=area.kind.value)
+    return AreaRef(code=area.code, name=area.name, kind=area.kind)
 
 
 def roles_out(user: User) -> list[RoleOut]:
     """The user's roles with their areas (memberships and areas loaded by the caller)."""
-    return [RoleOut(role=m.role.value, area=area_ref(m.area)) for m in user.memberships]
+    return [RoleOut(role=m.role, area=area_ref(m.area)) for m in user.memberships]

@@ -28,3 +28,15 @@ class NotificationPage(Shape):
 
 class MarkedOut(Shape):
     marked: int
+
+
+class SubscribeTemplateOut(Shape):
+    #: Linli's name of the template, what ``POST /subscriptions`` takes back
+    key: str
+    #: The WeChat template id, what ``wx.requestSubscribeMessage`` takes in ``tmplIds``
+    template_id: str
+    title: str
+
+
+class SubscribeTemplateList(Shape):
+    items: list[SubscribeTemplateOut]

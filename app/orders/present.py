@@ -120,10 +120,10 @@ def _events(session: Session, order_ids: Sequence[int]) -> dict[int, list[EventO
         from_status: OrderStatus | None = row.from_status
         events[row.order_id].append(
             EventOut(
-                action=action.value,
+                action=action,
                 action_label=ACTION_LABELS[action],
-                from_status=from_status.value if from_status else None,
-                to_status=row.to_status.value,
+                from_status=from_status,
+                to_status=row.to_status,
                 actor=_ref(row.actor_id, row.nickname),
                 channel=row.channel,
                 note=row.note,
@@ -167,10 +167,10 @@ def present_orders(
                 number=order.number,
                 community=NamedCode(code=ref.community_code, name=ref.community_name),
                 category=NamedCode(code=ref.category_code, name=ref.category_name),
-                kind=order.kind.value,
-                status=order.status.value,
+                kind=order.kind,
+                status=order.status,
                 status_label=STATUS_LABELS[order.status],
-                level=order.level.value if order.level else None,
+                level=order.level,
                 title=order.title,
                 description=order.description,
                 address=AddressOut(

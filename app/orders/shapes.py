@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.core.shapes import ShanghaiTime, Shape
+from app.orders.workflow import Action, OrderKind, OrderStatus, TriageLevel
 from app.uploads.shapes import PhotoRef
 
 
@@ -31,10 +32,10 @@ class PhotoOut(PhotoRef):
 
 
 class EventOut(Shape):
-    action: str
+    action: Action
     action_label: str
-    from_status: str | None
-    to_status: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus
     actor: Ref | None
     channel: str
     note: str
@@ -58,10 +59,10 @@ class OrderOut(Shape):
     number: str
     community: NamedCode
     category: NamedCode
-    kind: str
-    status: str
+    kind: OrderKind
+    status: OrderStatus
     status_label: str
-    level: str | None
+    level: TriageLevel | None
     title: str
     description: str
     address: AddressOut

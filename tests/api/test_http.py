@@ -119,4 +119,30 @@ def test_docs_page_renders_the_document(client: FlaskClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
-    assert "/openapi.json" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert 'url: "/openapi.json"' in page  # Swagger UI is pointed at our document
+    # Offline: every http(s) URL in the page is this server's own (none today).
+    for url in re.findall(r"https?://[^\s\"'<>)]+", page):
+        assert url.startswith("http://localhost/"), url
+    assert "validatorUrl: null" in page  # else Swagger UI asks validator.swagger.io about the document
+
+
+def test_docs_assets_are_served_by_the_app(client: FlaskClient) -> None:
+    page = client.get("/docs").get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="(/docs/static/[^"]+)"', page)
+    assert {a.rsplit("/", 1)[1] for a in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    types = {"js": {"text/javascript", "application/javascript"}, "css": {"text/css"}, "png": {"image/png"}}
+    for asset in assets:
+        with client.get(asset) as response:  # a file answer: closed, or its file stays open
+            assert response.status_code == 200, asset
+            assert response.mimetype in types[asset.rsplit(".", 1)[1]], (asset, response.mimetype)
+            assert response.content_length
+    with client.get("/docs/static/swagger-ui-bundle.js") as response:
+        assert "SwaggerUIBundle" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", ["LICENSE", "index.template.html", "..%2Fflask_swagger_ui.py", "nothing.js"])
+def test_docs_assets_are_only_the_pages_own(client: FlaskClient, name: str) -> None:
+    response = client.get(f"/docs/static/{name}")
+    assert response.status_code == 404
+    _assert_envelope(response.get_json(), "not_found")

@@ -1,0 +1,228 @@
+"""One example answer per operation, shown in /docs and /openapi.json.
+
+They are written as the API answers them (JSON, times in +08:00), and tests/api/test_openapi.py
+validates each against its answer shape and serialises it back unchanged, so an example cannot
+drift from the shape it shows. One small story runs through them: 张阿姨 of 和平社区 posts order
+42 (台灯不亮) and volunteer 李师傅 takes it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Final
+
+from app.orders.workflow import ACTION_LABELS, HELD, STATUS_LABELS, TRANSITIONS, Action, OrderStatus
+
+_AT: Final = "2026-12-01T17:26:01+08:00"
+_LATER: Final = "2026-12-01T18:05:12+08:00"
+_EXPIRES: Final = "2026-12-04T17:26:01+08:00"
+
+_COMMUNITY: Final = {"code": "SQ-HP", "name": "和平社区", "kind": "community"}
+_GRID: Final = {"code": "SQ-HP-G1", "name": "阳光小区", "kind": "grid"}
+_RESIDENT: Final = {"id": 8, "name": "张阿姨"}
+_VOLUNTEER: Final = {"id": 15, "name": "李师傅"}
+_SECRETARY: Final = {"id": 3, "name": "王书记"}
+
+#: Who takes each action in the examples.
+_ACTORS: Final = {
+    Action.TRIAGE: _SECRETARY,
+    Action.DISPATCH: _SECRETARY,
+    Action.PUBLISH: _SECRETARY,
+    Action.REJECT: _SECRETARY,
+    Action.ESCALATE: _SECRETARY,
+    Action.RESOLVE: _SECRETARY,
+    Action.CLAIM: _VOLUNTEER,
+    Action.ACCEPT: _VOLUNTEER,
+    Action.DECLINE: _VOLUNTEER,
+    Action.START: _VOLUNTEER,
+    Action.COMPLETE: _VOLUNTEER,
+}
+
+_SUBMITTED_EVENT: Final = {
+    "action": "submit",
+    "action_label": ACTION_LABELS[Action.SUBMIT],
+    "from_status": None,
+    "to_status": "submitted",
+    "actor": _RESIDENT,
+    "channel": "api",
+    "note": "",
+    "at": _AT,
+}
+
+ORDER: Final[dict[str, Any]] = {
+    "id": 42,
+    "number": "20261201-0004",
+    "community": {"code": "SQ-HP", "name": "和平社区"},
+    "category": {"code": "appliance", "name": "家电维修"},
+    "kind": "service",
+    "status": "submitted",
+    "status_label": STATUS_LABELS[OrderStatus.SUBMITTED],
+    "level": None,
+    "title": "台灯不亮",
+    "description": "换了灯泡也不亮",
+    "address": {"grid": {"code": "SQ-HP-G1", "name": "阳光小区"}, "building": "3", "unit": "2", "room": "301"},
+    "contact_phone": "13912345678",
+    "resident": _RESIDENT,
+    "posted_by": _RESIDENT,
+    "assignee": None,
+    "team": None,
+    "property_company": None,
+    "photos": [{"id": 1, "url": "/api/v1/uploads/1"}],
+    "completion_photos": [],
+    "completion_note": "",
+    "needs_review": False,
+    "preferred_start": "2026-12-02T09:00:00+08:00",
+    "preferred_end": "2026-12-02T11:00:00+08:00",
+    "escalation": None,
+    "rating": None,
+    "created_at": _AT,
+    "updated_at": _AT,
+    "events": [_SUBMITTED_EVENT],
+}
+
+ORDER_ENVELOPE: Final = {"order": ORDER}
+ORDER_PAGE: Final = {"items": [{**ORDER, "events": None}], "next_cursor": "MjAyNi0xMi0wMXw0Mg"}
+#: The pool shows a volunteer the order with the resident's phone and room masked.
+POOL_PAGE: Final = {
+    "items": [
+        {
+            **ORDER,
+            "status": "pooled",
+            "status_label": STATUS_LABELS[OrderStatus.POOLED],
+            "contact_phone": "139****5678",
+            "address": {**ORDER["address"], "room": "***"},
+            "events": None,
+        }
+    ],
+    "next_cursor": None,
+}
+
+
+def order_after(action: Action) -> dict[str, Any]:
+    """The answer of ``action`` on order 42: its new status and one more event."""
+    transition = TRANSITIONS[action]
+    source = next(status for status in OrderStatus if status in transition.sources)
+    target = transition.target_from(source)
+    order = copy.deepcopy(ORDER)
+    order.update(status=target.value, status_label=STATUS_LABELS[target], updated_at=_LATER)
+    if target in HELD or target in {OrderStatus.COMPLETED, OrderStatus.CLOSED}:
+        order["assignee"] = _VOLUNTEER
+    if action is Action.TRIAGE:
+        order["level"] = "minor"
+    if action is Action.COMPLETE:
+        order["completion_note"] = "换了开关"
+    if action is Action.RATE:
+        order["rating"] = {"score": 5, "speed": 5, "attitude": 5, "comment": "很及时"}
+    if action is Action.ESCALATE:
+        order["escalation"] = {"department": "街道城管科", "due_at": "2026-12-03T18:05:12+08:00"}
+    order["events"].append(
+        {
+            "action": action.value,
+            "action_label": ACTION_LABELS[action],
+            "from_status": source.value,
+            "to_status": target.value,
+            "actor": _ACTORS.get(action, _RESIDENT),
+            "channel": "api",
+            "note": "",
+            "at": _LATER,
+        }
+    )
+    return {"order": order}
+
+
+_ROLES: Final = [{"role": "resident", "area": _COMMUNITY}]
+_HOUSEHOLD: Final = {
+    "community": _COMMUNITY,
+    "grid": _GRID,
+    "building": "3",
+    "unit": "2",
+    "room": "301",
+    "verified": False,
+}
+
+LOGIN: Final = {"token": "eyJ1Ijo4…", "expires_in": 259200, "user": {"id": 8, "nickname": "张阿姨", "roles": _ROLES}}
+PHONE: Final = {"phone": "139****5678"}
+PROFILE: Final = {
+    "id": 8,
+    "nickname": "张阿姨",
+    "roles": _ROLES,
+    "phone": "139****5678",
+    "household": _HOUSEHOLD,
+    "points_balance": 0,
+    "skills": [],
+}
+VOLUNTEER_PROFILE: Final = {
+    **PROFILE,
+    "id": 15,
+    "nickname": "李师傅",
+    "roles": [{"role": "volunteer", "area": _COMMUNITY}],
+    "household": None,
+    "points_balance": 15,
+    "skills": ["electrician"],
+}
+HOUSEHOLD: Final = {**_HOUSEHOLD, "verified": True}
+INVITATION: Final = {"code": "7KQ2MXRT", "role": "volunteer", "area": _COMMUNITY, "expires_at": _EXPIRES}
+BIND_CODE: Final = {"code": "6YTKWTYW", "expires_at": "2026-12-01T17:36:01+08:00", "send": "绑定 6YTKWTYW"}
+
+CATEGORIES: Final = {
+    "items": [{"code": "appliance", "name": "家电维修", "points": 15, "sla_hours": 48, "skill": "electrician"}]
+}
+CANDIDATES: Final = {
+    "items": [
+        {
+            "volunteer_id": 15,
+            "name": "李师傅",
+            "score": 6.5,
+            "reasons": ["技能匹配：electrician", "住在同一网格", "当前空闲", "历史评分 4.5（12 次）"],
+        }
+    ]
+}
+RETURN_VISIT: Final = {
+    "id": 5,
+    "order_id": 42,
+    "order_number": "20261201-0004",
+    "reason": "评分 2 星",
+    "done": True,
+    "note": "已电话回访，居民表示满意",
+    "called_at": _LATER,
+    "created_at": _AT,
+}
+RETURN_VISITS: Final = {"items": [{**RETURN_VISIT, "done": False, "note": "", "called_at": None}], "next_cursor": None}
+
+UPLOAD: Final = {"id": 1, "url": "/api/v1/uploads/1", "content_type": "image/jpeg", "byte_size": 678}
+
+SUBSCRIBE_TEMPLATES: Final = {
+    "items": [
+        {"key": "order_claimed", "template_id": "sim-tmpl-order-claimed", "title": "已有志愿者接单"},
+        {"key": "order_completed", "template_id": "sim-tmpl-order-completed", "title": "服务已完成，请评价"},
+    ]
+}
+GRANTS: Final = {"remaining": {"order_claimed": 1, "order_completed": 1}}
+NOTIFICATIONS: Final = {
+    "items": [
+        {
+            "id": 3,
+            "template_key": "order_claimed",
+            "title": "已有志愿者接单",
+            "body": "您的工单 20261201-0004「台灯不亮」已由李师傅接单。",
+            "order_id": 42,
+            "read": False,
+            "created_at": _LATER,
+        }
+    ],
+    "next_cursor": None,
+    "unread": 1,
+}
+MARKED: Final = {"marked": 2}
+
+HEALTH: Final = {"status": "ok"}
+READY: Final = {"status": "ok", "database": "ok"}
+METRICS: Final = (
+    "# HELP linli_http_requests_total HTTP requests answered\n"
+    "# TYPE linli_http_requests_total counter\n"
+    'linli_http_requests_total{endpoint="/healthz",method="GET",status="200"} 3.0\n'
+)
+OPENAPI: Final = {"openapi": "3.1.0", "info": {"title": "Linli 邻里 API", "version": "1"}, "paths": {}}
+DOCS_PAGE: Final = '<!doctype html>\n<html lang="zh-CN">…<div id="swagger-ui"></div>…</html>'
+ECHOSTR: Final = "5921830431474916830"
+CALLBACK_REPLY: Final = "success"

@@ -1,0 +1,55 @@
+"""Subscribe-message templates: what is listed for the mini-program, and that each title is the
+title its messages carry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.core.config import TEMPLATE_KEYS, NotifySection
+from app.notify.templates import TITLES, subscribe_templates_of
+from app.orders import texts
+
+_AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+
+def test_every_template_key_has_a_chinese_title() -> None:
+    assert set(TITLES) == set(TEMPLATE_KEYS)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in title) for title in TITLES.values())
+
+
+@pytest.mark.parametrize("key", [key for key in TEMPLATE_KEYS if key != "digest"])
+def test_titles_are_those_of_the_messages(key: str) -> None:
+    facts = texts.OrderFacts(
+        order_id=1,
+        number="20261201-0001",
+        title="台灯不亮",
+        category="家电维修",
+        community="和平社区",
+        at=_AT,
+        person="李师傅",
+        text="请尽快处理",
+    )
+    assert texts.render(key, facts).title == TITLES[key]
+
+
+def test_the_digest_title_is_the_daily_one() -> None:
+    facts = texts.DigestFacts(
+        community="和平社区", day="2026-11-30", submitted=3, closed=2, open=1, overdue=0, average_rating=4.5, at=_AT
+    )
+    assert texts.render_digest(facts).title.endswith(TITLES["digest"])
+
+
+def test_only_configured_templates_are_listed_in_key_order() -> None:
+    notify = NotifySection(subscribe_templates={"reminder": "tmpl-r", "order_claimed": "tmpl-c"})
+    listed = subscribe_templates_of(notify).items
+    assert [(t.key, t.template_id, t.title) for t in listed] == [
+        ("order_claimed", "tmpl-c", "已有志愿者接单"),
+        ("reminder", "tmpl-r", "工单提醒"),
+    ]
+
+
+def test_an_empty_template_id_is_not_listed() -> None:
+    notify = NotifySection(subscribe_templates={"order_started": ""})
+    assert subscribe_templates_of(notify).items == []
