@@ -149,6 +149,8 @@ class ReassignIn(Body):
     """转单: a reason, and exactly one of a volunteer, a team, a property company, the pool or the
     queue (back to 待派单)."""
 
+    model_config = _example({"reason": "志愿者生病，改派他人", "volunteer_id": 12})
+
     reason: Reason
     volunteer_id: Annotated[int, Field(gt=0)] | None = None
     team_id: Annotated[int, Field(gt=0)] | None = None
