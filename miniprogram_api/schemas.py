@@ -7,12 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
 from app.orders.workflow import OrderKind, OrderStatus, TriageLevel
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+#: A database id in a body: one the database cannot hold is a 400 naming the field, never a driver
+#: error.
+DbId = Annotated[int, Field(ge=MIN_ID, le=MAX_ID)]
 
 
 class Body(BaseModel):
@@ -51,7 +55,7 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1\d{10}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-PhotoIds = Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=9)]
+PhotoIds = Annotated[list[DbId], Field(max_length=9)]
 Stars = Annotated[int, Field(ge=1, le=5)]
 
 
@@ -73,7 +77,7 @@ class OrderIn(Body):
     preferred_start: AwareDatetime | None = None
     preferred_end: AwareDatetime | None = None
     photos: PhotoIds = []
-    on_behalf_of: Annotated[int, Field(gt=0)] | None = Field(default=None, description="代下单：居民的用户编号")
+    on_behalf_of: DbId | None = Field(default=None, description="代下单：居民的用户编号")
 
 
 class OrderListQuery(Body):
@@ -102,9 +106,9 @@ class TriageIn(Body):
 
 
 class DispatchIn(Body):
-    volunteer_id: Annotated[int, Field(gt=0)] | None = None
-    team_id: Annotated[int, Field(gt=0)] | None = None
-    property_company_id: Annotated[int, Field(gt=0)] | None = None
+    volunteer_id: DbId | None = None
+    team_id: DbId | None = None
+    property_company_id: DbId | None = None
     pool: bool = False
     note: Note = ""
 
@@ -166,4 +170,4 @@ class SubscriptionsIn(Body):
 
 
 class MarkReadIn(Body):
-    ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=1, max_length=100)]
+    ids: Annotated[list[DbId], Field(min_length=1, max_length=100)]
