@@ -65,9 +65,7 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
     if op.description:
         doc["description"] = op.description
     params = [
-        {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "integer"}}
-        for name in op.path.split("/")
-        if name.startswith("{")
+        {"name": name, "in": "path", "required": True, "schema": schema} for name, schema in op.path_params.items()
     ]
     if op.query is not None:
         params += _query_parameters(op.query, schemas)

@@ -97,7 +97,7 @@ def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
 
 
 @endpoint(
-    bp, "/orders/<int:order_id>", method="GET", summary="工单详情与处理记录", response=OrderEnvelope, errors=(401, 404)
+    bp, "/orders/<id:order_id>", method="GET", summary="工单详情与处理记录", response=OrderEnvelope, errors=(401, 404)
 )
 def get_order(actor: Actor, order_id: int) -> OrderEnvelope:
     return OrderEnvelope(order=queries.get_order(runtime(), actor, order_id))
@@ -118,7 +118,7 @@ def task_pool(actor: Actor, query: PageQuery) -> OrderPage:
 
 @endpoint(
     bp,
-    "/orders/<int:order_id>/candidates",
+    "/orders/<id:order_id>/candidates",
     method="GET",
     summary="派单候选志愿者（含推荐理由）",
     response=CandidateList,
@@ -145,7 +145,7 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
 
 @endpoint(
     bp,
-    "/return-visits/<int:visit_id>",
+    "/return-visits/<id:visit_id>",
     method="POST",
     summary="记录回访结果",
     body=ReturnVisitIn,
@@ -231,7 +231,7 @@ def _register_action(
     view.__name__ = f"action_{action.value}"
     endpoint(
         bp,
-        f"/orders/<int:order_id>/{action.value}",
+        f"/orders/<id:order_id>/{action.value}",
         method="POST",
         summary=summary,
         body=schema,

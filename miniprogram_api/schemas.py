@@ -15,7 +15,7 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
 #: A database id in a body: one the database cannot hold is a 400 naming the field, never a driver
-#: error.
+#: error. Path ids have the same range through ``IdConverter`` (registry.py), documented as this type.
 DbId = Annotated[int, Field(ge=MIN_ID, le=MAX_ID)]
 
 

@@ -1,26 +1,33 @@
-"""Identifiers outside the database's range (issue 10): an id ≤ 0 or ≥ 2^63 in a body or a token's
-subject answers 400 or 401 with nothing written, the same on SQLite and PostgreSQL, and never a
-500 from the driver."""
+"""Identifiers outside the database's range (issue 10): an id ≤ 0 or ≥ 2^63 in a path, a body or a
+token's subject answers 404, 400 or 401 with nothing written, the same on SQLite and PostgreSQL,
+and never a 500 from the driver."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel
+from werkzeug.routing import IntegerConverter, Rule
 
 from app.models import Base
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
-from miniprogram_api.registry import OPERATIONS
+from miniprogram_api.registry import OPERATIONS, endpoint
 from tests.factories import People, World, make_order, make_people, make_world
 
 #: The largest id a BIGINT (PostgreSQL) or an INTEGER (SQLite) column holds.
 MAX_ID = 2**63 - 1
+#: Path values no row can have: zero, negative, just past the 64-bit range, past it again, a
+#: 30-digit number, one longer than Python turns into an int (4300 digits), and an Arabic-Indic
+#: one, which int() reads as 1 (an id that exists in these tests) but is no id in a URL.
+BAD_PATH_IDS = ["0", "-1", str(2**63), str(2**64), "9" * 30, "9" * 5000, "\u0661"]
 OUT_OF_RANGE_BODY = [0, -1, 2**63, 2**64]
+_PLACEHOLDER = re.compile(r"<[^>]+>")
 
 
 @pytest.fixture
@@ -40,6 +47,22 @@ def _snapshot(rt: Runtime) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+def _id_rules(app: Flask) -> list[Rule]:
+    """Every rule with an integer path parameter (``int`` or any converter built on it)."""
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if any(isinstance(converter, IntegerConverter) for converter in rule._converters.values())
+    ]
+
+
+def _url(rule: Rule, value: str) -> str:
+    assert all(isinstance(c, IntegerConverter) for c in rule._converters.values()), (
+        f"{rule.rule} mixes an id with another kind of parameter: teach this test what to send for it"
+    )
+    return _PLACEHOLDER.sub(value, rule.rule)
+
+
 def _world(rt: Runtime, client: FlaskClient) -> tuple[People, int, int]:
     """The usual cast signed in, a submitted order and one the volunteer holds."""
     world = make_world(rt)
@@ -47,6 +70,86 @@ def _world(rt: Runtime, client: FlaskClient) -> tuple[People, int, int]:
     submitted = make_order(rt, people, world)
     held = make_order(rt, people, world, status=OrderStatus.ACCEPTED)
     return people, submitted, held
+
+
+# -- path ids --------------------------------------------------------------------------------------
+
+
+def test_every_id_route_is_walked(app: Flask) -> None:
+    """The walk below is only as good as the rules it finds."""
+    endpoints = {rule.endpoint for rule in _id_rules(app)}
+    expected = {"orders.get_order", "uploads.get_upload", "identity.verify_household", "orders.record_return_visit"}
+    assert expected <= endpoints
+    assert len({e for e in endpoints if e.startswith("orders.action_")}) == 14
+
+
+def test_out_of_range_path_ids_are_404_on_every_route_and_method(
+    app_500: Flask, client: FlaskClient, rt: Runtime
+) -> None:
+    """The rule asserted: exactly 404 ``not_found``, whatever the method and whether or not a token
+    comes with it. An out-of-range id is refused while the URL is matched, before the method, the
+    token or the body is looked at; the path then names nothing, like an unknown path. So it is
+    not a 405 (no rule matches the path for any method) and not a 401 (there is nothing behind the
+    path to protect)."""
+    people, _submitted, _held = _world(rt, client)
+    before = _snapshot(rt)
+    problems: list[str] = []
+    cases = 0
+    for rule in _id_rules(app_500):
+        for value in BAD_PATH_IDS:
+            url = _url(rule, value)
+            for method in sorted(rule.methods or ()):
+                for who, headers in (("secretary", people.secretary.headers), ("anonymous", {})):
+                    cases += 1
+                    body: dict[str, Any] | None = {} if method in {"POST", "PUT"} else None
+                    response = client.open(url, method=method, headers=headers, json=body)
+                    case = f"{method} {rule.rule} with {value[:24]} as {who}"
+                    if response.status_code != 404:
+                        problems.append(f"{case}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+                    elif method != "HEAD" and response.get_json()["error"]["code"] != "not_found":
+                        problems.append(f"{case}: {response.get_json()}")
+    assert cases > 400
+    assert not problems, "\n".join(problems)
+    assert _snapshot(rt) == before
+
+
+def test_the_largest_id_reaches_the_views_and_answers_like_a_missing_one(
+    app_500: Flask, client: FlaskClient, rt: Runtime
+) -> None:
+    """The other side of the bound: 2^63 − 1 is a valid id, so it passes the URL, goes to the
+    database as it is and finds nothing (404), or the empty body is refused first (400)."""
+    people, _submitted, _held = _world(rt, client)
+    before = _snapshot(rt)
+    problems: list[str] = []
+    for rule in _id_rules(app_500):
+        for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
+            body: dict[str, Any] | None = {} if method in {"POST", "PUT"} else None
+            response = client.open(_url(rule, str(MAX_ID)), method=method, headers=people.secretary.headers, json=body)
+            if response.status_code not in {400, 404}:
+                problems.append(f"{method} {rule.rule}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+    assert not problems, "\n".join(problems)
+    assert _snapshot(rt) == before
+
+
+def test_openapi_documents_path_ids_as_bounded_integers(client: FlaskClient) -> None:
+    doc = client.get("/openapi.json").get_json()
+    params = [
+        (path, param)
+        for path, item in doc["paths"].items()
+        for op in item.values()
+        for param in op.get("parameters", [])
+        if param["in"] == "path"
+    ]
+    assert len(params) >= 18
+    for path, param in params:
+        assert param["schema"] == {"type": "integer", "minimum": 1, "maximum": MAX_ID}, (path, param)
+
+
+def test_a_route_with_an_unbounded_int_parameter_is_refused_when_declared() -> None:
+    """``<int:…>`` takes any size of number, which is how the 500s came; the registry takes only
+    converters it can document (``<id:…>``)."""
+    with pytest.raises(ValueError, match="thing_id"):
+        endpoint(Blueprint("probe", __name__), "/things/<int:thing_id>", method="GET", summary="探针")(lambda: {})
 
 
 # -- body ids --------------------------------------------------------------------------------------
