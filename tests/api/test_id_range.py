@@ -1,9 +1,10 @@
-"""Identifiers outside the database's range (issue 10): an id ≤ 0 or ≥ 2^63 in a path, a body or a
-token's subject answers 404, 400 or 401 with nothing written, the same on SQLite and PostgreSQL,
-and never a 500 from the driver."""
+"""Identifiers outside the database's range (issue 10): an id ≤ 0 or ≥ 2^63 in a path, a body, a
+cursor or a token's subject answers 404, 400 or 401 with nothing written, the same on SQLite and
+PostgreSQL, and never a 500 from the driver."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -213,6 +214,29 @@ def test_out_of_range_body_ids_are_400_naming_the_field(
             problems.append(f"{case}: {field} not named in {answer['error']['details']}")
     assert not problems, "\n".join(problems)
     assert _snapshot(rt) == before
+
+
+# -- cursors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", [0, -1, 2**63, 2**64])
+def test_a_cursor_holding_an_out_of_range_number_is_400(
+    app_500: Flask, client: FlaskClient, rt: Runtime, number: int
+) -> None:
+    """A cursor is opaque, but it carries an id (or a page offset) into a query: one the server
+    did not make is a 400 (docs/api.md, Paging), also when it decodes to a number."""
+    people = make_people(rt, make_world(rt), client=client)
+    cursor = base64.urlsafe_b64encode(str(number).encode()).decode().rstrip("=")
+    lists = [
+        ("/api/v1/orders", people.resident),
+        ("/api/v1/tasks/pool", people.volunteer),
+        ("/api/v1/notifications", people.resident),
+        ("/api/v1/return-visits", people.secretary),
+    ]
+    for path, who in lists:
+        response = client.get(f"{path}?cursor={cursor}", headers=who.headers)
+        assert response.status_code == 400, (path, response.get_json())
+        assert response.get_json()["error"]["code"] == "invalid_input", path
 
 
 # -- the token's subject ---------------------------------------------------------------------------
