@@ -6,10 +6,13 @@ from flask import Flask
 
 from miniprogram_api import bot, identity, notifications, ops, orders, uploads
 from miniprogram_api.errors import register_error_handlers
+from miniprogram_api.registry import IdConverter
 
 
 def register(app: Flask) -> None:
     """Attach every blueprint and handler to ``app``."""
+    # Before any blueprint: a rule looks its converters up when it is added to the map.
+    app.url_map.converters["id"] = IdConverter
     register_error_handlers(app)
     ops.install_metrics(app)
     app.register_blueprint(ops.bp)

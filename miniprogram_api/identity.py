@@ -85,7 +85,7 @@ def set_household(actor: Actor, body: HouseholdIn) -> ProfileOut:
 
 @endpoint(
     bp,
-    "/households/<int:user_id>/verify",
+    "/households/<id:user_id>/verify",
     method="POST",
     summary="社区工作人员核实居民住址",
     example=examples.HOUSEHOLD,

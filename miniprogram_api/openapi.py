@@ -71,7 +71,7 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
     if op.description:
         doc["description"] = op.description
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": kind}} for name, kind in op.path_types.items()
+        {"name": name, "in": "path", "required": True, "schema": schema} for name, schema in op.path_params.items()
     ]
     if op.query is not None:
         params += _query_parameters(op.query, schemas)

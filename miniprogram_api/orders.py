@@ -112,7 +112,7 @@ def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
 
 @endpoint(
     bp,
-    "/orders/<int:order_id>",
+    "/orders/<id:order_id>",
     method="GET",
     summary="工单详情与处理记录",
     response=OrderEnvelope,
@@ -140,7 +140,7 @@ def task_pool(actor: Actor, query: PageQuery) -> OrderPage:
 
 @endpoint(
     bp,
-    "/orders/<int:order_id>/candidates",
+    "/orders/<id:order_id>/candidates",
     method="GET",
     summary="派单候选志愿者（含推荐理由）",
     example=examples.CANDIDATES,
@@ -170,7 +170,7 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
 
 @endpoint(
     bp,
-    "/return-visits/<int:visit_id>",
+    "/return-visits/<id:visit_id>",
     method="POST",
     summary="记录回访结果",
     example=examples.RETURN_VISIT,
@@ -303,7 +303,7 @@ def _register_action(
     view.__name__ = f"action_{action.value}"
     endpoint(
         bp,
-        f"/orders/<int:order_id>/{action.value}",
+        f"/orders/<id:order_id>/{action.value}",
         method="POST",
         summary=summary,
         # claimOrder, dispatchOrder …: a verb on the order, as a client generator wants it.

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
+from werkzeug.routing import IntegerConverter, Map
 
 from app.core.errors import InvalidInputError
+from app.core.ids import MAX_ID, MIN_ID
 from app.uploads.shapes import PHOTO_URL
 from miniprogram_api.auth import current_actor, runtime
+from miniprogram_api.schemas import DbId
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,11 @@ class Operation:
     status: int
     auth: bool
     errors: tuple[int, ...]
+    #: Each path parameter's JSON schema, by name, in the order of the path.
+    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     content_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
-    #: path parameter → JSON type: ``integer`` for ``<int:…>``, ``string`` for the rest
-    path_types: dict[str, str] = field(default_factory=dict)
     headers: tuple[Header, ...] = ()
     #: The success answer as a client receives it (miniprogram_api/examples.py)
     example: Any = None
@@ -72,9 +75,35 @@ def photo_url(upload_id: int) -> str:
 #: What every answer is serialised with: how an id becomes a link.
 ANSWER_CONTEXT: dict[str, Any] = {PHOTO_URL: photo_url}
 
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``, the converter of every path id: 1 to 2^63 − 1, what an id column holds.
+
+    Any other number fails to match, so the URL answers 404 like an unknown path before a token,
+    a body or the database driver sees it (a number the driver cannot bind is a 500). ASCII digits
+    only: ``\\d`` would also take other scripts' digits, which ``int()`` reads as numbers.
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=MIN_ID, max=MAX_ID)
+
+
+#: The OpenAPI schema of each converter a route may use; a rule with another one is refused at
+#: import, so no path parameter goes undocumented (or back to the unbounded ``int``).
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {"id": TypeAdapter(DbId).json_schema(), "": {"type": "string"}}
+
 _FLASK_PARAM = re.compile(r"<(?:([a-z_]+):)?([a-z_]+)>")
-#: Flask converter → JSON type of the path parameter (the default converter takes a string).
-_PATH_TYPES = {"int": "integer"}
+
+
+def _path_params(rule: str) -> dict[str, dict[str, Any]]:
+    params: dict[str, dict[str, Any]] = {}
+    for converter, name in _FLASK_PARAM.findall(rule):
+        if converter not in PATH_SCHEMAS:
+            raise ValueError(f"{rule}: path parameter {name!r} needs a converter of PATH_SCHEMAS, e.g. <id:{name}>")
+        params[name] = PATH_SCHEMAS[converter]
+    return params
 
 
 def camel_case(name: str) -> str:
@@ -167,9 +196,9 @@ def endpoint(
                 status=status,
                 auth=auth,
                 errors=errors,
+                path_params=_path_params(rule),
                 description=description,
                 content_type=content_type,
-                path_types={name: _PATH_TYPES.get(kind, "string") for kind, name in _FLASK_PARAM.findall(rule)},
                 headers=headers,
                 example=example,
                 answer_type=answer_type,

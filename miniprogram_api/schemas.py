@@ -7,12 +7,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
 from app.orders.workflow import OrderKind, OrderStatus, TriageLevel
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+#: A database id in a body: one the database cannot hold is a 400 naming the field, never a driver
+#: error. Path ids have the same range through ``IdConverter`` (registry.py), documented as this type.
+DbId = Annotated[int, Field(ge=MIN_ID, le=MAX_ID)]
 
 
 class Body(BaseModel):
@@ -66,7 +70,7 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1\d{10}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-PhotoIds = Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=9)]
+PhotoIds = Annotated[list[DbId], Field(max_length=9)]
 Stars = Annotated[int, Field(ge=1, le=5)]
 
 
@@ -103,7 +107,7 @@ class OrderIn(Body):
     preferred_start: AwareDatetime | None = None
     preferred_end: AwareDatetime | None = None
     photos: PhotoIds = []
-    on_behalf_of: Annotated[int, Field(gt=0)] | None = Field(default=None, description="代下单：居民的用户编号")
+    on_behalf_of: DbId | None = Field(default=None, description="代下单：居民的用户编号")
 
 
 class OrderListQuery(Body):
@@ -138,9 +142,9 @@ class TriageIn(Body):
 class DispatchIn(Body):
     model_config = _example({"volunteer_id": 15, "note": "李师傅住得近"})
 
-    volunteer_id: Annotated[int, Field(gt=0)] | None = None
-    team_id: Annotated[int, Field(gt=0)] | None = None
-    property_company_id: Annotated[int, Field(gt=0)] | None = None
+    volunteer_id: DbId | None = None
+    team_id: DbId | None = None
+    property_company_id: DbId | None = None
     pool: bool = False
     note: Note = ""
 
@@ -152,9 +156,9 @@ class ReassignIn(Body):
     model_config = _example({"reason": "志愿者生病，改派他人", "volunteer_id": 12})
 
     reason: Reason
-    volunteer_id: Annotated[int, Field(gt=0)] | None = None
-    team_id: Annotated[int, Field(gt=0)] | None = None
-    property_company_id: Annotated[int, Field(gt=0)] | None = None
+    volunteer_id: DbId | None = None
+    team_id: DbId | None = None
+    property_company_id: DbId | None = None
     pool: bool = False
     queue: bool = False
 
@@ -236,4 +240,4 @@ class SubscriptionsIn(Body):
 class MarkReadIn(Body):
     model_config = _example({"ids": [1, 2]})
 
-    ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=1, max_length=100)]
+    ids: Annotated[list[DbId], Field(min_length=1, max_length=100)]

@@ -47,7 +47,7 @@ def create_upload(actor: Actor) -> UploadOut:
 
 @endpoint(
     bp,
-    "/uploads/<int:upload_id>",
+    "/uploads/<id:upload_id>",
     method="GET",
     summary="下载照片（上传者，或能查看所属工单的人）",
     answer_type="image/*",

@@ -11,7 +11,8 @@ from sqlalchemy.orm import mapped_column
 from app.core.clock import now_utc
 from app.core.db import UTCDateTime
 
-#: 64-bit ids on PostgreSQL; plain INTEGER on SQLite, where only that aliases the rowid.
+#: 64-bit ids on PostgreSQL; plain INTEGER on SQLite, where only that aliases the rowid. Both are
+#: signed 64-bit and ids count from 1, so the API accepts 1..2^63 − 1 (``app/core/ids.py``).
 ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 intpk = Annotated[int, mapped_column(ID_TYPE, primary_key=True)]

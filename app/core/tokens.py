@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.core.errors import TokenExpiredError, UnauthenticatedError
+from app.core.ids import is_db_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +35,8 @@ class TokenSigner:
             raise TokenExpiredError() from exc
         except BadSignature as exc:
             raise UnauthenticatedError("登录凭证无效，请重新登录") from exc
-        if (
-            not isinstance(payload, dict)
-            or not isinstance(payload.get("u"), int)
-            or not isinstance(payload.get("g"), int)
-        ):
+        # A subject outside the id range names no user; refused here, it never reaches the lookup
+        # (where the driver would fail on it with a 500).
+        if not isinstance(payload, dict) or not is_db_id(payload.get("u")) or not isinstance(payload.get("g"), int):
             raise UnauthenticatedError("登录凭证无效，请重新登录")
         return TokenClaims(user_id=payload["u"], generation=payload["g"])
