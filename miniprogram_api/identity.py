@@ -10,6 +10,7 @@ from app.identity import households, invitations
 from app.identity import login as auth
 from app.identity.actor import Actor
 from app.identity.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut
+from app.property import companies
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
@@ -108,7 +109,14 @@ def verify_household(actor: Actor, user_id: int) -> HouseholdOut:
     errors=(400, 401, 403, 404),
 )
 def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
-    return invitations.create_invitation(runtime(), actor, role=body.role, area_code=body.area)
+    return invitations.create_invitation(
+        runtime(),
+        actor,
+        role=body.role,
+        area_code=body.area,
+        property_company_id=body.property_company_id,
+        company_serves=companies.serves,
+    )
 
 
 @endpoint(

@@ -57,6 +57,8 @@ class InvitationIn(Body):
 
     role: Role
     area: AreaCode
+    #: Required for ``property_company`` (the staff member is linked to it on redeem), else absent.
+    property_company_id: DbId | None = None
 
 
 class RedeemIn(Body):

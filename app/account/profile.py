@@ -14,6 +14,7 @@ from app.identity.households import household_out, place_household
 from app.identity.invitations import take_invitation
 from app.identity.roles import Role
 from app.identity.shapes import roles_out
+from app.property.companies import link_staff
 from app.runtime import Runtime
 from app.timebank.ledger import balance_of
 from app.volunteers.skills import replace_skills, skills_of
@@ -70,5 +71,8 @@ def redeem_invitation(rt: Runtime, actor: Actor, code: str) -> ProfileOut:
     Raises NotFoundError (unknown code), InvitationUsedError, InvitationExpiredError.
     """
     with rt.db.write() as session:
-        take_invitation(session, actor, code)
+        invitation = take_invitation(session, actor, code)
+        if invitation.property_company_id is not None:
+            # Property staff act on their company's orders from the moment they join.
+            link_staff(session, invitation.property_company_id, actor.user_id)
         return _profile(session, actor.user_id)

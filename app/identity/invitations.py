@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -55,14 +56,33 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def create_invitation(rt: Runtime, actor: Actor, *, role: Role, area_code: str) -> InvitationOut:
-    """A secretary (for their community) or street admin (for their street): a one-time code.
+#: Is this property company one that serves this community? (asked by the layer that knows companies)
+CompanyCheck = Callable[[Session, int, int], bool]
 
-    Raises InvalidInputError (role not invitable there), NotFoundError, ForbiddenError.
+
+def create_invitation(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    role: Role,
+    area_code: str,
+    property_company_id: int | None = None,
+    company_serves: CompanyCheck | None = None,
+) -> InvitationOut:
+    """A secretary (for their community) or street admin (for their street): a one-time code.
+    Property staff are invited for one company (``property_company_id``, checked with
+    ``company_serves``), and are linked to it when they redeem the code.
+
+    Raises InvalidInputError (role not invitable there, company missing or not of the community),
+    NotFoundError, ForbiddenError.
     """
     kinds = ROLE_AREA_KINDS.get(role)
     if kinds is None:
         raise InvalidInputError("该角色不能通过邀请获得", details={"role": role.value})
+    if (role is Role.PROPERTY_COMPANY) != (property_company_id is not None):
+        raise InvalidInputError(
+            "邀请物业人员时须选择物业企业，其他角色不能选择", details={"fields": ["property_company_id"]}
+        )
     with rt.db.write() as session:
         area = get_area(session, area_code)
         if not _may_invite(actor, area, role):
@@ -74,10 +94,17 @@ def create_invitation(rt: Runtime, actor: Actor, *, role: Role, area_code: str) 
             raise InvalidInputError(
                 "该角色不能设在这一级区域", details={"area": area_code, "allowed": sorted(k.value for k in kinds)}
             )
+        if property_company_id is not None and (
+            company_serves is None
+            or area.community_id is None
+            or not company_serves(session, property_company_id, area.community_id)
+        ):
+            raise InvalidInputError("物业企业不存在或不服务本社区", details={"fields": ["property_company_id"]})
         invitation = Invitation(
             code=_new_code(),
             role=role,
             area_id=area.id,
+            property_company_id=property_company_id,
             created_by_id=actor.user_id,
             expires_at=now_utc() + timedelta(hours=rt.settings.auth.invitation_ttl_hours),
         )
@@ -91,8 +118,9 @@ def create_invitation(rt: Runtime, actor: Actor, *, role: Role, area_code: str) 
         )
 
 
-def take_invitation(session: Session, actor: Actor, code: str) -> None:
-    """Helper for the redeem use case (flushes only): the actor takes the role the code grants.
+def take_invitation(session: Session, actor: Actor, code: str) -> Invitation:
+    """Helper for the redeem use case (flushes only): the actor takes the role the code grants;
+    answers the invitation (its company, for the caller to link the new staff member).
 
     Raises NotFoundError (unknown code), InvitationUsedError, InvitationExpiredError.
     """
@@ -130,3 +158,4 @@ def take_invitation(session: Session, actor: Actor, code: str) -> None:
             )
         )
     session.flush()
+    return invitation

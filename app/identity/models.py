@@ -100,6 +100,10 @@ class Invitation(Base):
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     role: Mapped[Role]
     area_id: Mapped[int] = fk("areas.id", ondelete="CASCADE")
+    #: For property staff: the company whose orders they will act on once they redeem the code.
+    property_company_id: Mapped[int | None] = fk(
+        "property_companies.id", ondelete="CASCADE", index=False, nullable=True
+    )
     created_by_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
     expires_at: Mapped[datetime]
     redeemed_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)

@@ -21,7 +21,7 @@ from app.core.privacy import mask_phone, mask_room
 from app.identity.actor import Actor
 from app.identity.models import User
 from app.orders import texts
-from app.orders.access import groups_for, parties_of, sees_private_details
+from app.orders.access import Groups, groups_for, parties_of, sees_private_details
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.shapes import AddressOut, EscalationOut, EventOut, NamedCode, OrderOut, PhotoOut, RatingOut, Ref
 from app.orders.workflow import ACTION_LABELS, STATUS_LABELS, Action, OrderStatus, Party
@@ -140,9 +140,11 @@ def present_orders(
     *,
     with_events: bool = False,
     parties: Mapping[int, frozenset[Party]] | None = None,
+    groups: Groups | None = None,
 ) -> list[OrderOut]:
     """The API shape of ``orders``, as ``actor`` may see them. ``parties`` (order id → the actor's
-    parties) spares working them out again where the caller already has them."""
+    parties) and ``groups`` (the actor's teams and companies) spare working them out again where
+    the caller already has them."""
     if not orders:
         return []
     order_ids = [order.id for order in orders]
@@ -150,7 +152,8 @@ def present_orders(
     photos = _photos(session, order_ids)
     events = _events(session, order_ids) if with_events else {}
     known = dict(parties or {})
-    groups = groups_for(session, actor, [order for order in orders if order.id not in known])
+    if groups is None:
+        groups = groups_for(session, actor, [order for order in orders if order.id not in known])
 
     shaped = []
     for order in orders:

@@ -13,7 +13,7 @@ from app.core.paging import decode_cursor, encode_cursor
 from app.identity.actor import Actor
 from app.identity.models import Household
 from app.identity.roles import STAFF_ROLES, Role
-from app.orders.access import load_visible_order
+from app.orders.access import Groups, groups_of, load_visible_order
 from app.orders.models import Order
 from app.orders.present import present_orders
 from app.orders.shapes import OrderOut, OrderPage
@@ -55,6 +55,9 @@ def list_orders(
             raise ForbiddenError("只有社区工作人员可以查看社区工单")
         branches = [_community_branch(actor, community_id) for community_id in sorted(communities)]
     with rt.db.read() as session:
+        groups = groups_of(session, actor.user_id) if scope == "assigned" else None
+        if groups is not None:
+            branches += _awaiting_my_groups(groups)
         filters: list[sa.ColumnElement[bool]] = []
         if community is not None:
             area = session.scalar(sa.select(Area).where(Area.code == community))
@@ -68,7 +71,18 @@ def list_orders(
         rows = session.scalars(newest_orders(branches, filters, limit + 1)).all()
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
-        return OrderPage(items=present_orders(session, actor, page), next_cursor=next_cursor)
+        return OrderPage(items=present_orders(session, actor, page, groups=groups), next_cursor=next_cursor)
+
+
+def _awaiting_my_groups(groups: Groups) -> list[sa.ColumnElement[bool]]:
+    """Orders dispatched to the caller's teams or property companies that none of their people has
+    accepted yet: any member may accept them, so they are the member's to see in ``assigned``."""
+    waiting = sa.and_(Order.status == OrderStatus.ASSIGNED, Order.assignee_id.is_(None))
+    branches: list[sa.ColumnElement[bool]] = [
+        sa.and_(Order.team_id == team_id, waiting) for team_id in sorted(groups.team_ids)
+    ]
+    branches += [sa.and_(Order.property_company_id == company_id, waiting) for company_id in sorted(groups.company_ids)]
+    return branches
 
 
 def _community_branch(actor: Actor, community_id: int) -> sa.ColumnElement[bool]:

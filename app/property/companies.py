@@ -32,3 +32,16 @@ def create_property_company(
         session.add(PropertyCompanyStaff(company_id=company.id, user_id=user.id))
     session.flush()
     return company
+
+
+def serves(session: Session, company_id: int, community_id: int) -> bool:
+    """The company exists and serves ``community_id``."""
+    company = session.get(PropertyCompany, company_id)
+    return company is not None and company.community_id == community_id
+
+
+def link_staff(session: Session, company_id: int, user_id: int) -> None:
+    """Helper (flushes only): ``user_id`` acts for the company (once, however often it is asked)."""
+    if session.get(PropertyCompanyStaff, (company_id, user_id)) is None:
+        session.add(PropertyCompanyStaff(company_id=company_id, user_id=user_id))
+        session.flush()
