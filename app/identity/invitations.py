@@ -44,12 +44,32 @@ class InvitationExpiredError(ConflictError):
     default_message = "邀请码已过期，请联系社区重新获取"
 
 
+#: Who invites whom: street admins appoint the secretaries of their communities; secretaries the
+#: other people of their community. Street admins are appointed by operators (``linli grant``).
+INVITED_BY: dict[Role, Role] = {
+    Role.SECRETARY: Role.STREET_ADMIN,
+    Role.GRID_WORKER: Role.SECRETARY,
+    Role.VOLUNTEER: Role.SECRETARY,
+    Role.PROPERTY_COMPANY: Role.SECRETARY,
+    Role.MERCHANT: Role.SECRETARY,
+}
+
+
 def _may_invite(actor: Actor, area: Area, role: Role) -> bool:
-    if role is Role.STREET_ADMIN:
-        return any(m.role is Role.STREET_ADMIN and m.area_id == area.id for m in actor.memberships)
-    if area.community_id is None:
+    inviter = INVITED_BY.get(role)
+    if inviter is None or area.community_id is None:
         return False
-    return area.community_id in actor.communities_as(Role.SECRETARY, Role.STREET_ADMIN)
+    return area.community_id in actor.communities_as(inviter)
+
+
+def _refusal(role: Role) -> str:
+    """Why the caller may not invite ``role``, in the words of the hierarchy."""
+    inviter = INVITED_BY.get(role)
+    if inviter is Role.STREET_ADMIN:
+        return "社区书记由街道管理员邀请"
+    if inviter is Role.SECRETARY:
+        return "该角色由本社区书记邀请"
+    return "该角色不能通过邀请码发放，请联系系统管理员"
 
 
 def _new_code() -> str:
@@ -69,7 +89,8 @@ def create_invitation(
     property_company_id: int | None = None,
     company_serves: CompanyCheck | None = None,
 ) -> InvitationOut:
-    """A secretary (for their community) or street admin (for their street): a one-time code.
+    """A one-time code, by the hierarchy of ``INVITED_BY``: a street admin for the secretaries of
+    the street's communities, a secretary for the other roles of their community.
     Property staff are invited for one company (``property_company_id``, checked with
     ``company_serves``), and are linked to it when they redeem the code.
 
@@ -89,7 +110,7 @@ def create_invitation(
             # Another community's area looks the same as an unknown one.
             if area.community_id is not None and area.community_id not in actor.communities_as(*Role):
                 raise NotFoundError(f"找不到区域 {area_code}", details={"area": area_code})
-            raise ForbiddenError("只有社区书记或街道管理员可以发放邀请码")
+            raise ForbiddenError(_refusal(role))
         if area.kind not in kinds:
             raise InvalidInputError(
                 "该角色不能设在这一级区域", details={"area": area_code, "allowed": sorted(k.value for k in kinds)}

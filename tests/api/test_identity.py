@@ -160,8 +160,13 @@ def test_who_may_invite(client: FlaskClient, rt: Runtime) -> None:
         "/api/v1/invitations", json={"role": "volunteer", "area": world.other_community}, headers=secretary
     )
     assert other.status_code == 404  # another community is not revealed
-    wrong_level = client.post("/api/v1/invitations", json={"role": "secretary", "area": world.grid}, headers=secretary)
-    assert wrong_level.status_code == 400
+    wrong_level = client.post(
+        "/api/v1/invitations", json={"role": "grid_worker", "area": world.street}, headers=secretary
+    )
+    assert wrong_level.status_code == 403  # a street is nobody's community to invite into
+    # The hierarchy: a secretary does not appoint secretaries (the street admin does).
+    peer = client.post("/api/v1/invitations", json={"role": "secretary", "area": world.community}, headers=secretary)
+    assert (peer.status_code, peer.get_json()["error"]["code"]) == (403, "forbidden")
     not_invitable = client.post(
         "/api/v1/invitations", json={"role": "resident", "area": world.community}, headers=secretary
     )
@@ -182,13 +187,18 @@ def test_street_admin_invites_across_its_communities(client: FlaskClient, rt: Ru
     for area in (world.community, world.other_community):
         response = client.post("/api/v1/invitations", json={"role": "secretary", "area": area}, headers=admin)
         assert response.status_code == 201, area
-    assert (
-        client.post(
-            "/api/v1/invitations", json={"role": "street_admin", "area": world.street}, headers=admin
-        ).status_code
-        == 201
-    )
-    assert _count(rt, Invitation) == 3
+    # Only secretaries: the community's other roles are the secretary's to give, and street
+    # admins are appointed by operators (linli grant); a secretary at the wrong level is a 400.
+    for body in (
+        {"role": "street_admin", "area": world.street},
+        {"role": "volunteer", "area": world.community},
+        {"role": "grid_worker", "area": world.grid},
+    ):
+        refused = client.post("/api/v1/invitations", json=body, headers=admin)
+        assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "forbidden"), body
+    wrong_level = client.post("/api/v1/invitations", json={"role": "secretary", "area": world.grid}, headers=admin)
+    assert wrong_level.status_code == 400
+    assert _count(rt, Invitation) == 2
 
 
 def test_staff_verify_households_of_their_community_only(client: FlaskClient, rt: Runtime) -> None:
