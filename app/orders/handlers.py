@@ -245,13 +245,16 @@ def reassign(
         step, volunteer_id=volunteer_id, team_id=team_id, property_company_id=property_company_id, pool=False
     )
     order = step.order
-    unchanged = (
-        (volunteer_id is not None and order.assignee_id == volunteer_id)
-        or (team_id is not None and order.team_id == team_id)
-        or (property_company_id is not None and order.property_company_id == property_company_id)
-    )
+    current = {
+        "volunteer_id": (volunteer_id, order.assignee_id),
+        "team_id": (team_id, order.team_id),
+        "property_company_id": (property_company_id, order.property_company_id),
+    }
+    unchanged = [
+        field for field, (chosen_id, held_by) in current.items() if chosen_id is not None and chosen_id == held_by
+    ]
     if unchanged:
-        raise InvalidInputError("工单已经由该对象负责，请选择其他人", details={"fields": ["volunteer_id", "team_id"]})
+        raise InvalidInputError("工单已经由该对象负责，请选择其他人", details={"fields": unchanged})
     step.move(
         Action.REASSIGN,
         to=OrderStatus.ASSIGNED,
