@@ -5,6 +5,7 @@ that owns them (an import-linter contract holds that).
 """
 
 from app.areas import models as areas
+from app.audit import models as audit
 from app.bot import models as bot
 from app.core import job_runs
 from app.core.db import Base
@@ -20,6 +21,7 @@ from app.volunteers import models as volunteers
 __all__ = [
     "Base",
     "areas",
+    "audit",
     "bot",
     "identity",
     "job_runs",

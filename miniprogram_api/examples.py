@@ -226,3 +226,48 @@ OPENAPI: Final = {"openapi": "3.1.0", "info": {"title": "Linli 邻里 API", "ver
 DOCS_PAGE: Final = '<!doctype html>\n<html lang="zh-CN">…<div id="swagger-ui"></div>…</html>'
 ECHOSTR: Final = "5921830431474916830"
 CALLBACK_REPLY: Final = "success"
+
+# -- privacy and the audit trail ---------------------------------------------------------------------
+
+CONTACT: Final = {
+    "phone": "13912345678",
+    "address": {"grid": {"code": "SQ-HP-G1", "name": "阳光小区"}, "building": "3", "unit": "2", "room": "301"},
+}
+_REVEAL: Final = {
+    "id": 7,
+    "kind": "contact_revealed",
+    "kind_label": "查看联系方式",
+    "area": "SQ-HP",
+    "actor": {"id": 3, "name": "王书记"},
+    "subject": _RESIDENT,
+    "order": {"id": 42, "number": "20261201-0004"},
+    "detail": "社区书记",
+    "at": _LATER,
+}
+REVEALS: Final = {"items": [_REVEAL], "next_cursor": None}
+AUDIT_PAGE: Final = {
+    "items": [
+        _REVEAL,
+        {
+            **_REVEAL,
+            "id": 6,
+            "kind": "household_verified",
+            "kind_label": "核实住址",
+            "order": None,
+            "detail": "",
+            "at": _AT,
+        },
+        {
+            **_REVEAL,
+            "id": 5,
+            "kind": "role_granted",
+            "kind_label": "授予角色",
+            "actor": _SECRETARY,
+            "subject": _VOLUNTEER,
+            "order": None,
+            "detail": "志愿者",
+            "at": _AT,
+        },
+    ],
+    "next_cursor": None,
+}

@@ -12,9 +12,9 @@ from app.areas import catalogue
 from app.areas.shapes import CategoryList
 from app.core.errors import InvalidInputError
 from app.identity.actor import Actor
-from app.orders import actions, candidates, queries, return_visits, submit
+from app.orders import actions, candidates, contact, queries, return_visits, submit
 from app.orders.actions import ActionInput, Target
-from app.orders.shapes import CandidateList, OrderEnvelope, OrderPage, ReturnVisitOut, ReturnVisitPage
+from app.orders.shapes import CandidateList, ContactOut, OrderEnvelope, OrderPage, ReturnVisitOut, ReturnVisitPage
 from app.orders.workflow import STATUS_LABELS, TRANSITIONS, Action, OrderStatus, Party, Transition
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
@@ -150,6 +150,28 @@ def task_pool(actor: Actor, query: PageQuery) -> OrderPage:
 )
 def order_candidates(actor: Actor, order_id: int) -> CandidateList:
     return candidates.rank_candidates(runtime(), actor, order_id)
+
+
+@endpoint(
+    bp,
+    "/orders/<id:order_id>/contact",
+    method="POST",
+    summary="查看居民的完整电话与住址（留痕）",
+    description=(
+        "Answers staff of the order's community (a grid worker: of its grid) and the assignee who "
+        "has accepted it and not yet finished; everyone else sees phone and room masked in orders. "
+        "Each call by staff or the assignee writes one row to the audit trail "
+        "(`GET /api/v1/audit/reveals`); the owner may call it too and writes none. "
+        "A caller who may see the order but not its contact (a volunteer in the pool) → 403."
+    ),
+    example=examples.CONTACT,
+    operation_id="revealOrderContact",
+    body=EmptyIn,
+    response=ContactOut,
+    errors=(400, 401, 403, 404),
+)
+def reveal_contact(actor: Actor, order_id: int, body: EmptyIn) -> ContactOut:
+    return contact.reveal_contact(runtime(), actor, order_id)
 
 
 @endpoint(

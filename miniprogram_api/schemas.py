@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.audit.models import AuditKind
 from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
 from app.orders.workflow import OrderKind, OrderStatus, TriageLevel
@@ -243,3 +244,14 @@ class MarkReadIn(Body):
     model_config = _example({"ids": [1, 2]})
 
     ids: Annotated[list[DbId], Field(min_length=1, max_length=100)]
+
+
+# -- privacy and the audit trail ---------------------------------------------------------------------
+
+
+class RevealsQuery(PageQuery):
+    area: AreaCode
+
+
+class AuditQuery(RevealsQuery):
+    kind: AuditKind | None = None

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from app.areas.models import Area, AreaKind
 from app.areas.tree import get_area
+from app.audit.models import AuditKind
+from app.audit.record import record
 from app.core.errors import ForbiddenError, InvalidInputError, NotFoundError
 from app.identity.actor import Actor, load_user
 from app.identity.models import Household, RoleMembership
@@ -92,6 +94,14 @@ def verify_household(rt: Runtime, actor: Actor, user_id: int) -> HouseholdOut:
         # A grid worker verifies the households of their own grid only (Actor.covers).
         if household is None or not actor.covers(household.community_id, household.grid_id, *STAFF_ROLES):
             raise NotFoundError("找不到该住户")
-        household.verified = True
+        if not household.verified:
+            household.verified = True
+            record(
+                session,
+                AuditKind.HOUSEHOLD_VERIFIED,
+                area_id=household.community_id,
+                actor_id=actor.user_id,
+                subject_id=household.user_id,
+            )
         session.flush()
         return household_out(household)

@@ -14,6 +14,7 @@ from app.areas.tree import get_area
 from app.core.clock import now_utc
 from app.core.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from app.identity.actor import Actor
+from app.identity.grants import record_grant
 from app.identity.models import Invitation, RoleMembership
 from app.identity.roles import Role
 from app.identity.shapes import AreaRef, InvitationOut
@@ -178,5 +179,6 @@ def take_invitation(session: Session, actor: Actor, code: str) -> Invitation:
                 granted_by_id=invitation.created_by_id,
             )
         )
+        record_grant(session, invitation.area, actor.user_id, invitation.role, granted_by_id=invitation.created_by_id)
     session.flush()
     return invitation

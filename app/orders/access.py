@@ -100,13 +100,17 @@ def can_view(actor: Actor, order: Order, parties: frozenset[Party]) -> bool:
     return Party.VOLUNTEER in parties and order.status is OrderStatus.POOLED
 
 
-def sees_private_details(actor: Actor, order: Order, parties: frozenset[Party]) -> bool:
-    """Phone and room: the owner, whoever posted for them, community staff, and the assignee once
-    they have accepted (PIPL minimum necessary). A volunteer merely assigned sees them masked."""
-    if parties & ({Party.OWNER} | STAFF_PARTIES) or order.created_by_id == actor.user_id:
-        return True
-    # Only while they hold it (PIPL minimum scope): once completed, the number is masked again.
+def holds_actively(actor: Actor, order: Order) -> bool:
+    """The actor is the volunteer (or staff member of a team or company) who accepted the order
+    and is doing it now: they need to call and find the resident."""
     return order.assignee_id == actor.user_id and order.accepted_at is not None and order.status in HELD
+
+
+def sees_private_details(actor: Actor, order: Order, parties: frozenset[Party]) -> bool:
+    """Phone and room in full: the owner, and the assignee while they hold the order (PIPL minimum
+    necessary). Staff, whoever posted for the resident, and a volunteer merely assigned see them
+    masked; staff ask for them with :func:`app.orders.contact.reveal_contact`, which is audited."""
+    return Party.OWNER in parties or holds_actively(actor, order)
 
 
 def load_visible_order(session: Session, actor: Actor, order_id: int) -> tuple[Order, frozenset[Party]]:

@@ -122,3 +122,11 @@ class ReturnVisitOut(Shape):
 class ReturnVisitPage(Shape):
     items: list[ReturnVisitOut]
     next_cursor: str | None
+
+
+class ContactOut(Shape):
+    """A resident's contact details in full, as POST /orders/{id}/contact reveals them."""
+
+    #: None when the order carries no number (a resident who never bound a phone).
+    phone: str | None
+    address: AddressOut

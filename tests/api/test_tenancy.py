@@ -5,8 +5,9 @@
    every state → exactly 404 ``not_found``,
    the same answer as for an order that does not exist, and nothing written.
 2. Rules inside one community (OWASP API1/API5): not-my-order → 404, not-my-role → 403.
-3. Privacy (docs/api.md, Privacy): the resident's full phone and room only for the owner,
-   community staff and the assignee once accepted; every JSON body any test here received is scanned for full phones.
+3. Privacy (docs/api.md, Privacy): the resident's full phone and room only for the owner and the
+   assignee while they hold the order; staff see them masked and ask ``/contact``, which writes one
+   audit row; every JSON body any test here received is scanned for full phones.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from werkzeug.test import TestResponse
 
 from app.areas.models import AreaKind
 from app.areas.tree import create_area
+from app.audit.models import AuditEntry, AuditKind
 from app.core.db import Base
 from app.identity.models import Household
 from app.identity.roles import Role
@@ -91,6 +93,7 @@ BODY_TEMPLATES: dict[str, Bodies] = {
         {"reason": "志愿者生病", "queue": True},
     ],
     "POST /api/v1/orders/{order_id}/release": lambda ids: [{"reason": "临时出差"}],
+    "POST /api/v1/orders/{order_id}/contact": lambda ids: [{}],
 }
 
 #: Other object-level endpoints (not orders), each covered by its own test below.
@@ -295,7 +298,7 @@ def _build(api: Api, rt: Runtime, *, lean: bool = False) -> Tenancy:
 
     # The world is what we think it is: SQ2's secretary sees every SQ2 order in its state.
     for state, oid in t.sq2.items():
-        seen = api.ok("GET", f"/api/v1/orders/{oid}", secretary, reveal_ok=True)["order"]
+        seen = api.ok("GET", f"/api/v1/orders/{oid}", secretary)["order"]
         assert (seen["status"], seen["community"]["code"]) == (state, sq2)
     return t
 
@@ -381,10 +384,10 @@ def test_the_street_admin_of_the_street_sees_both_communities(api: Api, rt: Runt
     t = _build(api, rt)
     admin = t.people["jd1_street_admin"]
     for state, oid in {**t.sq2, **{f"sq1 {k}": v for k, v in t.sq1.items()}}.items():
-        order = api.ok("GET", f"/api/v1/orders/{oid}", admin, reveal_ok=True)["order"]
+        order = api.ok("GET", f"/api/v1/orders/{oid}", admin)["order"]
         assert order["id"] == oid, state
         assert order["events"], state
-    listed = _ids(api, "/api/v1/orders?scope=community", admin, reveal_ok=True)
+    listed = _ids(api, "/api/v1/orders?scope=community", admin)
     assert listed is not None
     assert set(t.sq2.values()) | set(t.sq1.values()) <= listed
 
@@ -427,13 +430,8 @@ def test_lists_never_show_another_communitys_orders(api: Api, rt: Runtime) -> No
     p = t.people
     for caller in t.foreign_callers:
         for url, key in LIST_URLS:
-            # Own orders (resident) and the community's (staff) are shown in full; inboxes never.
-            reveal_ok = url.startswith("/api/v1/orders") and caller.label in {
-                "sq1_resident",
-                "sq1_secretary",
-                "sq1_grid_worker",
-                "sq1_grid_worker_g1",
-            }
+            # Own orders are shown in full to the resident; staff see the community's masked.
+            reveal_ok = url.startswith("/api/v1/orders") and caller.label == "sq1_resident"
             listed = _ids(api, url, caller, key=key, reveal_ok=reveal_ok)
             assert not (listed or set()) & foreign, (caller.label, url, listed)
         # Asking for the other community by name is a 404 (staff) or a 403 (not staff), never its items.
@@ -444,16 +442,14 @@ def test_lists_never_show_another_communitys_orders(api: Api, rt: Runtime) -> No
                 assert response.status_code == 404, (caller.label, url)
 
     # The lists are not empty for the wrong reason: their own people see these orders.
-    assert foreign <= (_ids(api, "/api/v1/orders?scope=community", p["sq2_secretary"], reveal_ok=True) or set())
+    assert foreign <= (_ids(api, "/api/v1/orders?scope=community", p["sq2_secretary"]) or set())
     assert _ids(api, "/api/v1/tasks/pool", p["sq2_volunteer"]) == {t.sq2["pooled"]}
     assert _ids(api, "/api/v1/tasks/pool", p["sq1_volunteer"]) == {t.sq1["pooled"]}
     visits = _ids(api, "/api/v1/return-visits", p["sq2_secretary"], key="order_id")
     assert visits == {t.sq2["closed"]}
     held = {t.sq2[s] for s in ("accepted", "in_service", "completed", "closed")}
     assert _ids(api, "/api/v1/orders?scope=assigned", p["sq2_volunteer"], reveal_ok=True) == {t.sq2["assigned"]} | held
-    assert set(t.sq1.values()) <= (
-        _ids(api, "/api/v1/orders?scope=community", p["sq1_secretary"], reveal_ok=True) or set()
-    )
+    assert set(t.sq1.values()) <= (_ids(api, "/api/v1/orders?scope=community", p["sq1_secretary"]) or set())
     assert _ids(api, "/api/v1/orders?scope=mine", p["sq1_resident"], reveal_ok=True) == set(t.sq1.values())
 
 
@@ -612,9 +608,8 @@ def _broken(api: Api, rt: Runtime, n: Neighbours, rule: Rule) -> str | None:
     if body is not None and body.get("volunteer_id") == 0:
         body = {"volunteer_id": n.people["volunteer"].id}
     path = f"/api/v1/orders/{n.orders[rule.order]}" + (f"/{rule.action}" if rule.action else "")
-    reveal_ok = rule.status == 200 and rule.who == "grid_worker_g1"  # staff
     before = _snapshot(rt)
-    response = api.call(rule.method, path, n.people[rule.who], body, reveal_ok=reveal_ok)
+    response = api.call(rule.method, path, n.people[rule.who], body)
     answer = response.get_json()
     if response.status_code != rule.status:
         return f"{response.status_code} {answer}"
@@ -658,18 +653,41 @@ def _assert_masked(order: dict[str, Any], who: str) -> None:
     assert OWNER_PHONE not in json.dumps(order), who
 
 
-def test_phone_and_room_only_for_owner_staff_and_accepted_assignee(api: Api, rt: Runtime) -> None:
+def _reveals(rt: Runtime) -> list[tuple[Any, ...]]:
+    with rt.db.read() as session:
+        rows = session.execute(
+            sa.select(AuditEntry.actor_id, AuditEntry.subject_id, AuditEntry.order_id, AuditEntry.detail)
+            .where(AuditEntry.kind == AuditKind.CONTACT_REVEALED)
+            .order_by(AuditEntry.id)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_phone_and_room_only_for_owner_and_active_assignee(api: Api, rt: Runtime) -> None:
     n = _neighbours(api, rt)
     p = n.people
     world = World()
     street_admin = _person(api, rt, "jd1_street_admin", (Role.STREET_ADMIN, world.street))
     grid_worker = _person(api, rt, "sq1_grid_worker", (Role.GRID_WORKER, world.community))
     pooled, assigned = n.orders["pooled"], n.orders["assigned"]
+    staff = (p["secretary"], p["grid_worker_g1"], grid_worker, street_admin)
 
-    # The owner and community staff: in full, always.
-    for who in (p["owner"], p["secretary"], p["grid_worker_g1"], grid_worker, street_admin):
+    # The owner: in full, always.
+    for oid in (n.orders["submitted"], pooled, assigned):
+        _assert_full(_detail(api, oid, p["owner"], reveal_ok=True), "owner")
+    for item in api.ok("GET", "/api/v1/orders?scope=mine", p["owner"], reveal_ok=True)["items"]:
+        assert item["contact_phone"] == OWNER_PHONE, "owner's list"
+        assert item["address"]["room"] != "***", "owner's list"
+
+    # Community staff: masked in every detail and list (PIPL minimum necessary).
+    for who in staff:
         for oid in (n.orders["submitted"], pooled, assigned):
-            _assert_full(_detail(api, oid, who, reveal_ok=True), who.label)
+            _assert_masked(_detail(api, oid, who, reveal_ok=False), who.label)
+        listed = api.ok("GET", "/api/v1/orders?scope=community", who)["items"]
+        assert listed, who.label
+        for item in listed:
+            if item["resident"]["id"] == p["owner"].id:
+                _assert_masked(item, f"{who.label}'s community list")
 
     # A volunteer browsing the pool: masked, in the list and in the detail.
     for who in (p["volunteer"], p["assignee"]):
@@ -692,16 +710,94 @@ def test_phone_and_room_only_for_owner_staff_and_accepted_assignee(api: Api, rt:
         assert response.status_code == 404, who.label
     for item in api.ok("GET", "/api/v1/orders?scope=assigned", p["assignee"], reveal_ok=True)["items"]:
         _assert_full(item, "assignee's list after accepting")
+    for who in staff:
+        _assert_masked(_detail(api, assigned, who, reveal_ok=False), f"{who.label} after accepting")
 
     # Nobody's inbox or own profile answers a full phone; the scan covers every answer of this test.
     for who in (*p.values(), street_admin, grid_worker):
         api.ok("GET", "/api/v1/notifications", who)
     assert api.ok("GET", "/api/v1/me", p["owner"])["phone"] == "138****1111"
     full = [s for s in api.seen if OWNER_PHONE in s.text]
-    assert full, "the scan found nothing: the owner's phone never appeared even where allowed"
-    allowed = {"owner", "secretary", "grid_worker_g1", "sq1_grid_worker", "jd1_street_admin", "assignee", "volunteer"}
-    assert {s.who for s in full} <= allowed
+    assert {s.who for s in full} == {"owner", "assignee", "volunteer"}
     assert all(s.reveal_ok for s in full)
+    assert _reveals(rt) == [], "reading orders is not a reveal"
+
+
+def test_contact_reveal_is_refused_before_anything_is_written(api: Api, rt: Runtime) -> None:
+    """Bad paths first: who may see the order but not the contact → 403, who may not see the
+    order → 404; neither writes an audit row."""
+    n = _neighbours(api, rt)
+    p = n.people
+    cases = [
+        ("volunteer", "pooled", 403),  # browsing the pool
+        ("assignee", "assigned", 403),  # dispatched, not yet accepted
+        ("volunteer", "submitted", 404),
+        ("other_resident", "submitted", 404),
+        ("grid_worker_g1", "grid2", 404),  # a grid worker of another grid
+        ("sq2_secretary", "submitted", 404),
+        ("sq2_grid_worker", "submitted", 404),
+    ]
+    before = _snapshot(rt)
+    for who, order, status in cases:
+        response = api.call("POST", f"/api/v1/orders/{n.orders[order]}/contact", p[who], {})
+        assert response.status_code == status, (who, order, response.get_json())
+        assert response.get_json()["error"]["code"] == ("forbidden" if status == 403 else "not_found")
+    bad_bodies: list[Any] = [{"extra": 1}, [], "x"]
+    for body in bad_bodies:
+        response = api.call("POST", f"/api/v1/orders/{n.orders['submitted']}/contact", p["secretary"], body)
+        assert response.status_code == 400, (body, response.get_json())
+    assert not _changes(before, _snapshot(rt))
+
+
+def test_contact_reveal_answers_in_full_and_writes_one_audit_row(api: Api, rt: Runtime) -> None:
+    n = _neighbours(api, rt)
+    p = n.people
+    world = World()
+    street_admin = _person(api, rt, "jd1_street_admin", (Role.STREET_ADMIN, world.street))
+    submitted, assigned = n.orders["submitted"], n.orders["assigned"]
+    expected = []
+    for who, capacity in (
+        (p["secretary"], "secretary"),
+        (p["grid_worker_g1"], "grid_worker"),
+        (street_admin, "street_admin"),
+    ):
+        contact = api.ok("POST", f"/api/v1/orders/{submitted}/contact", who, {}, reveal_ok=True)
+        assert contact == {
+            "phone": OWNER_PHONE,
+            "address": {
+                "grid": {"code": world.grid, "name": contact["address"]["grid"]["name"]},
+                "building": "3",
+                "unit": "2",
+                "room": "301",
+            },
+        }
+        expected.append((who.id, p["owner"].id, submitted, capacity))
+        assert _reveals(rt) == expected, who.label  # exactly one more row per call
+
+    # The assignee once accepted: in full, recorded as the assignee; the owner: theirs, no row.
+    _act(api, assigned, "accept", p["assignee"])
+    assert (
+        api.ok("POST", f"/api/v1/orders/{assigned}/contact", p["assignee"], {}, reveal_ok=True)["phone"] == OWNER_PHONE
+    )
+    expected.append((p["assignee"].id, p["owner"].id, assigned, "assignee"))
+    assert api.ok("POST", f"/api/v1/orders/{assigned}/contact", p["owner"], {}, reveal_ok=True)["phone"] == OWNER_PHONE
+    assert _reveals(rt) == expected
+
+    # Secretaries and street admins list them, newest first, with names and order numbers.
+    listed = api.ok("GET", f"/api/v1/audit/reveals?area={world.community}", p["secretary"])["items"]
+    assert [(e["actor"]["id"], e["subject"]["id"], e["order"]["id"]) for e in listed] == [
+        row[:3] for row in reversed(expected)
+    ]
+    assert {e["kind_label"] for e in listed} == {"查看联系方式"}
+    assert [e["detail"] for e in listed] == ["接单人", "街道管理员", "网格员", "社区书记"]
+    by_street = api.ok("GET", f"/api/v1/audit/reveals?area={world.street}", street_admin)["items"]
+    assert [e["id"] for e in by_street] == [e["id"] for e in listed]
+    # Nobody else: a grid worker or volunteer → 403; the other community's secretary → 404.
+    assert api.call("GET", f"/api/v1/audit/reveals?area={world.community}", p["grid_worker_g1"]).status_code == 403
+    assert api.call("GET", f"/api/v1/audit/reveals?area={world.community}", p["volunteer"]).status_code == 403
+    response = api.call("GET", f"/api/v1/audit/reveals?area={world.community}", p["sq2_secretary"])
+    assert response.status_code == 404
+    assert api.ok("GET", f"/api/v1/audit/reveals?area={world.other_community}", p["sq2_secretary"])["items"] == []
 
 
 def test_the_assignee_loses_the_phone_once_the_order_is_closed(api: Api, rt: Runtime) -> None:

@@ -1,0 +1,38 @@
+"""What the community's own records answer (the audit trail so far)."""
+
+from __future__ import annotations
+
+from app.audit.models import AuditKind
+from app.core.shapes import ShanghaiTime, Shape
+
+
+class AuditPerson(Shape):
+    id: int
+    name: str
+
+
+class AuditOrder(Shape):
+    id: int
+    number: str
+
+
+class AuditEntryOut(Shape):
+    id: int
+    kind: AuditKind
+    #: 查看联系方式 / 授予角色 / 核实住址
+    kind_label: str
+    #: The community (or street) the act concerns, by code.
+    area: str
+    #: Who did it; null for an operator at the command line.
+    actor: AuditPerson | None
+    #: Whose contact details, whose role, whose household.
+    subject: AuditPerson | None
+    order: AuditOrder | None
+    #: The role granted, or the capacity the contact was seen in, in Chinese (社区书记 …).
+    detail: str
+    at: ShanghaiTime
+
+
+class AuditPage(Shape):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
