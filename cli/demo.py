@@ -121,6 +121,10 @@ def load_demo(rt: Runtime) -> bool:
                 create_category(session, community, code, name, points=points, sla_hours=sla_hours, skill=skill)
         for person in PEOPLE:
             user = assign_role(session, person.openid, person.role, person.area, nickname=person.nickname)
+            # Every demo person follows the Official Account and is bound to it, as the simulator's
+            # follower oa-<openid> (its user info gives the same unionid as sim:<openid>), so that
+            # `linli bot say oa-secretary-wang 待办` works at once and template messages reach them.
+            user.oa_openid, user.oa_following = f"oa-{person.openid}", True
             home = HOMES.get(person.openid)
             if home is not None:
                 community, grid, building, unit, room = home

@@ -143,12 +143,13 @@ def run(demo: bool) -> None:
     from werkzeug.serving import make_server
 
     from app.core.migrate import upgrade
+    from cli.bot_chat import with_bot_token
     from cli.demo import PEOPLE, load_demo
     from jobs.scheduler import build_scheduler
     from miniprogram_api import create_app
     from wechat_sim import SimulatorServer
 
-    settings = _settings()
+    settings = with_bot_token(_settings())
     upgrade(settings, "head")
     sim_cfg = settings.wechat.simulator
     simulator = SimulatorServer(host=sim_cfg.host, port=sim_cfg.port)
@@ -167,6 +168,7 @@ def run(demo: bool) -> None:
     click.echo(f"  WeChat sim     {sim_url}   (what was sent: {sim_url}/_sim/messages)")
     click.echo(f"  Database       {_safe_url(settings.database_url)}")
     click.echo("  Jobs           outbox delivery every 2 s, reminders every minute, digest daily")
+    click.echo(f"  Bot            {api_url}/wechat/callback   (talk to it: linli bot say oa-secretary-wang 待办)")
     if loaded:
         click.echo('  Demo data loaded. Log in with POST /api/v1/auth/login {"code": "sim:<openid>"}:')
         for person in PEOPLE:
@@ -279,3 +281,23 @@ def bot_menu() -> None:
         except WeChatError as exc:
             raise click.ClickException(f"WeChat refused the menu: {exc}") from exc
     click.echo(f"menu pushed: {', '.join(str(b.get('name')) for b in buttons)}")
+
+
+@bot.command("say")
+@click.argument("oa_openid")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--url", help="the running server (default: http://server.host:server.port)")
+def bot_say(oa_openid: str, words: tuple[str, ...], url: str | None) -> None:
+    """Send WORDS to the bot as follower OA_OPENID and print its reply (a laptop's stand-in for
+    the Official Account chat; the demo people follow as oa-<openid>, e.g. oa-secretary-wang)."""
+    import urllib.error
+
+    from cli.bot_chat import say
+
+    settings = _settings()
+    base = url or f"http://{settings.server.host}:{settings.server.port}"
+    try:
+        reply = say(settings, base, oa_openid, " ".join(words))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise click.ClickException(f"could not talk to the bot at {base}: {exc}") from exc
+    click.echo(reply or "(no reply)")

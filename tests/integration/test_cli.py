@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -134,6 +135,37 @@ def test_serve_and_wechat_sim_start_and_stop(
         process.wait(timeout=15)
 
 
+def _readme_round_trip() -> str:
+    """The shell block after "A round trip" in README.md, as a reader copies it."""
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    after = text.split("A round trip, to paste", 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def _round_trip_as_the_readme_pastes_it(api_port: int, env: dict[str, str]) -> None:
+    """Run the README's round trip with bash against this server: only the port differs (and the
+    `linli` of this interpreter's environment stands for `.venv/bin/linli`)."""
+    script = _readme_round_trip().replace("127.0.0.1:8000", f"127.0.0.1:{api_port}")
+    script = script.replace(".venv/bin/linli", str(Path(sys.executable).parent / "linli"))
+    done = subprocess.run(  # noqa: S603 - bash running the README's own lines
+        ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"dispatch \d+: 200", lines[0]), done.stdout
+    assert re.fullmatch(r"pool: \['\d{8}-\d{4}'(, '\d{8}-\d{4}')*\]", lines[1]), done.stdout
+    assert lines[2:7] == ["claim: 200", "start: 200", "complete: 200", "rate: 200", "points: 5"], done.stdout
+    # The bot answers the secretary's 待办 with the one order still waiting (of the demo's two).
+    assert lines[7] == "【待派单】共 1 件", done.stdout
+    assert "3栋楼道灯坏了" in lines[8], done.stdout
+
+
 def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
     """What the README promises: one command, then log in as sim:alice and read /me."""
     api_port, sim_port = _free_port(), _free_port()
@@ -162,6 +194,7 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
                 break
         text = "".join(output)
         assert "sim:alice" in text, text
+        assert "linli bot say oa-secretary-wang" in text, text
         api = f"http://127.0.0.1:{api_port}"
         login = requests.post(f"{api}/api/v1/auth/login", json={"code": "sim:alice"}, timeout=5)
         assert login.status_code == 200, login.text
@@ -172,6 +205,7 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
         assert me["household"]["room"] == "301"
         assert me["phone"] == "138****8000"
         assert requests.get(f"{api}/readyz", timeout=5).status_code == 200
+        _round_trip_as_the_readme_pastes_it(api_port, env)
         time.sleep(4.5)  # two polls of the outbox (every 2 s): neither may print a line
     finally:
         process.send_signal(signal.SIGINT)
@@ -188,3 +222,14 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
         finally:
             if process.stdout is not None:
                 process.stdout.close()
+
+
+def test_bot_say_fails_clearly_without_a_server_or_in_safe_mode(tmp_path: Path) -> None:
+    env = _env(f"sqlite:///{tmp_path}/none.db", tmp_path, LINLI_SERVER__PORT=str(_free_port()))
+    nobody = CliRunner().invoke(main, ["bot", "say", "oa-secretary-wang", "待办"], env=env)
+    assert nobody.exit_code == 1
+    assert "could not talk to the bot" in nobody.output
+    safe = {**env, "LINLI_WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY": "a" * 43}
+    refused = CliRunner().invoke(main, ["bot", "say", "oa-secretary-wang", "待办"], env=safe)
+    assert refused.exit_code == 1
+    assert "plain mode only" in refused.output
