@@ -94,8 +94,8 @@ def test_a_grid_worker_gets_404_on_another_grids_orders(operation: Operation, cl
     # Not trivially: on the worker's own grid no state of any order answers "not found".
     for body in bodies:
         for state, oid in g.g1.items():
-            status, answer = _call(client, method, operation.path.format(order_id=oid), g.g1_worker, body)
-            assert status != 404, (key, state, body, answer)
+            status, own = _call(client, method, operation.path.format(order_id=oid), g.g1_worker, body)
+            assert status != 404, (key, state, body, own)
 
 
 def test_a_community_wide_grid_worker_sees_every_grid(client: FlaskClient, rt: Runtime) -> None:
