@@ -1,4 +1,4 @@
-"""What a process needs at hand to run services: settings, the database, WeChat and token signing."""
+"""What a process needs at hand to run services: settings, the database, WeChat, token and photo-link signing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.core.config import Settings
 from app.core.db import Database, make_engine
-from app.core.tokens import TokenSigner
+from app.core.tokens import PhotoLinkSigner, TokenSigner
 from app.wechat.client import WeChatClientGateway
 from app.wechat.gateway import WeChatGateway
 
@@ -24,6 +24,7 @@ class Runtime:
     db: Database
     wechat: WeChatGateway
     tokens: TokenSigner
+    photo_links: PhotoLinkSigner
 
 
 def _signing_key(settings: Settings) -> str:
@@ -52,9 +53,12 @@ def build_runtime(settings: Settings, *, wechat: WeChatGateway | None = None) ->
         pool_recycle_seconds=settings.database.pool_recycle_seconds,
         echo=settings.database.echo,
     )
+    key = _signing_key(settings)
     return Runtime(
         settings=settings,
         db=Database(engine),
         wechat=wechat or WeChatClientGateway(settings),
-        tokens=TokenSigner(_signing_key(settings), ttl_seconds=settings.auth.token_ttl_hours * 3600),
+        tokens=TokenSigner(key, ttl_seconds=settings.auth.token_ttl_hours * 3600),
+        # The same key under another salt (app/core/tokens.py): one secret to set and rotate.
+        photo_links=PhotoLinkSigner(key, minutes=settings.uploads.link_minutes),
     )

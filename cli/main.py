@@ -147,6 +147,7 @@ def run(demo: bool) -> None:
     from cli.demo import PEOPLE, load_demo
     from jobs.scheduler import build_scheduler
     from miniprogram_api import create_app
+    from miniprogram_api.server import DevRequestHandler
     from wechat_sim import SimulatorServer
 
     settings = with_bot_token(_settings())
@@ -159,7 +160,9 @@ def run(demo: bool) -> None:
     app = create_app(runtime=runtime)
     scheduler = build_scheduler(runtime)
     scheduler.start()
-    server = make_server(settings.server.host, settings.server.port, app, threaded=True)
+    server = make_server(
+        settings.server.host, settings.server.port, app, threaded=True, request_handler=DevRequestHandler
+    )
     api_url = f"http://{settings.server.host}:{server.server_port}"
 
     click.echo("")

@@ -17,6 +17,10 @@ _AT: Final = "2026-12-01T17:26:01+08:00"
 _LATER: Final = "2026-12-01T18:05:12+08:00"
 _EXPIRES: Final = "2026-12-04T17:26:01+08:00"
 
+#: Photo links as answers carry them (docs/api.md, Photos): photo 1 for 张阿姨 (user 8), minted at
+#: _AT and valid until 18:00. Signed with a made-up key, so it shows the shape and opens nothing.
+PHOTO_LINKS: Final = {1: "/api/v1/photos/1/WzEsOCwxNzk2MTE5MjAwXQ.vMbpuRcxHuclspqFvDy1NqRRFuU"}
+
 _COMMUNITY: Final = {"code": "SQ-HP", "name": "和平社区", "kind": "community"}
 _GRID: Final = {"code": "SQ-HP-G1", "name": "阳光小区", "kind": "grid"}
 _RESIDENT: Final = {"id": 8, "name": "张阿姨"}
@@ -67,7 +71,7 @@ ORDER: Final[dict[str, Any]] = {
     "assignee": None,
     "team": None,
     "property_company": None,
-    "photos": [{"id": 1, "url": "/api/v1/uploads/1"}],
+    "photos": [{"id": 1, "url": PHOTO_LINKS[1]}],
     "completion_photos": [],
     "completion_note": "",
     "needs_review": False,
@@ -189,7 +193,7 @@ RETURN_VISIT: Final = {
 }
 RETURN_VISITS: Final = {"items": [{**RETURN_VISIT, "done": False, "note": "", "called_at": None}], "next_cursor": None}
 
-UPLOAD: Final = {"id": 1, "url": "/api/v1/uploads/1", "content_type": "image/jpeg", "byte_size": 678}
+UPLOAD: Final = {"id": 1, "url": PHOTO_LINKS[1], "content_type": "image/jpeg", "byte_size": 678}
 
 SUBSCRIBE_TEMPLATES: Final = {
     "items": [

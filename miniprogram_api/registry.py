@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from pydantic import BaseModel, TypeAdapter
 from werkzeug.routing import IntegerConverter, Map
 
+from app.core.clock import now_utc
 from app.core.errors import InvalidInputError
 from app.core.ids import MAX_ID, MIN_ID
+from app.identity.actor import Actor
 from app.uploads.shapes import PHOTO_URL
 from miniprogram_api.auth import current_actor, runtime
 from miniprogram_api.schemas import DbId
@@ -68,8 +70,19 @@ OPERATIONS: list[Operation] = []
 
 
 def photo_url(upload_id: int) -> str:
-    """Where the mini-program fetches a photo (services answer ids; the URL is the API's business)."""
-    return url_for("uploads.get_upload", upload_id=upload_id)
+    """Where the mini-program fetches a photo (services answer ids; the URL is the API's business).
+
+    A signed link for the caller of this request (``g.actor``, set when the token was checked),
+    so that ``<image src>``, which sends no Authorization header, can load it. The link carries
+    the viewer because whether they may see the photo is checked again when it is fetched.
+    Without a caller (no answer with photos is anonymous today) the bearer path is the honest
+    answer: there is nobody to sign for.
+    """
+    viewer: Actor | None = g.get("actor")
+    if viewer is None:
+        return url_for("uploads.get_upload", upload_id=upload_id)
+    token = runtime().photo_links.mint(upload_id, viewer.user_id, now_utc())
+    return url_for("uploads.get_photo", upload_id=upload_id, token=token)
 
 
 #: What every answer is serialised with: how an id becomes a link.

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from flask import Blueprint, Response, request, send_file
 
+from app.core.clock import now_utc
 from app.core.errors import InvalidInputError
 from app.identity.actor import Actor
 from app.orders import photos
@@ -18,6 +22,27 @@ bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 #: Photos never change under one id (content-addressed), but they are private: browsers and the
 #: WeChat client may keep them a day, shared caches must not.
 _CACHE_CONTROL = "private, max-age=86400"
+
+#: A signed photo link's token in a request line or path, for the access logs
+#: (miniprogram_api/server.py): whoever reads a log must not be able to load the photos in it.
+#: The id before it stays, so a line still says which photo was fetched. Repeated slashes count:
+#: the router answers them with a redirect, and the log line would still carry a working token.
+PHOTO_LINK_TOKEN = re.compile(r"(/photos/+[0-9]+/+)[^/?#\s]+")
+
+
+def redact_photo_links(text: str) -> str:
+    """``text`` with every photo link's token replaced by ``[redacted]``."""
+    return PHOTO_LINK_TOKEN.sub(r"\1[redacted]", text)
+
+
+def _send_photo(path: Path, content_type: str, cache_control: str) -> Response:
+    response = send_file(path, mimetype=content_type, conditional=True, etag=True, max_age=None)
+    response.headers["Cache-Control"] = cache_control
+    response.headers.pop("Expires", None)
+    # The stored type is what Pillow decoded, never the client's say-so; nosniff keeps a browser
+    # from second-guessing it.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @endpoint(
@@ -56,8 +81,26 @@ def create_upload(actor: Actor) -> UploadOut:
 )
 def get_upload(actor: Actor, upload_id: int) -> Response:
     path, content_type = photos.open_upload(runtime(), actor, upload_id)
-    response = send_file(path, mimetype=content_type, conditional=True, etag=True, max_age=None)
-    response.headers["Cache-Control"] = _CACHE_CONTROL
-    response.headers.pop("Expires", None)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _send_photo(path, content_type, _CACHE_CONTROL)
+
+
+@endpoint(
+    bp,
+    "/photos/<id:upload_id>/<token>",
+    method="GET",
+    summary="通过签名链接查看照片（无需登录，供 <image src> 使用；链接会过期）",
+    description="答复（上传、工单）里照片的 url 就是这个地址，直接放进 <image src>，不需要 Authorization。"
+    "链接签给当时的查看者，每次取图都会重新检查该查看者是否仍有权查看（否则 403 forbidden）。"
+    "链接过期答 403 link_expired，被改动答 403 bad_signature：重新获取工单或上传答复即可拿到新链接。"
+    "同一窗口期内同一张照片的链接不变，便于图片缓存。",
+    answer_type="image/*",
+    operation_id="getPhotoByLink",
+    auth=False,
+    errors=(403, 404),
+)
+def get_photo(upload_id: int, token: str) -> Response:
+    photo = photos.open_linked_photo(runtime(), upload_id, token)
+    # Cached no longer than the link is valid: a cached copy must not outlive the permission the
+    # link stands for. Private: the bytes are someone's, never a shared cache's.
+    remaining = max(0, int((photo.expires_at - now_utc()).total_seconds()))
+    return _send_photo(photo.path, photo.content_type, f"private, max-age={remaining}")

@@ -160,6 +160,8 @@ class RedisSection(_Section):
 
 class UploadsSection(_Section):
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    #: A photo link's shortest life; its expiry is rounded up to a multiple of this (app/core/tokens.py).
+    link_minutes: int = Field(default=30, ge=1, le=1440)
 
 
 #: Menu CLICK keys the bot understands (app/bot/events.py maps each to a command).

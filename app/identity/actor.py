@@ -134,6 +134,13 @@ def load_actor(session: Session, user: User) -> Actor:
     return _actor(user.id, _actor_rows(session, user.id))
 
 
+def actor_by_id(session: Session, user_id: int) -> Actor | None:
+    """The Actor of ``user_id`` with the roles held now, in one statement; None if the user is gone.
+    For a check made on someone's behalf with no token of theirs at hand (a photo link)."""
+    rows = _actor_rows(session, user_id)
+    return _actor(user_id, rows) if rows else None
+
+
 def actor_for_token(session: Session, user_id: int, generation: int) -> Actor | None:
     """The Actor a token names, in one statement; None if the user is gone or the token was revoked
     (its generation is not the user's current one)."""

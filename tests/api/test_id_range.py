@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter, Rule
 
+from app.core.clock import now_utc
 from app.models import Base
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
@@ -57,11 +58,15 @@ def _id_rules(app: Flask) -> list[Rule]:
     ]
 
 
-def _url(rule: Rule, value: str) -> str:
-    assert all(isinstance(c, IntegerConverter) for c in rule._converters.values()), (
-        f"{rule.rule} mixes an id with another kind of parameter: teach this test what to send for it"
-    )
-    return _PLACEHOLDER.sub(value, rule.rule)
+#: What to send for each path parameter that is not an id.
+_NON_ID_PARAMS = {"token"}  # a photo link's token (/api/v1/photos/<id>/<token>)
+
+
+def _url(rule: Rule, value: str, signed: str = "not-signed") -> str:
+    """``rule`` with ``value`` for every id and ``signed`` for a photo link's token."""
+    others = {name for name, c in rule._converters.items() if not isinstance(c, IntegerConverter)}
+    assert others <= _NON_ID_PARAMS, f"{rule.rule} has parameters {others}: teach this test what to send for them"
+    return _PLACEHOLDER.sub(lambda m: signed if m.group(0) == "<token>" else value, rule.rule)
 
 
 def _world(rt: Runtime, client: FlaskClient) -> tuple[People, int, int]:
@@ -79,7 +84,13 @@ def _world(rt: Runtime, client: FlaskClient) -> tuple[People, int, int]:
 def test_every_id_route_is_walked(app: Flask) -> None:
     """The walk below is only as good as the rules it finds."""
     endpoints = {rule.endpoint for rule in _id_rules(app)}
-    expected = {"orders.get_order", "uploads.get_upload", "identity.verify_household", "orders.record_return_visit"}
+    expected = {
+        "orders.get_order",
+        "uploads.get_upload",
+        "uploads.get_photo",
+        "identity.verify_household",
+        "orders.record_return_visit",
+    }
     assert expected <= endpoints
     # One route per action the API offers (reassign and release included).
     assert len({e for e in endpoints if e.startswith("orders.action_")}) == 16
@@ -119,14 +130,17 @@ def test_the_largest_id_reaches_the_views_and_answers_like_a_missing_one(
     app_500: Flask, client: FlaskClient, rt: Runtime
 ) -> None:
     """The other side of the bound: 2^63 − 1 is a valid id, so it passes the URL, goes to the
-    database as it is and finds nothing (404), or the empty body is refused first (400)."""
+    database as it is and finds nothing (404), or the empty body is refused first (400). A photo
+    link gets a genuine signature for that id, so that it too reaches the database."""
     people, _submitted, _held = _world(rt, client)
     before = _snapshot(rt)
     problems: list[str] = []
+    token = rt.photo_links.mint(MAX_ID, people.secretary.id, now_utc())
     for rule in _id_rules(app_500):
         for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
             body: dict[str, Any] | None = {} if method in {"POST", "PUT"} else None
-            response = client.open(_url(rule, str(MAX_ID)), method=method, headers=people.secretary.headers, json=body)
+            url = _url(rule, str(MAX_ID), token)
+            response = client.open(url, method=method, headers=people.secretary.headers, json=body)
             if response.status_code not in {400, 404}:
                 problems.append(f"{method} {rule.rule}: {response.status_code} {response.get_data(as_text=True)[:200]}")
     assert not problems, "\n".join(problems)
@@ -140,7 +154,8 @@ def test_openapi_documents_path_ids_as_bounded_integers(client: FlaskClient) -> 
         for path, item in doc["paths"].items()
         for op in item.values()
         for param in op.get("parameters", [])
-        if param["in"] == "path" and param["name"] != "filename"  # /docs/static/{filename} is a file name
+        # /docs/static/{filename} is a file name, /api/v1/photos/{upload_id}/{token} a signed token
+        if param["in"] == "path" and param["name"] not in {"filename", "token"}
     ]
     assert len(params) >= 18
     for path, param in params:

@@ -4,16 +4,22 @@ formats, headers, examples and who may call each action."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import pytest
-from flask import Flask
+import time_machine
+from flask import Flask, g
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeSerializer
 
 from app.areas.models import AreaKind
+from app.identity.actor import Actor
 from app.identity.roles import Role
 from app.orders.workflow import TRANSITIONS, Action, OrderKind, OrderStatus, Party, TriageLevel
+from app.uploads.shapes import PHOTO_URL
+from miniprogram_api import examples
 from miniprogram_api.examples import order_after
 from miniprogram_api.orders import ACTIONS
 from miniprogram_api.registry import ANSWER_CONTEXT, OPERATIONS, Operation, camel_case
@@ -138,11 +144,38 @@ def test_every_operation_shows_an_example_answer(doc: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.response is not None], ids=_key)
-def test_example_answers_are_what_the_shape_answers(app: Flask, operation: Operation) -> None:
+def test_example_answers_are_what_the_shape_answers(operation: Operation) -> None:
     assert operation.response is not None
     shaped = operation.response.model_validate(operation.example)
-    with app.test_request_context():  # photo URLs are made with url_for
-        assert shaped.model_dump(mode="json", context=ANSWER_CONTEXT) == operation.example
+    # A real photo link depends on the viewer, the clock and the key; the examples carry made-up
+    # ones, held to what the server mints by the test below.
+    context = {PHOTO_URL: examples.PHOTO_LINKS.__getitem__}
+    assert shaped.model_dump(mode="json", context=context) == operation.example
+
+
+def test_example_photo_links_are_what_the_server_mints(app: Flask) -> None:
+    """The same path and the same signed claims (photo 1, user 8, the expiry) as the server would
+    answer at the examples' moment; only the signature, made with another key, differs."""
+    zhang = Actor(user_id=8, openid="sim:zhang", memberships=())
+    examples_moment = datetime.fromisoformat("2026-12-01T17:26:01+08:00")
+    with time_machine.travel(examples_moment, tick=False), app.test_request_context():
+        g.actor = zhang
+        minted = ANSWER_CONTEXT[PHOTO_URL](1)
+    (example,) = examples.PHOTO_LINKS.values()
+    (minted_path, minted_token), (example_path, example_token) = minted.rsplit("/", 1), example.rsplit("/", 1)
+    assert minted_path == example_path == "/api/v1/photos/1"
+    unsigned = URLSafeSerializer("any key: only the payload is read")
+    assert unsigned.loads_unsafe(example_token)[1] == unsigned.loads_unsafe(minted_token)[1] == [1, 8, 1796119200]
+    assert minted_token != example_token  # the example's key is not the server's
+
+
+def test_photo_links_are_documented_as_needing_no_token(doc: dict[str, Any]) -> None:
+    link = doc["paths"]["/api/v1/photos/{upload_id}/{token}"]["get"]
+    assert link["operationId"] == "getPhotoByLink"
+    assert link["security"] == []
+    assert {"403", "404"} <= set(link["responses"])
+    assert "image/*" in link["responses"]["200"]["content"]
+    assert doc["paths"]["/api/v1/uploads/{upload_id}"]["get"]["security"] == [{"bearer": []}]
 
 
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.body is not None], ids=_key)

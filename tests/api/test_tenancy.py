@@ -29,6 +29,7 @@ from werkzeug.test import TestResponse
 from app.areas.models import AreaKind
 from app.areas.tree import create_area
 from app.audit.models import AuditEntry, AuditKind
+from app.core.clock import now_utc
 from app.core.db import Base
 from app.identity.models import Household
 from app.identity.roles import Role
@@ -101,6 +102,7 @@ OTHER_OBJECT_OPERATIONS = {
     "POST /api/v1/households/{user_id}/verify",
     "POST /api/v1/return-visits/{visit_id}",
     "GET /api/v1/uploads/{upload_id}",
+    "GET /api/v1/photos/{upload_id}/{token}",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.
@@ -478,6 +480,9 @@ def test_other_object_endpoints_hide_another_communitys_objects(api: Api, rt: Ru
     fetched = api.call("GET", f"/api/v1/uploads/{order_photo}", sq2_secretary)
     fetched.close()  # send_file keeps the file open until the response is closed
     assert fetched.status_code == 200
+    own_link = rt.photo_links.mint(order_photo, actor_of(rt, sq2_secretary.openid).user_id, now_utc())
+    with api.client.get(f"/api/v1/photos/{order_photo}/{own_link}") as linked:
+        assert linked.status_code == 200
     inbox = [int(n["id"]) for n in api.ok("GET", "/api/v1/notifications", sq2_resident)["items"]]
     assert inbox, "the SQ2 resident's order was claimed, started and completed: the inbox has entries"
     baseline = _snapshot(rt)
@@ -495,6 +500,12 @@ def test_other_object_endpoints_hide_another_communitys_objects(api: Api, rt: Ru
             assert response.status_code in (403, 404), case
             assert not staff or response.status_code == 404, case
             assert (response.status_code, response.get_json()) == (absent.status_code, absent.get_json()), case
+        # A photo link made out to the caller (no answer of theirs carries one) meets the same
+        # rule, applied to the viewer it names: 403, the link route's refusal.
+        for photo in (loose_photo, order_photo):
+            token = rt.photo_links.mint(photo, actor_of(rt, caller.openid).user_id, now_utc())
+            linked = api.client.get(f"/api/v1/photos/{photo}/{token}")
+            assert (linked.status_code, linked.get_json()["error"]["code"]) == (403, "forbidden"), caller.label
         marked = api.ok("POST", "/api/v1/notifications/read", caller, {"ids": inbox})
         assert marked["marked"] == 0, caller.label
         assert not _changes(baseline, _snapshot(rt)), caller.label

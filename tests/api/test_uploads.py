@@ -1,33 +1,48 @@
 """Photo uploads: real images made with Pillow, EXIF (GPS) stripped, content-addressed files,
-size limits, and who may fetch a photo once it belongs to an order."""
+size limits, who may fetch a photo once it belongs to an order, and the signed, expiring links
+that answers carry for ``<image src>``."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import os
+import re
 import struct
 import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from gunicorn.config import Config as GunicornConfig
+from itsdangerous import URLSafeSerializer
 from PIL import Image
 from werkzeug.datastructures import FileStorage
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.test import TestResponse, encode_multipart
 
 from app.core.errors import InvalidInputError
+from app.identity.models import RoleMembership
 from app.identity.roles import Role
+from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
 from app.uploads.models import Attachment
+from app.uploads.shapes import PHOTO_URL
 from app.uploads.store import attach_uploads
 from miniprogram_api import create_app
 from miniprogram_api import uploads as uploads_api
+from miniprogram_api.registry import ANSWER_CONTEXT
+from miniprogram_api.server import AccessLogger, DevRequestHandler
+from miniprogram_api.uploads import redact_photo_links
 from tests.conftest import make_settings
-from tests.factories import actor_of, grant, login, make_order, make_world
+from tests.factories import actor_of, grant, login, make_order, make_people, make_world
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -133,6 +148,11 @@ def _fetch(client: FlaskClient, url: str, headers: dict[str, str]) -> tuple[int,
         return response.status_code, response.get_data(), response.headers
 
 
+def _bearer_path(upload_id: int) -> str:
+    """The path that needs the Authorization header (the answers' urls are signed links)."""
+    return f"/api/v1/uploads/{upload_id}"
+
+
 def _stored(runtime: Runtime) -> list[Path]:
     root = runtime.settings.var_path / "uploads"
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
@@ -173,7 +193,7 @@ def test_jpeg_is_stored_without_exif_gps_or_xmp(client: FlaskClient, rt: Runtime
     response = _post(client, headers, original)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert body["url"] == f"/api/v1/uploads/{body['id']}"
+    assert body["url"].startswith(f"/api/v1/photos/{body['id']}/")  # a signed link (tests below)
     assert body["content_type"] == "image/jpeg"
     [row] = _rows(rt)
     [path] = _stored(urt)
@@ -332,7 +352,7 @@ def test_upload_needs_a_token(client: FlaskClient, rt: Runtime, urt: Runtime) ->
 def test_uploader_fetches_the_cleaned_bytes(client: FlaskClient, urt: Runtime) -> None:
     headers = login(client, "amy")
     upload = _post(client, headers, _webp(), name="a.webp").get_json()
-    status, data, response_headers = _fetch(client, upload["url"], headers)
+    status, data, response_headers = _fetch(client, _bearer_path(upload["id"]), headers)
     assert status == 200
     assert response_headers["Content-Type"] == "image/webp"
     [path] = _stored(urt)
@@ -345,12 +365,13 @@ def test_uploader_fetches_the_cleaned_bytes(client: FlaskClient, urt: Runtime) -
 def test_others_and_unknown_ids_get_the_same_404(client: FlaskClient) -> None:
     owner = login(client, "amy")
     stranger = login(client, "bob")
-    upload = _post(client, owner, _jpeg()).get_json()
-    foreign = client.get(upload["url"], headers=stranger)
-    unknown = client.get(f"/api/v1/uploads/{upload['id'] + 1000}", headers=owner)
+    upload_id = _post(client, owner, _jpeg()).get_json()["id"]
+    path = _bearer_path(upload_id)
+    foreign = client.get(path, headers=stranger)
+    unknown = client.get(_bearer_path(upload_id + 1000), headers=owner)
     assert foreign.status_code == unknown.status_code == 404
     assert foreign.get_json() == unknown.get_json()
-    assert client.get(upload["url"]).status_code == 401
+    assert client.get(path).status_code == 401
 
 
 def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt: Runtime) -> None:
@@ -359,8 +380,8 @@ def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt:
     grant(rt, "sec", Role.SECRETARY, world.community)
     grant(rt, "sec2", Role.SECRETARY, world.other_community)
     amy, sec, sec2, bob = (login(client, openid) for openid in ("amy", "sec", "sec2", "bob"))
-    url = _post(client, amy, _jpeg()).get_json()["url"]
-    upload_id = int(url.rsplit("/", 1)[1])
+    upload_id = _post(client, amy, _jpeg()).get_json()["id"]
+    url = _bearer_path(upload_id)
     assert client.get(url, headers=sec).status_code == 404  # not on any order yet: the uploader's alone
 
     order_id = make_order(rt, actor_of(rt, "amy"), world)
@@ -377,7 +398,9 @@ def test_whoever_may_see_the_order_may_fetch_its_photos(client: FlaskClient, rt:
         assert response.get_json()["error"]["message"] == "找不到该照片"  # not "order": nothing revealed
 
 
-def test_order_answers_link_their_photos_and_a_replay_links_them_too(client: FlaskClient, rt: Runtime) -> None:
+def test_order_answers_link_their_photos_and_a_replay_links_them_too(
+    client: FlaskClient, rt: Runtime, frozen: time_machine.Traveller
+) -> None:
     # Use cases answer photo ids only; the API makes each url when it serialises the answer, so a
     # stored Idempotency-Key answer (kept without urls) gets them on replay as well.
     world = make_world(rt)
@@ -395,16 +418,273 @@ def test_order_answers_link_their_photos_and_a_replay_links_them_too(client: Fla
     headers = {**amy, "Idempotency-Key": "photo-order-1"}
     first = client.post("/api/v1/orders", json=body, headers=headers)
     assert first.status_code == 201, first.get_json()
-    expected = [{"id": upload_id, "url": f"/api/v1/uploads/{upload_id}"}]
-    assert first.get_json()["order"]["photos"] == expected
+    [photo] = first.get_json()["order"]["photos"]
+    assert photo["id"] == upload_id
+    assert _link_claims(photo["url"]) == (upload_id, actor_of(rt, "amy").user_id)
+    frozen.shift(timedelta(minutes=5))
     replay = client.post("/api/v1/orders", json=body, headers=headers)
     assert replay.status_code == 201
-    assert replay.get_json()["order"]["photos"] == expected
+    assert replay.get_json()["order"]["photos"] == [photo]  # same window: the very same url
     order_id = first.get_json()["order"]["id"]
     detail = client.get(f"/api/v1/orders/{order_id}", headers=sec).get_json()["order"]
-    assert detail["photos"] == expected
+    [seen_by_sec] = detail["photos"]
+    assert _link_claims(seen_by_sec["url"]) == (upload_id, actor_of(rt, "sec").user_id)  # each viewer their own
     assert detail["completion_photos"] == []
-    assert _fetch(client, expected[0]["url"], sec)[0] == 200
+    for url in (photo["url"], seen_by_sec["url"]):
+        assert _fetch(client, url, {})[0] == 200  # no Authorization header: what <image src> sends
+
+
+# --- signed photo links ------------------------------------------------------------------------
+# What the mini-program's <image src> loads: no Authorization header, so the link itself is the
+# credential, signed over (photo, viewer, expiry). Bad links first.
+
+#: Mid-window (windows of 30 minutes start on the hour and the half hour), so that a few minutes'
+#: shift in a test stays in one window.
+START = datetime(2026, 12, 1, 9, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def _link_parts(url: str) -> tuple[int, str]:
+    """(upload id, token) of a photo link."""
+    match = re.fullmatch(r"/api/v1/photos/([0-9]+)/([A-Za-z0-9_.-]+)", url)
+    assert match, url
+    return int(match.group(1)), match.group(2)
+
+
+def _link_claims(url: str) -> tuple[int, int]:
+    """The (upload id, viewer id) a link was signed for, read without checking the signature."""
+    upload_id, token = _link_parts(url)
+    linked_id, viewer_id, _expires = URLSafeSerializer("only the payload is read").loads_unsafe(token)[1]
+    assert linked_id == upload_id
+    return linked_id, viewer_id
+
+
+def _refused(client: FlaskClient, url: str, status: int, code: str) -> None:
+    response = client.get(url)
+    assert response.status_code == status, (url, response.get_data(as_text=True)[:200])
+    error = response.get_json()["error"]
+    assert error["code"] == code, (url, error)
+    assert re.search(r"[\u4e00-\u9fff]", error["message"])  # Chinese, for display
+
+
+def _flip(text: str, index: int) -> str:
+    """``text`` with one URL-safe character at ``index`` changed."""
+    return text[:index] + ("A" if text[index] != "A" else "B") + text[index + 1 :]
+
+
+def test_a_tampered_or_truncated_link_is_403_bad_signature(
+    client: FlaskClient, rt: Runtime, frozen: time_machine.Traveller
+) -> None:
+    upload_id, token = _link_parts(_post(client, login(client, "amy"), _jpeg()).get_json()["url"])
+    payload, signature = token.split(".")
+    amy_id, expires = actor_of(rt, "amy").user_id, rt.photo_links.expiry(START)
+    other_viewer = URLSafeSerializer("x").dump_payload([upload_id, amy_id + 1, expires]).decode()
+    forged_key = URLSafeSerializer("not the server's key", salt="linli.photo-link.v1")
+    for bad in (
+        _flip(token, len(token) - 1),  # the signature's last character
+        _flip(token, 1),  # the claims
+        f"{other_viewer}.{signature}",  # the claims swapped for another viewer's
+        payload,  # no signature at all
+        f"{payload}.",  # an empty one
+        "not-a-link",
+        forged_key.dumps([upload_id, amy_id, expires]),  # signed with another key
+        rt.tokens.issue(amy_id, 0),  # a login token is no photo link
+    ):
+        _refused(client, f"/api/v1/photos/{upload_id}/{bad}", 403, "bad_signature")
+    assert _fetch(client, f"/api/v1/photos/{upload_id}/{token}", {})[0] == 200  # the untouched link works
+
+
+def test_a_link_under_another_photos_id_is_403(client: FlaskClient, frozen: time_machine.Traveller) -> None:
+    amy = login(client, "amy")
+    first_id, first_token = _link_parts(_post(client, amy, _jpeg()).get_json()["url"])
+    second_id, _ = _link_parts(_post(client, amy, _png()).get_json()["url"])
+    # amy may see both, and the token is genuine: but it was signed for the first photo only.
+    _refused(client, f"/api/v1/photos/{second_id}/{first_token}", 403, "bad_signature")
+    assert _fetch(client, f"/api/v1/photos/{first_id}/{first_token}", {})[0] == 200
+
+
+def test_an_expired_link_is_403_link_expired(client: FlaskClient, rt: Runtime, frozen: time_machine.Traveller) -> None:
+    url = _post(client, login(client, "amy"), _jpeg()).get_json()["url"]
+    expires = datetime.fromtimestamp(rt.photo_links.expiry(START), UTC)
+    assert expires == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # 9:10 + 30 min, rounded up to the half hour
+    frozen.move_to(expires - timedelta(seconds=1))
+    status, _data, headers = _fetch(client, url, {})
+    assert status == 200
+    assert headers["Cache-Control"] == "private, max-age=1"  # never cached past the link's end
+    frozen.move_to(expires)
+    _refused(client, url, 403, "link_expired")
+    frozen.shift(timedelta(days=400))
+    _refused(client, url, 403, "link_expired")
+
+
+def test_a_path_without_a_token_is_no_link(client: FlaskClient, frozen: time_machine.Traveller) -> None:
+    """A missing token is a path that names nothing (404, like any unknown path), not a 401: this
+    route never asks for a login, and the bearer path is another one."""
+    upload_id, _token = _link_parts(_post(client, login(client, "amy"), _jpeg()).get_json()["url"])
+    for url in (f"/api/v1/photos/{upload_id}", f"/api/v1/photos/{upload_id}/"):
+        _refused(client, url, 404, "not_found")
+
+
+def test_a_link_lasts_only_while_its_viewer_may_see_the_photo(
+    client: FlaskClient, rt: Runtime, frozen: time_machine.Traveller
+) -> None:
+    """The link names the viewer it was minted for, and each fetch asks again whether they may
+    see the photo: the secretary's link dies with the secretary's role, the owner's does not."""
+    world = make_world(rt)
+    grant(rt, "amy", Role.RESIDENT, world.community)
+    grant(rt, "sec", Role.SECRETARY, world.community)
+    amy, sec = login(client, "amy"), login(client, "sec")
+    upload_id = _post(client, amy, _jpeg()).get_json()["id"]
+    order_id = make_order(rt, actor_of(rt, "amy"), world)
+    _attach(rt, "amy", [upload_id], order_id)
+    [owners] = client.get(f"/api/v1/orders/{order_id}", headers=amy).get_json()["order"]["photos"]
+    [secretarys] = client.get(f"/api/v1/orders/{order_id}", headers=sec).get_json()["order"]["photos"]
+    assert owners["url"] != secretarys["url"]
+    assert _fetch(client, secretarys["url"], {})[0] == 200
+
+    with rt.db.write() as session:
+        session.execute(sa.delete(RoleMembership).where(RoleMembership.user_id == actor_of(rt, "sec").user_id))
+    _refused(client, secretarys["url"], 403, "forbidden")
+    assert _fetch(client, owners["url"], {})[0] == 200
+    # An Authorization header changes nothing, even the owner's: the link is the credential.
+    assert client.get(secretarys["url"], headers=amy).status_code == 403
+
+
+def test_a_pool_link_dies_when_another_volunteer_claims_the_order(
+    client: FlaskClient, rt: Runtime, frozen: time_machine.Traveller
+) -> None:
+    """A volunteer sees a pooled order's photos only while it is in the pool: the link they were
+    given stops working when someone else claims it, long before it expires."""
+    world = make_world(rt)
+    people = make_people(rt, world, client=client)
+    upload_id = _post(client, people.resident.headers, _jpeg()).get_json()["id"]
+    order_id = make_order(rt, people, world, status=OrderStatus.POOLED, photos=(upload_id,))
+    detail = client.get(f"/api/v1/orders/{order_id}", headers=people.other_volunteer.headers).get_json()
+    [seen_in_pool] = detail["order"]["photos"]
+    assert _fetch(client, seen_in_pool["url"], {})[0] == 200
+    claimed = client.post(f"/api/v1/orders/{order_id}/claim", json={}, headers=people.volunteer.headers)
+    assert claimed.status_code == 200, claimed.get_json()
+    _refused(client, seen_in_pool["url"], 403, "forbidden")
+    [claimers] = claimed.get_json()["order"]["photos"]
+    assert _fetch(client, claimers["url"], {})[0] == 200
+
+
+def test_a_genuine_link_for_someone_who_may_not_see_the_photo_is_403(
+    client: FlaskClient, rt: Runtime, frozen: time_machine.Traveller
+) -> None:
+    """The server never mints such a link; if it did (a bug, a leaked key), the rule still holds."""
+    upload_id = _post(client, login(client, "amy"), _jpeg()).get_json()["id"]
+    login(client, "bob")
+    token = rt.photo_links.mint(upload_id, actor_of(rt, "bob").user_id, START)
+    _refused(client, f"/api/v1/photos/{upload_id}/{token}", 403, "forbidden")
+    gone = rt.photo_links.mint(upload_id, actor_of(rt, "bob").user_id + 1000, START)  # no such user
+    _refused(client, f"/api/v1/photos/{upload_id}/{gone}", 403, "forbidden")
+
+
+def test_a_genuine_link_to_a_missing_photo_or_file_is_404(
+    client: FlaskClient, rt: Runtime, urt: Runtime, frozen: time_machine.Traveller
+) -> None:
+    upload_id = _post(client, login(client, "amy"), _jpeg()).get_json()["id"]
+    amy_id = actor_of(rt, "amy").user_id
+    unknown = rt.photo_links.mint(upload_id + 1000, amy_id, START)
+    _refused(client, f"/api/v1/photos/{upload_id + 1000}/{unknown}", 404, "not_found")
+    [path] = _stored(urt)
+    path.unlink()  # a database restored newer than the files (docs/operations.md, Backups)
+    _refused(client, f"/api/v1/photos/{upload_id}/{rt.photo_links.mint(upload_id, amy_id, START)}", 404, "not_found")
+
+
+def test_the_upload_answers_link_loads_with_no_authorization_header(
+    client: FlaskClient, urt: Runtime, frozen: time_machine.Traveller
+) -> None:
+    url = _post(client, login(client, "amy"), _webp(), name="a.webp").get_json()["url"]
+    status, data, headers = _fetch(client, url, {})
+    assert status == 200
+    [path] = _stored(urt)
+    assert data == path.read_bytes()
+    assert headers["Content-Type"] == "image/webp"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    # 9:10 → valid until 10:00: cached as long as the link holds, by the phone only.
+    assert headers["Cache-Control"] == "private, max-age=3000"
+    assert "Expires" not in headers
+    with client.get(url, headers={"If-None-Match": headers["ETag"]}) as again:
+        assert again.status_code == 304  # the image cache may revalidate instead of downloading
+    with client.head(url) as head:
+        assert head.status_code == 200
+        assert head.headers["Content-Type"] == "image/webp"
+
+
+def test_one_photo_keeps_one_url_for_a_window(client: FlaskClient, rt: Runtime, frozen: time_machine.Traveller) -> None:
+    """Repeated answers within a window give the same url, so the image cache keeps the photo;
+    the next window gives a new one, and the old url still works until its own expiry."""
+    world = make_world(rt)
+    grant(rt, "amy", Role.RESIDENT, world.community)
+    amy = login(client, "amy")
+    upload_id = _post(client, amy, _jpeg()).get_json()["id"]
+    order_id = make_order(rt, actor_of(rt, "amy"), world)
+    _attach(rt, "amy", [upload_id], order_id)
+
+    def url_now() -> str:
+        [photo] = client.get(f"/api/v1/orders/{order_id}", headers=amy).get_json()["order"]["photos"]
+        url: str = photo["url"]
+        return url
+
+    first = url_now()
+    frozen.move_to(datetime(2026, 12, 1, 9, 29, 59, tzinfo=UTC))
+    assert url_now() == first
+    frozen.move_to(datetime(2026, 12, 1, 9, 30, 1, tzinfo=UTC))
+    second = url_now()
+    assert second != first
+    assert _fetch(client, first, {})[0] == 200
+    frozen.move_to(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    _refused(client, first, 403, "link_expired")
+    assert _fetch(client, second, {})[0] == 200  # valid until 10:30
+
+
+def test_with_no_caller_an_answer_links_the_bearer_path(app: Flask) -> None:
+    """No answer with photos is anonymous today; should one be, there is nobody to sign for."""
+    with app.test_request_context():
+        assert ANSWER_CONTEXT[PHOTO_URL](5) == "/api/v1/uploads/5"
+
+
+def test_a_photo_link_is_no_login_token(client: FlaskClient, frozen: time_machine.Traveller) -> None:
+    """Two salts, two keys: a photo link's token does not authenticate anyone."""
+    _upload_id, token = _link_parts(_post(client, login(client, "amy"), _jpeg()).get_json()["url"])
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_access_logs_carry_no_photo_link_tokens() -> None:
+    """gunicorn's access log (``linli serve``) and Werkzeug's (``linli run``) keep the photo id
+    and drop the token, in the request line, the path and any header that repeats it."""
+    link = "/api/v1/photos/12/WzEyLDgsMTc5NjExOTIwMF0.vMbpuRcxHuclspqFvDy1NqRRFuU"
+    token = link.rsplit("/", 1)[1]
+    assert redact_photo_links(f"GET {link} HTTP/1.1") == "GET /api/v1/photos/12/[redacted] HTTP/1.1"
+    assert redact_photo_links(f"GET /api/v1//photos/12//{token}?x=1") == "GET /api/v1//photos/12//[redacted]?x=1"
+    assert redact_photo_links("GET /api/v1/uploads/12 HTTP/1.1") == "GET /api/v1/uploads/12 HTTP/1.1"
+
+    logger = AccessLogger(GunicornConfig())
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": link, "PATH_INFO": link, "QUERY_STRING": "",
+               "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_REFERER": f"https://servicewechat.com{link}"}  # fmt: skip
+    response = SimpleNamespace(status="200 OK", headers=[("Content-Type", "image/jpeg")], sent=678)
+    request = SimpleNamespace(headers=[("REFERER", f"https://servicewechat.com{link}")])
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=3))
+    assert atoms["r"] == "GET /api/v1/photos/12/[redacted] HTTP/1.1"
+    assert atoms["U"] == "/api/v1/photos/12/[redacted]"
+    assert token not in repr(atoms)
+    assert atoms["s"] == "200"
+
+    lines: list[tuple[Any, ...]] = []
+    handler = object.__new__(DevRequestHandler)  # no socket: only its log() is exercised
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WSGIRequestHandler, "log", lambda _self, *args: lines.append(args))
+        handler.log("info", '"%s" %s %s', f"GET {link} HTTP/1.1", "200", "678")
+    assert lines == [("info", '"%s" %s %s', "GET /api/v1/photos/12/[redacted] HTTP/1.1", "200", "678")]
 
 
 # --- attach_uploads ----------------------------------------------------------------------------

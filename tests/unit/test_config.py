@@ -52,6 +52,8 @@ def test_linli_config_file_overrides_the_committed_file(tmp_path: Path) -> None:
         ({"LINLI_SERVER__PORT": "70000"}, "server.port"),
         ({"LINLI_APP__ENVIRONMENT": "staging"}, "app.environment"),
         ({"LINLI_WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY": "short"}, "wechat.official_account"),
+        ({"LINLI_UPLOADS__LINK_MINUTES": "0"}, "uploads.link_minutes"),
+        ({"LINLI_UPLOADS__LINK_MINUTES": "1441"}, "uploads.link_minutes"),
     ],
 )
 def test_bad_keys_are_named(environ: dict[str, str], named: str) -> None:
