@@ -14,7 +14,8 @@ database, ``--requests`` times per endpoint after a warm-up, and prints per requ
   the figure to compare between runs and machines.
 
 Three runs, medians. The same people and endpoints as ``bench/api.py`` (detail, mine, community,
-pool, candidates; ``--create`` adds ``POST /api/v1/orders``, which writes an order per request).
+pool, candidates), and the volunteer picker ``volunteers``; ``--create`` adds ``POST /api/v1/orders``,
+which writes an order per request.
 Tokens are issued directly with the configured signer; the WeChat simulator (content security
 of ``create``) runs as a process of its own, so its CPU is not counted.
 ``--profile ENDPOINT`` prints the functions where that endpoint's time goes (cProfile).
@@ -126,6 +127,7 @@ def _endpoints(app: Any, args: argparse.Namespace) -> dict[str, Call]:
         "community": get("/api/v1/orders?scope=community&limit=20", sec),
         "pool": get("/api/v1/tasks/pool?limit=20", vol),
         "candidates": get(f"/api/v1/orders/{submitted}/candidates", sec),
+        "volunteers": get(f"/api/v1/volunteers?community={args.community}&limit=20", sec),
     }
     if args.create:
         body = {"community": args.community, "category": category["code"], "kind": "service", "title": "代买药品"}

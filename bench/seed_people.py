@@ -15,6 +15,7 @@ from typing import Final
 from seed_city import COMPANY_WORDS, PROPERTY_STAFF, SKILL_NAMES, City, Community, Sink
 from seed_rows import (
     COMPANIES,
+    COMPANY_COMMUNITIES,
     COMPANY_STAFF,
     DAY,
     HOUR,
@@ -61,7 +62,17 @@ def phone_of(user_id: int) -> str:
 class PeopleMaker:
     """Writes every person of the city and records in each Community what the orders need."""
 
-    TABLES: Final = (USERS, MEMBERSHIPS, HOUSEHOLDS, SKILLS, TEAMS, TEAM_MEMBERS, COMPANIES, COMPANY_STAFF)
+    TABLES: Final = (
+        USERS,
+        MEMBERSHIPS,
+        HOUSEHOLDS,
+        SKILLS,
+        TEAMS,
+        TEAM_MEMBERS,
+        COMPANIES,
+        COMPANY_COMMUNITIES,
+        COMPANY_STAFF,
+    )
 
     def __init__(self, city: City, sink: Sink, rng: random.Random) -> None:
         self.city, self.sink, self.rng = city, sink, rng
@@ -145,7 +156,9 @@ class PeopleMaker:
         for n in range(count):
             company_id = self.sink.next_id(COMPANIES)
             name = f"{self.rng.choice(COMPANY_WORDS)}物业{community.code}-{n + 1}"
-            self.sink.add(COMPANIES, (company_id, community.id, name, created))
+            self.sink.add(COMPANIES, (company_id, name, created))
+            # Each seeded company serves its own community only (the app allows several).
+            self.sink.add(COMPANY_COMMUNITIES, (company_id, community.id))
             staff = [
                 self._staff("p", "经理", Role.PROPERTY_COMPANY, community.id, granter) for _ in range(PROPERTY_STAFF)
             ]

@@ -16,7 +16,7 @@ from app.core.clock import SHANGHAI
 from app.core.db import Base
 from app.identity.models import Household, RoleMembership, User
 from app.orders.models import Order, OrderEvent, OrderNumberCounter, Rating, ReturnVisit
-from app.property.models import PropertyCompany, PropertyCompanyStaff
+from app.property.models import PropertyCompany, PropertyCompanyCommunity, PropertyCompanyStaff
 from app.timebank.ledger import PointsEntry
 from app.volunteers.models import Team, TeamMember, UserSkill
 
@@ -32,6 +32,7 @@ SKILLS: Final = UserSkill.__tablename__
 TEAMS: Final = Team.__tablename__
 TEAM_MEMBERS: Final = TeamMember.__tablename__
 COMPANIES: Final = PropertyCompany.__tablename__
+COMPANY_COMMUNITIES: Final = PropertyCompanyCommunity.__tablename__
 COMPANY_STAFF: Final = PropertyCompanyStaff.__tablename__
 ORDERS: Final = Order.__tablename__
 EVENTS: Final = OrderEvent.__tablename__
@@ -73,7 +74,8 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     SKILLS: ("user_id", "skill"),
     TEAMS: ("id", "community_id", "name", "leader_id", "created_at"),
     TEAM_MEMBERS: ("team_id", "user_id"),
-    COMPANIES: ("id", "community_id", "name", "created_at"),
+    COMPANIES: ("id", "name", "created_at"),
+    COMPANY_COMMUNITIES: ("company_id", "community_id"),
     COMPANY_STAFF: ("company_id", "user_id"),
     ORDERS: (
         "id",

@@ -144,8 +144,11 @@ def load_demo(rt: Runtime) -> bool:
         for openid, skills in SKILLS.items():
             user_id = session.scalar(sa.select(User.id).where(User.openid == openid))
             session.add_all(UserSkill(user_id=user_id, skill=skill) for skill in skills)
-        create_team(session, "SQ-HP", "和平党员先锋队", ["volunteer-li", "volunteer-chen"])
-        create_property_company(session, "SQ-HP", "阳光物业", ["property-sun"])
+        create_team(
+            session, "SQ-HP", "和平党员先锋队", ["volunteer-li", "volunteer-chen"], leader_openid="volunteer-li"
+        )
+        # One firm for both communities of the street, as property companies often are.
+        create_property_company(session, "阳光物业", communities=["SQ-HP", "SQ-YL"], staff_openids=["property-sun"])
         _demo_orders(session)
     return True
 

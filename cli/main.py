@@ -264,6 +264,66 @@ def grant(openid: str, role: str, area_code: str) -> None:
         click.echo(f"user {user.id} ({openid}) is {role} in {area_code}")
 
 
+@main.group()
+def team() -> None:
+    """Volunteer teams (志愿服务队)."""
+
+
+@team.command("add")
+@click.argument("community")
+@click.argument("name")
+@click.option("--leader", "leader_openid", default=None, help="openid of the leader, a volunteer of COMMUNITY")
+@click.option("--member", "member_openids", multiple=True, help="openid of a member (repeat for more)")
+@_friendly_errors
+def team_add(community: str, name: str, leader_openid: str | None, member_openids: tuple[str, ...]) -> None:
+    """Create a team in COMMUNITY, e.g. `linli team add SQ001 党员先锋队 --leader o-li`."""
+    from app.volunteers.teams import add_team
+
+    with _runtime() as rt:
+        created = add_team(rt, community, name, leader_openid=leader_openid, member_openids=member_openids)
+        click.echo(f"added team {created.id} {created.name} to {community}")
+
+
+@team.group("member")
+def team_member() -> None:
+    """A team's members."""
+
+
+@team_member.command("add")
+# The range of an id column: a larger number would reach the driver as an overflow, not a message.
+@click.argument("team_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("openid")
+@_friendly_errors
+def team_member_add(team_id: int, openid: str) -> None:
+    """OPENID, a volunteer of the team's community, joins team TEAM_ID (idempotent)."""
+    from app.volunteers.teams import add_team_member
+
+    with _runtime() as rt:
+        joined = add_team_member(rt, team_id, openid)
+        click.echo(f"{openid} is a member of team {joined.id} {joined.name}")
+
+
+@main.group("property-company")
+def property_company() -> None:
+    """Property companies (物业企业) and the communities they serve."""
+
+
+@property_company.command("add")
+@click.argument("name")
+@click.option(
+    "--community", "communities", multiple=True, required=True, help="code of a community it serves (repeat for more)"
+)
+@click.option("--staff", "staff_openids", multiple=True, help="openid of someone who acts for it (repeat for more)")
+@_friendly_errors
+def property_company_add(name: str, communities: tuple[str, ...], staff_openids: tuple[str, ...]) -> None:
+    """Register a company, e.g. `linli property-company add 阳光物业 --community SQ001 --community SQ002`."""
+    from app.property.companies import add_property_company
+
+    with _runtime() as rt:
+        created = add_property_company(rt, name, communities=communities, staff_openids=staff_openids)
+        click.echo(f"added property company {created.id} {created.name} serving {', '.join(communities)}")
+
+
 # -- the Official Account bot ------------------------------------------------------------------
 
 

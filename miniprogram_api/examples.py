@@ -275,3 +275,54 @@ AUDIT_PAGE: Final = {
     ],
     "next_cursor": None,
 }
+
+# -- pickers: the volunteer directory, teams and property companies --------------------------------
+
+_OTHER_COMMUNITY: Final = {"code": "SQ-YL", "name": "幸福里社区", "kind": "community"}
+_TEAM_REF: Final = {"id": 2, "name": "和平党员先锋队"}
+
+VOLUNTEERS: Final = {
+    "items": [
+        {
+            **_VOLUNTEER,
+            "skills": ["electrician"],
+            "teams": [_TEAM_REF],
+            "current_load": 1,
+            "rating": {"average": 4.5, "count": 12},
+        },
+        {
+            "id": 16,
+            "name": "陈阿姨",
+            "skills": [],
+            "teams": [],
+            "current_load": 0,
+            "rating": {"average": None, "count": 0},
+        },
+    ],
+    "next_cursor": "MTY",
+}
+TEAM: Final = {
+    **_TEAM_REF,
+    "community": _COMMUNITY,
+    "leader": _VOLUNTEER,
+    "member_count": 2,
+    "members": [_VOLUNTEER, {"id": 16, "name": "陈阿姨"}],
+    "created_at": _AT,
+}
+TEAM_ENVELOPE: Final = {"team": TEAM}
+TEAMS: Final = {"items": [{**TEAM, "members": None}], "next_cursor": None}
+#: Registered by the street admin for two communities of the street.
+PROPERTY_COMPANY_ENVELOPE: Final = {
+    "property_company": {
+        "id": 3,
+        "name": "阳光物业",
+        "communities": [_COMMUNITY, _OTHER_COMMUNITY],
+        "staff_count": 0,
+        "created_at": _AT,
+    }
+}
+#: As 和平社区's secretary sees them: of the communities served, only their own.
+PROPERTY_COMPANIES: Final = {
+    "items": [{**PROPERTY_COMPANY_ENVELOPE["property_company"], "communities": [_COMMUNITY], "staff_count": 2}],
+    "next_cursor": None,
+}

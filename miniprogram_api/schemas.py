@@ -255,3 +255,50 @@ class RevealsQuery(PageQuery):
 
 class AuditQuery(RevealsQuery):
     kind: AuditKind | None = None
+
+
+# -- pickers: the volunteer directory, teams and property companies (miniprogram_api/directory.py) --
+
+#: A team's or a company's name, as the columns hold it.
+GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+#: An optional filter: empty (``?skill=&q=``, what a form sends when nothing is typed) means none.
+Filter = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+
+
+class VolunteerQuery(Body):
+    community: AreaCode
+    skill: Filter = Field(default="", description="只列出有该技能的志愿者")
+    q: Filter = Field(default="", description="按姓名（昵称）查找；不按手机号")
+    team: DbId | None = Field(default=None, description="只列出本社区该服务队的成员")
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class CommunityPageQuery(Body):
+    community: AreaCode
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class TeamIn(Body):
+    model_config = _example({"community": "SQ-HP", "name": "和平党员先锋队", "leader_id": 15})
+
+    community: AreaCode
+    name: GroupName
+    leader_id: DbId | None = Field(default=None, description="队长：本社区的志愿者，同时成为队员")
+
+
+class TeamMemberIn(Body):
+    model_config = _example({"volunteer_id": 16})
+
+    volunteer_id: DbId
+
+
+class PropertyCompanyIn(Body):
+    model_config = _example({"name": "阳光物业", "communities": ["SQ-HP", "SQ-YL"]})
+
+    name: GroupName
+    communities: Annotated[
+        list[AreaCode],
+        Field(min_length=1, max_length=50, description="服务的社区编码：社区书记选本社区，街道管理员选本街道的社区"),
+    ]

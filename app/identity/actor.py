@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.areas.models import Area, AreaKind
-from app.core.errors import ForbiddenError, UnauthenticatedError
+from app.core.errors import ForbiddenError, NotFoundError, UnauthenticatedError
 from app.identity.models import RoleMembership, User
 from app.identity.roles import Role
 
@@ -74,6 +74,23 @@ class Actor:
         """Raise ForbiddenError unless the actor holds one of ``roles`` in ``community_id``."""
         if community_id not in self.communities_as(*roles):
             raise ForbiddenError()
+
+
+def community_for(session: Session, actor: Actor, code: str, *roles: Role, refusal: str) -> Area:
+    """The community ``code`` names, for an actor who holds one of ``roles`` there: the tenancy
+    convention (docs/api.md, Errors) for a community's lists and set-up.
+
+    ForbiddenError(refusal) when the actor holds none of ``roles`` anywhere, judged before any
+    query so the answer is the same whatever the code names. NotFoundError when the code names no
+    community or one the actor's roles do not cover: the same 404, so nobody learns that another
+    tenant's community exists."""
+    communities = actor.communities_as(*roles)
+    if not communities:
+        raise ForbiddenError(refusal)
+    area = session.scalar(sa.select(Area).where(Area.code == code, Area.kind == AreaKind.COMMUNITY))
+    if area is None or area.id not in communities:
+        raise NotFoundError(f"找不到社区 {code}")
+    return area
 
 
 def _actor_query() -> Any:

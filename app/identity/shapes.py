@@ -51,6 +51,12 @@ class InvitationOut(Shape):
     expires_at: ShanghaiTime
 
 
+def display_name(user_id: int, nickname: str | None) -> str:
+    """How answers name a person: the nickname, or 用户<id> for someone who never gave one (the one
+    wording, for orders, candidates, teams and the volunteer picker alike)."""
+    return nickname or f"用户{user_id}"
+
+
 def area_ref(area: Area) -> AreaRef:
     """An area as the API names it."""
     return AreaRef(code=area.code, name=area.name, kind=area.kind)

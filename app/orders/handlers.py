@@ -18,7 +18,7 @@ from app.orders import texts
 from app.orders.models import Rating, ReturnVisit
 from app.orders.steps import Step
 from app.orders.workflow import Action, OrderStatus, TriageLevel, transition_for
-from app.property.models import PropertyCompany
+from app.property.companies import serves
 from app.timebank.ledger import credit
 from app.uploads.store import attach_uploads
 from app.volunteers.models import Team
@@ -87,12 +87,11 @@ def dispatch_target(
             raise InvalidInputError("服务队不存在或不属于本社区", details={"fields": [{"field": "team_id"}]})
         return {"team_id": team.id}
     if property_company_id is not None:
-        company = session.get(PropertyCompany, property_company_id)
-        if company is None or company.community_id != order.community_id:
+        if not serves(session, property_company_id, order.community_id):
             raise InvalidInputError(
                 "物业企业不存在或不服务本社区", details={"fields": [{"field": "property_company_id"}]}
             )
-        return {"property_company_id": company.id}
+        return {"property_company_id": property_company_id}
     return {}
 
 

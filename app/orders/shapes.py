@@ -130,3 +130,32 @@ class ContactOut(Shape):
     #: None when the order carries no number (a resident who never bound a phone).
     phone: str | None
     address: AddressOut
+
+
+# -- the volunteer picker (app/orders/directory.py) -------------------------------------------------
+
+
+class RatingSummary(Shape):
+    """A volunteer's ratings so far: the average of their scores (null before the first), and how many."""
+
+    average: float | None
+    count: int
+
+
+class VolunteerOut(Shape):
+    """A volunteer as a dispatcher picks them. No phone: staff never see volunteers' numbers in a
+    list (PIPL minimum scope), and the picker is found by name."""
+
+    id: int
+    name: str
+    skills: list[str]
+    #: The community's teams they belong to.
+    teams: list[Ref]
+    #: The community's orders they hold now (assigned to them, accepted or in service).
+    current_load: int
+    rating: RatingSummary
+
+
+class VolunteerPage(Shape):
+    items: list[VolunteerOut]
+    next_cursor: str | None

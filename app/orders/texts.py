@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.core.clock import to_shanghai
+from app.identity.shapes import display_name
 from app.notify.payloads import Rendered, character_string, name, thing, time_value
 
 # -- reminders (app.orders.reminders decides when) ----------------------------------------------
@@ -78,7 +79,7 @@ SOMEONE = "志愿者"
 
 def unnamed(user_id: int) -> str:
     """How an order or a candidate list names a user without a nickname."""
-    return f"用户{user_id}"
+    return display_name(user_id, None)
 
 
 # -- the audit trail's notes (shown in the order's history) --------------------------------------

@@ -1,23 +1,41 @@
-"""Property companies serving a community and the users who act for them."""
+"""Property companies, the communities each serves, and the users who act for them."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.columns import ID_TYPE, created_at, fk, intpk
+from app.core.columns import ID_TYPE, created_at, intpk
 from app.core.db import Base
 
 
 class PropertyCompany(Base):
-    """物业企业 serving a community; property matters can be dispatched to it."""
+    """物业企业; property matters of the communities it serves can be dispatched to it.
+
+    A company serves one or more communities (``PropertyCompanyCommunity``): one firm often looks
+    after estates in several communities of a street, and is one company to dispatch to in each.
+    """
 
     __tablename__ = "property_companies"
 
     id: Mapped[intpk]
-    community_id: Mapped[int] = fk("areas.id", ondelete="CASCADE")
     name: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[created_at]
+
+
+class PropertyCompanyCommunity(Base):
+    """A community the company serves: its orders may be dispatched to the company."""
+
+    __tablename__ = "property_company_communities"
+
+    company_id: Mapped[int] = mapped_column(
+        ID_TYPE, sa.ForeignKey("property_companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The primary key answers "does this company serve C" (every dispatch); the picker asks "which
+    # companies serve C", which needs the community first.
+    community_id: Mapped[int] = mapped_column(
+        ID_TYPE, sa.ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class PropertyCompanyStaff(Base):

@@ -13,10 +13,15 @@ class Team(Base):
     """志愿服务队: an order dispatched to a team may be accepted by any member."""
 
     __tablename__ = "teams"
+    # Dispatchers pick a team by its name: two teams of one name in a community could not be told
+    # apart in the picker, and a second tap on 「创建」 would make a twin.
+    __table_args__ = (sa.UniqueConstraint("community_id", "name"),)
 
     id: Mapped[intpk]
-    community_id: Mapped[int] = fk("areas.id", ondelete="CASCADE")
+    # No index of its own: the unique constraint's index leads with the community.
+    community_id: Mapped[int] = fk("areas.id", ondelete="CASCADE", index=False)
     name: Mapped[str] = mapped_column(sa.String(64))
+    #: A volunteer of the community and a member of the team (removing them as a member clears it).
     leader_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)
     created_at: Mapped[created_at]
 

@@ -31,7 +31,9 @@ def test_team_and_company_orders_wait_on_their_peoples_lists(rt: Runtime, client
         team = create_team(
             session, world.community, "助老服务队", [people.volunteer.openid, people.other_volunteer.openid]
         )
-        company = create_property_company(session, world.community, "安居物业", [staff.openid])
+        company = create_property_company(
+            session, "安居物业", communities=[world.community], staff_openids=[staff.openid]
+        )
         team_id, company_id = team.id, company.id
     to_team, to_company, elsewhere = (make_order(rt, people.resident, world) for _ in range(3))
     sec = people.secretary.headers

@@ -90,6 +90,8 @@ def test_every_id_route_is_walked(app: Flask) -> None:
         "uploads.get_photo",
         "identity.verify_household",
         "orders.record_return_visit",
+        "directory.add_team_member",
+        "directory.remove_team_member",  # two ids in one path
     }
     assert expected <= endpoints
     # One route per action the API offers (reassign and release included).
@@ -210,6 +212,13 @@ def _body_cases(people: People, submitted: int, held: int, bad: int) -> list[tup
         ("secretary", f"/api/v1/orders/{submitted}/dispatch", {"property_company_id": bad}, "property_company_id"),
         ("volunteer", f"/api/v1/orders/{held}/complete", {"photos": [bad]}, "photos.0"),
         ("resident", "/api/v1/notifications/read", {"ids": [bad]}, "ids.0"),
+        (
+            "secretary",
+            "/api/v1/teams",
+            {"community": World().community, "name": "先锋队", "leader_id": bad},
+            "leader_id",
+        ),
+        ("secretary", "/api/v1/teams/1/members", {"volunteer_id": bad}, "volunteer_id"),
     ]
 
 
@@ -248,9 +257,12 @@ def test_a_cursor_holding_an_out_of_range_number_is_400(
         ("/api/v1/tasks/pool", people.volunteer),
         ("/api/v1/notifications", people.resident),
         ("/api/v1/return-visits", people.secretary),
+        (f"/api/v1/volunteers?community={World().community}", people.secretary),
+        (f"/api/v1/teams?community={World().community}", people.secretary),
+        (f"/api/v1/property-companies?community={World().community}", people.secretary),
     ]
     for path, who in lists:
-        response = client.get(f"{path}?cursor={cursor}", headers=who.headers)
+        response = client.get(f"{path}{'&' if '?' in path else '?'}cursor={cursor}", headers=who.headers)
         assert response.status_code == 400, (path, response.get_json())
         assert response.get_json()["error"]["code"] == "invalid_input", path
 

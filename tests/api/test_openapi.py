@@ -65,6 +65,13 @@ def test_operation_ids_are_the_agreed_names(doc: dict[str, Any]) -> None:
     assert by_route[("post", "/api/v1/orders/{order_id}/dispatch")] == "dispatchOrder"
     assert by_route[("get", "/api/v1/me")] == "getMe"
     assert by_route[("get", "/api/v1/tasks/pool")] == "listPoolOrders"
+    assert by_route[("get", "/api/v1/volunteers")] == "listVolunteers"
+    assert by_route[("get", "/api/v1/teams")] == "listTeams"
+    assert by_route[("post", "/api/v1/teams")] == "createTeam"
+    assert by_route[("post", "/api/v1/teams/{team_id}/members")] == "addTeamMember"
+    assert by_route[("delete", "/api/v1/teams/{team_id}/members/{volunteer_id}")] == "removeTeamMember"
+    assert by_route[("get", "/api/v1/property-companies")] == "listPropertyCompanies"
+    assert by_route[("post", "/api/v1/property-companies")] == "createPropertyCompany"
 
 
 def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +144,9 @@ def test_action_descriptions_name_who_may_act(doc: dict[str, Any], action: Actio
 def test_every_operation_shows_an_example_answer(doc: dict[str, Any]) -> None:
     for method, path, op in _operations(doc):
         status = next(code for code in op["responses"] if code.startswith("2"))
+        if status == "204":
+            assert "content" not in op["responses"][status], f"{method} {path} answers 204 with a body"
+            continue  # No Content: nothing to show
         (media,) = op["responses"][status]["content"].values()
         if media["schema"].get("format") == "binary":
             continue  # a file (a photo, the page's scripts): nothing to show in text

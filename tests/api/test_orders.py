@@ -212,7 +212,9 @@ def test_dispatch_to_team_and_property_company(client: FlaskClient, rt: Runtime)
         grant(rt, openid, Role.VOLUNTEER, world.community)
     with rt.db.write() as session:
         team_id = create_team(session, world.community, "党员先锋队", ["member-a", "member-b"]).id
-        company_id = create_property_company(session, world.community, "阳光物业", ["wuye-staff"]).id
+        company_id = create_property_company(
+            session, "阳光物业", communities=[world.community], staff_openids=["wuye-staff"]
+        ).id
         other_team = create_team(session, world.other_community, "别处的队", []).id
     secretary = login(client, "secretary-wang")
 

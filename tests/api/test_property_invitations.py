@@ -20,8 +20,8 @@ def test_a_property_invitation_names_a_company_of_the_community(rt: Runtime, cli
     world = make_world(rt)
     people = make_people(rt, world, client=client)
     with rt.db.write() as session:
-        ours = create_property_company(session, world.community, "安居物业", []).id
-        theirs = create_property_company(session, world.other_community, "幸福物业", []).id
+        ours = create_property_company(session, "安居物业", communities=[world.community]).id
+        theirs = create_property_company(session, "幸福物业", communities=[world.other_community]).id
     sec = people.secretary.headers
     refusals = [
         {"role": "property_company", "area": world.community},  # which company?

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from PIL import Image
 
+from app.account.profile import set_skills
 from app.areas.catalogue import create_category
 from app.identity.grants import assign_role
 from app.identity.roles import Role
@@ -62,7 +63,10 @@ class City:
                 assign_role(session, f"pm-{i}", Role.PROPERTY_COMPANY, community)
             members = [sorted({"vol-0", f"vol-{i}"}) for i in range(3)]
             self.teams = [create_team(session, community, f"队{i}", members[i]).id for i in range(3)]
-            self.companies = [create_property_company(session, community, f"物业{i}", [f"pm-{i}"]).id for i in range(3)]
+            self.companies = [
+                create_property_company(session, f"物业{i}", communities=[community], staff_openids=[f"pm-{i}"]).id
+                for i in range(3)
+            ]
         self.made = 0
 
     def order(self, target: Target | None, *, rated: bool = False) -> int:
@@ -201,3 +205,35 @@ def test_posting_an_order_has_a_statement_budget(rt: Runtime, client: FlaskClien
     # household, the number, the order, its event, the secretaries' messages and the answer: 23 on
     # SQLite and 20 on PostgreSQL when this was written (plus the counter's first row of a day).
     assert max(counts) <= 26, counts
+
+
+def test_the_volunteer_picker_costs_the_same_for_3_and_30_volunteers(rt: Runtime, client: FlaskClient) -> None:
+    """Skills, the community's teams, the load and the rating of a page: two statements after the
+    community is found, whatever the page holds."""
+    city = City(rt)
+    city.mixed(4)  # team and company orders, a held and rated volunteer
+    community = city.world.community
+    sec = login(client, "sec")
+
+    def picker_cost(expected: int) -> int:
+        with counting(rt) as statements:
+            response = client.get(f"/api/v1/volunteers?community={community}&limit=100", headers=sec)
+        assert response.status_code == 200, response.get_json()
+        assert len(response.get_json()["items"]) == expected
+        return len(statements)
+
+    few = picker_cost(3)
+    for n in range(27):
+        make_person(rt, f"more-{n}", (Role.VOLUNTEER, community))
+        set_skills(rt, actor_of(rt, f"more-{n}"), ["electrician", f"skill-{n}"])
+    with rt.db.write() as session:
+        create_team(session, community, "新队", [f"more-{n}" for n in range(0, 27, 2)])
+    assert picker_cost(30) == few
+    # Auth, the community, the page, its skills and teams (SQLite adds its BEGIN).
+    assert few <= 5
+    # The team and company pickers: one statement for the page after the community (companies:
+    # one more for the communities each serves).
+    for url, most in (("/api/v1/teams", 4), ("/api/v1/property-companies", 5)):
+        with counting(rt) as statements:
+            assert client.get(f"{url}?community={community}", headers=sec).status_code == 200
+        assert len(statements) <= most, (url, statements)

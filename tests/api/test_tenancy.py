@@ -38,6 +38,7 @@ from app.orders.models import Order, ReturnVisit
 from app.orders.workflow import OrderKind
 from app.orders.workflow import OrderStatus as S
 from app.runtime import Runtime
+from app.volunteers.teams import create_team
 from miniprogram_api.registry import OPERATIONS, Operation  # importing the package registers every endpoint
 from tests.factories import Crew, World, actor_of, grant, login, make_order, make_world
 
@@ -103,6 +104,8 @@ OTHER_OBJECT_OPERATIONS = {
     "POST /api/v1/return-visits/{visit_id}",
     "GET /api/v1/uploads/{upload_id}",
     "GET /api/v1/photos/{upload_id}/{token}",
+    "POST /api/v1/teams/{team_id}/members",
+    "DELETE /api/v1/teams/{team_id}/members/{volunteer_id}",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.
@@ -509,6 +512,46 @@ def test_other_object_endpoints_hide_another_communitys_objects(api: Api, rt: Ru
         marked = api.ok("POST", "/api/v1/notifications/read", caller, {"ids": inbox})
         assert marked["marked"] == 0, caller.label
         assert not _changes(baseline, _snapshot(rt)), caller.label
+
+
+def test_another_communitys_teams_and_pickers_are_hidden(api: Api, rt: Runtime) -> None:
+    """SQ2's team, volunteers and companies: managing the team's members answers SQ1's callers as
+    for a missing team (403 to those who may never manage one, 404 to secretaries), and the pickers
+    asked for SQ2 answer 403 (not staff) or 404 (staff), never SQ2's rows."""
+    t = _build(api, rt)
+    p = t.people
+    with rt.db.write() as session:
+        team_id = create_team(session, t.world.other_community, "幸福里服务队", [p["sq2_volunteer"].openid]).id
+    member, missing = p["sq2_volunteer"].id, team_id + 1000
+    baseline = _snapshot(rt)
+    pickers = {
+        "/api/v1/volunteers": {"sq1_secretary", "sq1_grid_worker", "sq1_grid_worker_g1"},
+        "/api/v1/teams": {"sq1_secretary", "sq1_grid_worker", "sq1_grid_worker_g1", "jd2_street_admin"},
+        "/api/v1/property-companies": {"sq1_secretary", "sq1_grid_worker", "sq1_grid_worker_g1", "jd2_street_admin"},
+    }
+    for caller in t.foreign_callers:
+        for method, path, body in (
+            ("POST", "/api/v1/teams/{}/members", {"volunteer_id": member}),
+            ("POST", "/api/v1/teams/{}/members", {"volunteer_id": p["sq1_volunteer"].id}),
+            ("DELETE", f"/api/v1/teams/{{}}/members/{member}", None),
+        ):
+            response = api.call(method, path.format(team_id), caller, body)
+            absent = api.call(method, path.format(missing), caller, body)
+            case = (caller.label, method, path, response.get_json())
+            assert response.status_code in (403, 404), case
+            assert caller.label != "sq1_secretary" or response.status_code == 404, case
+            assert (response.status_code, response.get_json()) == (absent.status_code, absent.get_json()), case
+        for url, staff in pickers.items():
+            response = api.call("GET", f"{url}?community={t.world.other_community}", caller)
+            assert response.status_code in (403, 404), (caller.label, url, response.get_json())
+            assert caller.label not in staff or response.status_code == 404, (caller.label, url)
+    assert not _changes(baseline, _snapshot(rt))
+    # Not hidden for the wrong reason: SQ2's own secretary sees them.
+    volunteers = api.ok("GET", f"/api/v1/volunteers?community={t.world.other_community}", p["sq2_secretary"])
+    assert [item["id"] for item in volunteers["items"]] == [member]
+    assert volunteers["items"][0]["teams"] == [{"id": team_id, "name": "幸福里服务队"}]
+    teams = api.ok("GET", f"/api/v1/teams?community={t.world.other_community}", p["sq2_secretary"])
+    assert [item["id"] for item in teams["items"]] == [team_id]
 
 
 # -- 2. inside one community -------------------------------------------------------------------------

@@ -83,6 +83,92 @@ def test_bad_commands_say_why_and_change_nothing(cli_db: str, tmp_path: Path, ar
     engine.dispose()
 
 
+def _set_up_two_communities(runner: CliRunner, env: dict[str, str]) -> None:
+    for args in (
+        ["area", "add", "street", "JD01", "新华街道"],
+        ["area", "add", "community", "SQ001", "和平社区", "--parent", "JD01"],
+        ["area", "add", "community", "SQ002", "幸福里社区", "--parent", "JD01"],
+        ["grant", "o-li", "volunteer", "SQ001"],
+        ["grant", "o-chen", "volunteer", "SQ001"],
+        ["grant", "o-far", "volunteer", "SQ002"],
+    ):
+        result = runner.invoke(main, args, env=env)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_teams_and_property_companies(cli_db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    made = runner.invoke(main, ["team", "add", "SQ001", "党员先锋队", "--leader", "o-li"], env=env)
+    assert made.exit_code == 0, made.output
+    assert "added team 1 党员先锋队 to SQ001" in made.output
+    for _ in range(2):  # joining twice is joining once
+        joined = runner.invoke(main, ["team", "member", "add", "1", "o-chen"], env=env)
+        assert joined.exit_code == 0, joined.output
+        assert "o-chen is a member of team 1 党员先锋队" in joined.output
+    company = runner.invoke(
+        main,
+        ["property-company", "add", "阳光物业", "--community", "SQ001", "--community", "SQ002", "--staff", "o-pm"],
+        env=env,
+    )
+    assert company.exit_code == 0, company.output
+    assert "serving SQ001, SQ002" in company.output
+    engine = sa.create_engine(cli_db)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT leader_id FROM teams")) == conn.scalar(
+            sa.text("SELECT id FROM users WHERE openid = 'o-li'")
+        )
+        assert conn.scalar(sa.text("SELECT count(*) FROM team_members")) == 2
+        assert conn.scalar(sa.text("SELECT count(*) FROM property_company_communities")) == 2
+        assert conn.scalar(sa.text("SELECT count(*) FROM property_company_staff")) == 1
+        # The staff member holds the role in each community the company serves.
+        assert conn.scalar(sa.text("SELECT count(*) FROM role_memberships WHERE role = 'property_company'")) == 2
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["team", "add", "NOPE", "队"], "找不到区域 NOPE"),
+        (["team", "add", "SQ001", "队", "--leader", "o-far"], "不是本社区的志愿者"),
+        (["team", "add", "SQ001", "队", "--member", "o-nobody"], "o-nobody 不存在"),
+        (["team", "add", "SQ001", "  "], "服务队名称"),
+        (["team", "member", "add", "99", "o-li"], "找不到该服务队"),
+        (["team", "member", "add", "0", "o-li"], "Invalid value"),
+        (["team", "member", "add", str(2**63), "o-li"], "Invalid value"),
+        (["property-company", "add", "阳光物业"], "Missing option '--community'"),
+        (["property-company", "add", "阳光物业", "--community", "NOPE"], "找不到区域 NOPE"),
+        (["property-company", "add", "阳光物业", "--community", "JD01"], "找不到区域 JD01"),
+    ],
+)
+def test_bad_team_and_company_commands_say_why_and_change_nothing(
+    cli_db: str, tmp_path: Path, args: list[str], message: str
+) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    result = runner.invoke(main, args, env=env)
+    assert result.exit_code != 0
+    assert message in result.output
+    engine = sa.create_engine(cli_db)
+    with engine.connect() as conn:
+        for table in ("teams", "team_members", "property_companies", "property_company_communities"):
+            assert conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) == 0, table
+    engine.dispose()
+
+
+def test_a_team_name_is_taken_once_per_community(cli_db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    assert runner.invoke(main, ["team", "add", "SQ001", "先锋队"], env=env).exit_code == 0
+    again = runner.invoke(main, ["team", "add", "SQ001", "先锋队"], env=env)
+    assert again.exit_code == 1
+    assert "已有名为「先锋队」的服务队 (conflict)" in again.output
+    assert runner.invoke(main, ["team", "add", "SQ002", "先锋队"], env=env).exit_code == 0
+
+
 def test_unknown_config_key_stops_with_a_message_naming_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["db", "upgrade"], env={"LINLI_DATABASE__URLL": "sqlite:///x.db"})
     assert result.exit_code == 2
