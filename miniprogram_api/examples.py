@@ -11,7 +11,18 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-from app.orders.workflow import ACTION_LABELS, HELD, STATUS_LABELS, TRANSITIONS, Action, OrderStatus
+from app.orders.texts import LANE_LABELS
+from app.orders.workflow import (
+    ACTION_LABELS,
+    HELD,
+    LEVEL_LABELS,
+    STATUS_LABELS,
+    TRANSITIONS,
+    Action,
+    Lane,
+    OrderStatus,
+    TriageLevel,
+)
 
 _AT: Final = "2026-12-01T17:26:01+08:00"
 _LATER: Final = "2026-12-01T18:05:12+08:00"
@@ -58,6 +69,7 @@ ORDER: Final[dict[str, Any]] = {
     "status": "submitted",
     "status_label": STATUS_LABELS[OrderStatus.SUBMITTED],
     "level": None,
+    "lane": None,
     "title": "台灯不亮",
     "description": "换了灯泡也不亮",
     "address": {"grid": {"code": "SQ-HP-G1", "name": "阳光小区"}, "building": "3", "unit": "2", "room": "301"},
@@ -109,6 +121,12 @@ def order_after(action: Action) -> dict[str, Any]:
         order["assignee"] = _VOLUNTEER
     if action is Action.TRIAGE:
         order["level"] = "minor"
+        order["lane"] = {
+            "level": "minor",
+            "level_label": LEVEL_LABELS[TriageLevel.MINOR],
+            "suggested": "grid_worker",
+            "label": LANE_LABELS[Lane.GRID_WORKER],
+        }
     if action is Action.COMPLETE:
         order["completion_note"] = "换了开关"
     if action is Action.RATE:

@@ -104,6 +104,7 @@ def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
         actor,
         scope=query.scope,
         status=query.status,
+        level=query.level,
         community=query.community,
         limit=query.limit,
         cursor=query.cursor,

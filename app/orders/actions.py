@@ -144,7 +144,7 @@ def _notify_latest(session: Session, rt: Runtime, order: Order, previous: Holdin
     event = session.scalars(
         sa.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id.desc()).limit(1)
     ).one()
-    notify_order_event(session, rt.settings.notify, order, event, previous=previous)
+    notify_order_event(session, rt.settings.notify, order, event, previous=previous, lanes=rt.settings.orders.lanes)
 
 
 def act(
@@ -176,7 +176,7 @@ def act(
         previous = Holding.of(order)  # cancel and reassign clear it, and must still tell them
         handler(Step(session, order, actor.user_id, channel), data, rt.settings)
         _notify_latest(session, rt, order, previous)
-        return present_orders(session, actor, [order], with_events=True)[0]
+        return present_orders(session, actor, [order], with_events=True, lanes=rt.settings.orders.lanes)[0]
 
 
 def act_as_system(

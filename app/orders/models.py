@@ -30,6 +30,9 @@ class Order(Base):
         # A community's list without a status filter, newest first: without it the scan walks the
         # primary key backwards past every other community's newer orders.
         sa.Index("ix_orders_community_id_id", "community_id", "id"),
+        # A community's orders of one triage level (?level=major), newest first, without walking
+        # past its other levels.
+        sa.Index("ix_orders_community_id_level_id", "community_id", "level", "id"),
         # The reminder jobs scan open orders by status and age.
         sa.Index("ix_orders_status_updated_at", "status", "updated_at"),
         # One small index per reminder window (app.orders.reminders.WINDOWS): only the orders in

@@ -161,7 +161,7 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
                 )
                 session.flush()
             created = _create(session, rt.settings, actor, order, needs_review, numbering=_numbering(rt, session))
-            shaped = present_orders(session, actor, [created])[0]
+            shaped = present_orders(session, actor, [created], lanes=rt.settings.orders.lanes)[0]
             if idempotency_key:
                 session.execute(
                     sa.update(IdempotencyKey)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from app.core.clock import to_shanghai
 from app.notify.payloads import Rendered, character_string, name, thing, time_value
+from app.orders.workflow import Lane
 
 # -- reminders (app.orders.reminders decides when) ----------------------------------------------
 
@@ -66,6 +67,22 @@ def disputed_to_secretaries(reason: str) -> str:
 
 def rejected(reason: str) -> str:
     return f"社区未受理：{reason}"
+
+
+# -- 三事分流 (app.orders.lanes suggests, app.orders.notifications tells the lane's people) ------
+
+#: What each lane suggests doing with the order, shown beside it (``lane.label``).
+LANE_LABELS: dict[Lane, str] = {
+    Lane.ESCALATE: "建议上报街道（吹哨报到）",
+    Lane.GRID_WORKER: "建议网格员就近处理",
+    Lane.PROPERTY_COMPANY: "建议派给物业企业处理",
+    Lane.VOLUNTEERS: "建议派给志愿者或发布到任务池",
+}
+
+
+def triaged(level_label: str, lane: Lane) -> str:
+    """The notice to the people of the lane an order was triaged into."""
+    return f"分流为{level_label}：{LANE_LABELS[lane]}"
 
 
 def escalated(department: str, note: str) -> str:
