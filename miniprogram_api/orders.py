@@ -177,7 +177,7 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
     example=examples.RETURN_VISIT,
     body=ReturnVisitIn,
     response=ReturnVisitOut,
-    errors=(400, 401, 403, 404, 409),
+    errors=(400, 401, 403, 404, 409, 422),
 )
 def record_return_visit(actor: Actor, visit_id: int, body: ReturnVisitIn) -> ReturnVisitOut:
     return return_visits.record_call(runtime(), actor, visit_id, body.note)
@@ -313,7 +313,8 @@ def _register_action(
         example=examples.order_after(action),
         body=schema,
         response=OrderEnvelope,
-        errors=(400, 401, 403, 404, 409, 429),
+        # 422: a reason, note, comment or department that content security judged risky.
+        errors=(400, 401, 403, 404, 409, 422, 429),
     )(view)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from app.areas.models import Area
 from app.core.clock import now_utc
@@ -10,6 +11,7 @@ from app.core.errors import ConflictError, ForbiddenError, NotFoundError
 from app.core.paging import decode_cursor, encode_cursor
 from app.identity.actor import Actor
 from app.identity.roles import Role
+from app.orders.content import check_texts
 from app.orders.models import Order, ReturnVisit
 from app.orders.shapes import ReturnVisitOut, ReturnVisitPage
 from app.runtime import Runtime
@@ -72,15 +74,27 @@ def list_return_visits(
         )
 
 
+def _open_visit(session: Session, actor: Actor, visit_id: int) -> ReturnVisit:
+    """The visit, if the actor covers its order's community and grid (else NotFoundError) and it
+    is still to be recorded (else ConflictError)."""
+    visit = session.get(ReturnVisit, visit_id)
+    grid_id = session.scalar(sa.select(Order.grid_id).where(Order.id == visit.order_id)) if visit else None
+    if visit is None or not actor.covers(visit.community_id, grid_id, *_WHO):
+        raise NotFoundError("找不到该回访记录")
+    if visit.done:
+        raise ConflictError("该回访已经记录过了", details={"id": visit_id})
+    return visit
+
+
 def record_call(rt: Runtime, actor: Actor, visit_id: int, note: str) -> ReturnVisitOut:
-    """Community staff: record what the resident said; each visit is recorded once."""
+    """Community staff: record what the resident said; each visit is recorded once. The note is
+    read by the community's other staff, so it goes through content security first, outside
+    the write transaction (ContentRejectedError: 422, nothing written)."""
+    with rt.db.read() as session:
+        _open_visit(session, actor, visit_id)  # 404 / 409 before asking WeChat anything
+    check_texts(rt, actor, {"note": note})
     with rt.db.write() as session:
-        visit = session.get(ReturnVisit, visit_id)
-        grid_id = session.scalar(sa.select(Order.grid_id).where(Order.id == visit.order_id)) if visit else None
-        if visit is None or not actor.covers(visit.community_id, grid_id, *_WHO):
-            raise NotFoundError("找不到该回访记录")
-        if visit.done:
-            raise ConflictError("该回访已经记录过了", details={"id": visit_id})
+        visit = _open_visit(session, actor, visit_id)
         visit.done = True
         visit.note = note
         visit.called_by_id = actor.user_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,11 +16,12 @@ from sqlalchemy.orm import Session
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.core.clock import now_utc, to_shanghai
 from app.core.config import Settings
-from app.core.errors import ConflictError, ContentRejectedError, ForbiddenError, InvalidInputError
+from app.core.errors import ConflictError, ForbiddenError, InvalidInputError
 from app.identity.actor import Actor
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.orders import texts
+from app.orders.content import check_texts
 from app.orders.models import IdempotencyKey, Order, OrderEvent, OrderNumberCounter
 from app.orders.notifications import notify_order_event
 from app.orders.present import present_orders
@@ -29,10 +29,7 @@ from app.orders.shapes import OrderOut
 from app.orders.workflow import Action, OrderKind, OrderStatus
 from app.runtime import Runtime
 from app.uploads.store import attach_uploads
-from app.wechat.errors import WeChatError
 from app.wechat.gateway import Verdict
-
-log = logging.getLogger(__name__)
 
 
 class IdempotencyKeyReusedError(ConflictError):
@@ -92,16 +89,10 @@ def _request_hash(order: NewOrder) -> str:
 
 def _content_verdict(rt: Runtime, actor: Actor, order: NewOrder) -> bool:
     """True when the text needs a secretary's review; ContentRejectedError when it is risky."""
-    text = f"{order.title}\n{order.description}".strip()
-    try:
-        verdict = rt.wechat.check_text(text, openid=actor.openid, scene=2)
-    except WeChatError as exc:
-        # Residents must not be blocked because WeChat is slow; the secretary looks before others do.
-        log.warning("content security unavailable, order flagged for review: %s", exc)
-        return True
-    if verdict is Verdict.RISKY:
-        raise ContentRejectedError(details={"fields": ["title", "description"]})
-    return verdict is Verdict.REVIEW
+    verdict = check_texts(rt, actor, {"title": order.title, "description": order.description})
+    # WeChat not answering (None) flags the order too: residents must not be blocked because
+    # WeChat is slow, and the secretary looks before others do.
+    return verdict is not Verdict.PASS
 
 
 def _resolve_resident(session: Session, actor: Actor, order: NewOrder, community: Area) -> tuple[User, int]:
