@@ -56,6 +56,11 @@ class NewOrder:
     photos: tuple[int, ...] = ()
     on_behalf_of: int | None = None
 
+    @property
+    def gives_address(self) -> bool:
+        """Any part of an address was given (an empty ``address`` object gives none)."""
+        return any(part is not None for part in (self.grid, self.building, self.unit, self.room))
+
 
 def _field_error(field: str, problem: str) -> InvalidInputError:
     return InvalidInputError(problem, details={"fields": [{"field": field, "problem": problem}]})
@@ -230,6 +235,11 @@ def _create(
     resident, posted_by = _resolve_resident(session, actor, order, community)
     household = session.scalar(sa.select(Household).where(Household.user_id == resident.id))
     home = household if household is not None and household.community_id == community.id else None
+    # A report (随手拍) is about where the problem is, never where the reporter lives. A service or
+    # a wish is at the resident's home only when no address was given at all: a given one is taken
+    # as it stands, since filling its gaps from the home makes an address nobody gave.
+    if order.kind is OrderKind.REPORT or order.gives_address:
+        home = None
 
     grid_id = home.grid_id if home else None
     if order.grid:
@@ -257,9 +267,9 @@ def _create(
         resident_id=resident.id,
         created_by_id=posted_by,
         contact_phone=order.contact_phone or resident.phone,
-        building=order.building if order.building is not None else (home.building if home else ""),
-        unit=order.unit if order.unit is not None else (home.unit if home else ""),
-        room=order.room if order.room is not None else (home.room if home else ""),
+        building=home.building if home else (order.building or ""),
+        unit=home.unit if home else (order.unit or ""),
+        room=home.room if home else (order.room or ""),
         preferred_start=order.preferred_start,
         preferred_end=order.preferred_end,
         needs_review=needs_review,
