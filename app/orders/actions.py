@@ -120,11 +120,16 @@ def _claimable(session: Session, actor: Actor, order_id: int) -> tuple[Order, fr
     A volunteer of another community gets 404; a non-volunteer who may see it 403. One who saw it
     in the pool learns they were too late (409 already_claimed) even though it is no longer theirs
     to see; an order that never was in the pool stays as hidden as any order they may not see.
+    Whoever holds it already hears so (409 already_claimed, ``details.yours``), not that they lost.
     """
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError("找不到该工单")
     parties = parties_of(session, actor, order)
+    if order.assignee_id == actor.user_id and order.status is not OrderStatus.POOLED:
+        # A second tap, or 「接单」 sent again to find the address: the order is theirs already,
+        # whatever their role (a property company's staff member holds orders too).
+        handlers.raise_not_claimable(order.status, yours=True)
     visible = can_view(actor, order, parties)
     if Party.VOLUNTEER not in parties:
         if visible:

@@ -166,6 +166,8 @@ class ReturnVisit(Base):
     #: Why it is on the list: "low_rating" or "dispute".
     reason: Mapped[str] = mapped_column(sa.String(16))
     done: Mapped[bool] = mapped_column(default=False)
+    #: What the resident wrote: the rating's comment, or the dispute's reason; what to ask about.
+    comment: Mapped[str] = mapped_column(sa.Text(), default="", server_default="")
     #: What the resident said on the phone.
     note: Mapped[str] = mapped_column(sa.Text(), default="")
     called_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)

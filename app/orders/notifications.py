@@ -187,7 +187,8 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
             street_admins(c.session, c.order),
             "order_escalated",
             Channel.TEMPLATE,
-            texts.escalated(c.order.escalated_department or "", c.event.note),
+            # The event's note already names the department once (texts.escalation_note).
+            c.event.note,
         )
     ],
     Action.DECLINE: lambda c: [

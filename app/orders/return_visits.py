@@ -11,20 +11,24 @@ from app.core.errors import ConflictError, ForbiddenError, NotFoundError
 from app.core.paging import decode_cursor, encode_cursor
 from app.identity.actor import Actor
 from app.identity.roles import Role
+from app.orders import texts
 from app.orders.content import check_texts
-from app.orders.models import Order, ReturnVisit
+from app.orders.models import Order, Rating, ReturnVisit
 from app.orders.shapes import ReturnVisitOut, ReturnVisitPage
 from app.runtime import Runtime
 
 _WHO = (Role.SECRETARY, Role.GRID_WORKER, Role.STREET_ADMIN)
 
 
-def _out(visit: ReturnVisit, number: str) -> ReturnVisitOut:
+def _out(visit: ReturnVisit, number: str, score: int | None) -> ReturnVisitOut:
     return ReturnVisitOut(
         id=visit.id,
         order_id=visit.order_id,
         order_number=number,
         reason=visit.reason,
+        reason_label=texts.RETURN_VISIT_REASONS.get(visit.reason, visit.reason),
+        score=score,
+        comment=visit.comment,
         done=visit.done,
         note=visit.note,
         called_at=visit.called_at,
@@ -42,8 +46,10 @@ def list_return_visits(
     after = decode_cursor(cursor)
     with rt.db.read() as session:
         query = (
-            sa.select(ReturnVisit, Order.number)
+            sa.select(ReturnVisit, Order.number, Rating.score)
             .join(Order, Order.id == ReturnVisit.order_id)
+            # The stars, for a low rating (a dispute comes before any rating).
+            .outerjoin(Rating, Rating.order_id == ReturnVisit.order_id)
             .where(ReturnVisit.community_id.in_(communities), ReturnVisit.done.is_(done))
         )
         # A grid worker of some grids sees their grids' visits (and those of orders with no grid).
@@ -69,7 +75,7 @@ def list_return_visits(
         rows = session.execute(query.order_by(ReturnVisit.id.desc()).limit(limit + 1)).all()
         page = rows[:limit]
         return ReturnVisitPage(
-            items=[_out(visit, number) for visit, number in page],
+            items=[_out(visit, number, score) for visit, number, score in page],
             next_cursor=encode_cursor(page[-1][0].id) if len(rows) > limit else None,
         )
 
@@ -101,4 +107,5 @@ def record_call(rt: Runtime, actor: Actor, visit_id: int, note: str) -> ReturnVi
         visit.called_at = now_utc()
         session.flush()
         number = session.scalar(sa.select(Order.number).where(Order.id == visit.order_id)) or ""
-        return _out(visit, number)
+        score = session.scalar(sa.select(Rating.score).where(Rating.order_id == visit.order_id))
+        return _out(visit, number, score)

@@ -127,8 +127,15 @@ class ReturnVisitOut(Shape):
     id: int
     order_id: int
     order_number: str
+    #: ``low_rating`` or ``dispute``; ``reason_label`` says it in Chinese.
     reason: str
+    reason_label: str
+    #: The stars given, for a low rating (null before any rating).
+    score: int | None
+    #: What the resident wrote: the rating's comment or the dispute's reason.
+    comment: str
     done: bool
+    #: What the resident said on the phone (empty until the call is recorded).
     note: str
     called_at: ShanghaiTime | None
     created_at: ShanghaiTime
