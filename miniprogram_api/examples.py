@@ -11,7 +11,18 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-from app.orders.workflow import ACTION_LABELS, HELD, STATUS_LABELS, TRANSITIONS, Action, OrderStatus
+from app.orders.texts import LANE_LABELS
+from app.orders.workflow import (
+    ACTION_LABELS,
+    HELD,
+    LEVEL_LABELS,
+    STATUS_LABELS,
+    TRANSITIONS,
+    Action,
+    Lane,
+    OrderStatus,
+    TriageLevel,
+)
 
 _AT: Final = "2026-12-01T17:26:01+08:00"
 _LATER: Final = "2026-12-01T18:05:12+08:00"
@@ -42,6 +53,14 @@ _ACTORS: Final = {
     Action.COMPLETE: _VOLUNTEER,
 }
 
+#: The audit trail's note of the actions whose example says something.
+_NOTES: Final = {
+    Action.TRIAGE: "三事分流：小事",
+    Action.COMPLETE: "换了开关",
+    Action.RATE: "5星 很及时",
+    Action.ESCALATE: "街道城管科：楼道堆物需要清理",
+}
+
 _SUBMITTED_EVENT: Final = {
     "action": "submit",
     "action_label": ACTION_LABELS[Action.SUBMIT],
@@ -62,6 +81,7 @@ ORDER: Final[dict[str, Any]] = {
     "status": "submitted",
     "status_label": STATUS_LABELS[OrderStatus.SUBMITTED],
     "level": None,
+    "lane": None,
     "title": "台灯不亮",
     "description": "换了灯泡也不亮",
     "address": {"grid": {"code": "SQ-HP-G1", "name": "阳光小区"}, "building": "3", "unit": "2", "room": "301"},
@@ -113,6 +133,12 @@ def order_after(action: Action) -> dict[str, Any]:
         order["assignee"] = _VOLUNTEER
     if action is Action.TRIAGE:
         order["level"] = "minor"
+        order["lane"] = {
+            "level": "minor",
+            "level_label": LEVEL_LABELS[TriageLevel.MINOR],
+            "suggested": "grid_worker",
+            "label": LANE_LABELS[Lane.GRID_WORKER],
+        }
     if action is Action.COMPLETE:
         order["completion_note"] = "换了开关"
     if action is Action.RATE:
@@ -127,7 +153,7 @@ def order_after(action: Action) -> dict[str, Any]:
             "to_status": target.value,
             "actor": _ACTORS.get(action, _RESIDENT),
             "channel": "api",
-            "note": "",
+            "note": _NOTES.get(action, ""),
             "at": _LATER,
         }
     )
@@ -169,7 +195,16 @@ INVITATION: Final = {"code": "7KQ2MXRT", "role": "volunteer", "area": _COMMUNITY
 BIND_CODE: Final = {"code": "6YTKWTYW", "expires_at": "2026-12-01T17:36:01+08:00", "send": "绑定 6YTKWTYW"}
 
 CATEGORIES: Final = {
-    "items": [{"code": "appliance", "name": "家电维修", "points": 15, "sla_hours": 48, "skill": "electrician"}]
+    "items": [
+        {
+            "code": "appliance",
+            "name": "家电维修",
+            "points": 15,
+            "sla_hours": 48,
+            "skill": "electrician",
+            "skill_name": "电工",
+        }
+    ]
 }
 CANDIDATES: Final = {
     "items": [
@@ -177,7 +212,7 @@ CANDIDATES: Final = {
             "volunteer_id": 15,
             "name": "李师傅",
             "score": 6.5,
-            "reasons": ["技能匹配：electrician", "住在同一网格", "当前空闲", "历史评分 4.5（12 次）"],
+            "reasons": ["技能匹配：电工", "住在同一网格", "当前空闲", "历史评分 4.5（12 次）"],
         }
     ]
 }
@@ -185,7 +220,10 @@ RETURN_VISIT: Final = {
     "id": 5,
     "order_id": 42,
     "order_number": "20261201-0004",
-    "reason": "评分 2 星",
+    "reason": "low_rating",
+    "reason_label": "差评回访",
+    "score": 2,
+    "comment": "修完第二天又不亮了",
     "done": True,
     "note": "已电话回访，居民表示满意",
     "called_at": _LATER,

@@ -104,6 +104,7 @@ def list_orders(actor: Actor, query: OrderListQuery) -> OrderPage:
         actor,
         scope=query.scope,
         status=query.status,
+        level=query.level,
         community=query.community,
         limit=query.limit,
         cursor=query.cursor,
@@ -198,7 +199,7 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
     example=examples.RETURN_VISIT,
     body=ReturnVisitIn,
     response=ReturnVisitOut,
-    errors=(400, 401, 403, 404, 409),
+    errors=(400, 401, 403, 404, 409, 422),
 )
 def record_return_visit(actor: Actor, visit_id: int, body: ReturnVisitIn) -> ReturnVisitOut:
     return return_visits.record_call(runtime(), actor, visit_id, body.note)
@@ -334,7 +335,8 @@ def _register_action(
         example=examples.order_after(action),
         body=schema,
         response=OrderEnvelope,
-        errors=(400, 401, 403, 404, 409, 429),
+        # 422: a reason, note, comment or department that content security judged risky.
+        errors=(400, 401, 403, 404, 409, 422, 429),
     )(view)
 
 

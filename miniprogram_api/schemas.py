@@ -116,6 +116,7 @@ class OrderIn(Body):
 class OrderListQuery(Body):
     scope: Literal["mine", "assigned", "community"] = "mine"
     status: OrderStatus | None = None
+    level: TriageLevel | None = Field(default=None, description="三事分流：只列出分流为该级别的工单（任何 scope）")
     community: AreaCode | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Annotated[str, StringConstraints(max_length=64)] | None = None

@@ -11,6 +11,38 @@ from app.areas.tree import get_area
 from app.core.errors import ConflictError, InvalidInputError, NotFoundError
 from app.runtime import Runtime
 
+#: The skills volunteers declare and categories ask for (``ServiceCategory.skill``,
+#: ``UserSkill.skill``), by code, with the Chinese name a person reads: codes stay in the data and
+#: the API fields, names in every sentence (技能匹配：电工). A code not listed here is shown as it
+#: is, so an operator's own skill is never hidden.
+SKILL_NAMES: dict[str, str] = {
+    "electrician": "电工",
+    "plumber": "水暖工",
+    "carpenter": "木工",
+    "locksmith": "开锁",
+    "appliance": "家电维修",
+    "computer": "电脑手机维修",
+    "escort": "陪诊陪护",
+    "nursing": "护理",
+    "elder_care": "助老服务",
+    "medical": "医疗健康",
+    "psychology": "心理疏导",
+    "legal": "法律咨询",
+    "tutoring": "课业辅导",
+    "cleaning": "保洁",
+    "haircut": "理发",
+    "cooking": "烹饪",
+    "driving": "驾驶接送",
+    "delivery": "跑腿代购",
+    "translation": "翻译",
+    "sign_language": "手语",
+}
+
+
+def skill_name(code: str) -> str:
+    """The Chinese name of a skill code (the code itself when it has none)."""
+    return SKILL_NAMES.get(code, code)
+
 
 def add_category(
     rt: Runtime,
@@ -69,7 +101,14 @@ def list_categories(rt: Runtime, community: str) -> CategoryList:
         )
         return CategoryList(
             items=[
-                CategoryOut(code=c.code, name=c.name, points=c.points, sla_hours=c.sla_hours, skill=c.skill)
+                CategoryOut(
+                    code=c.code,
+                    name=c.name,
+                    points=c.points,
+                    sla_hours=c.sla_hours,
+                    skill=c.skill,
+                    skill_name=skill_name(c.skill) if c.skill else None,
+                )
                 for c in rows
             ]
         )

@@ -11,6 +11,8 @@ class CategoryOut(Shape):
     points: int
     sla_hours: int
     skill: str | None
+    #: The skill's Chinese name, to show (电工); null when the category asks for no skill.
+    skill_name: str | None = None
 
 
 class CategoryList(Shape):

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.bot.binding import actor_for_chat, bind_official_account
-from app.core.errors import LinliError, NotFoundError
+from app.core.errors import AlreadyClaimedError, LinliError, NotFoundError
 from app.identity.actor import Actor
 from app.orders.access import check_may_dispatch
 from app.orders.actions import ActionInput, Target, act
-from app.orders.queries import find_order, pending_for
+from app.orders.queries import find_order, get_order, pending_for
 from app.orders.shapes import OrderOut
 from app.orders.workflow import STATUS_LABELS, Action, OrderStatus
 from app.runtime import Runtime
@@ -219,7 +219,19 @@ def _accept(rt: Runtime, actor: Actor, args: tuple[str, ...]) -> str:
         order = act(rt, actor, order_id, action, ActionInput(), channel="bot")
     except NotFoundError:
         return _not_found(number)
+    except AlreadyClaimedError as exc:
+        if not exc.details.get("yours"):
+            raise  # someone else was faster: run() answers the error's own words
+        # Sent twice, or again later to find the address: it is theirs, say so and help.
+        return _already_yours(get_order(rt, actor, order_id), number)
     return f"已接单：{number}「{_snippet(order.title)}」\n{_contact(order)}完成后请发送「完成 {number}」。"
+
+
+def _already_yours(order: OrderOut, number: str) -> str:
+    title = _snippet(order.title)
+    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE):
+        return f"工单 {number}「{title}」由您接单，已经完成，等待居民评价。"
+    return f"您已接下该工单：{number}「{title}」，无需重复接单。\n{_contact(order)}完成后请发送「完成 {number}」。"
 
 
 def _contact(order: OrderOut) -> str:

@@ -93,10 +93,28 @@ class WeChatSection(_Section):
         return urlsplit(self.api_base).hostname == PRODUCTION_WECHAT_HOST
 
 
+#: Where 三事分流 may suggest a level goes; the values of ``app.orders.workflow.Lane`` (core sits
+#: below the order domain, so the names are repeated here and a test keeps the two equal).
+LaneName = Literal["escalate", "grid_worker", "property_company", "volunteers"]
+
+
+class LanesSection(_Section):
+    """三事分流: the lane each triage level suggests, and so who hears of the triage."""
+
+    major: LaneName = "escalate"
+    minor: LaneName = "grid_worker"
+    routine: LaneName = "volunteers"
+
+    def of(self, level: str) -> LaneName:
+        """The lane of a triage level's value (``major``, ``minor``, ``routine``)."""
+        return {"major": self.major, "minor": self.minor, "routine": self.routine}[level]
+
+
 class OrdersSection(_Section):
     urge_interval_hours: float = Field(default=4, gt=0)
     idempotency_hours: int = Field(default=24, ge=1)
     max_photos: int = Field(default=9, ge=0, le=9)
+    lanes: LanesSection = LanesSection()
 
 
 TEMPLATE_KEYS = (

@@ -19,6 +19,7 @@ from app.core.errors import ForbiddenError, InvalidInputError, InvalidTransition
 from app.identity.actor import Actor
 from app.orders import handlers
 from app.orders.access import can_view, load_visible_order, parties_of
+from app.orders.content import check_texts
 from app.orders.models import Order, OrderEvent
 from app.orders.notifications import Holding, notify_order_event
 from app.orders.present import present_orders
@@ -119,11 +120,16 @@ def _claimable(session: Session, actor: Actor, order_id: int) -> tuple[Order, fr
     A volunteer of another community gets 404; a non-volunteer who may see it 403. One who saw it
     in the pool learns they were too late (409 already_claimed) even though it is no longer theirs
     to see; an order that never was in the pool stays as hidden as any order they may not see.
+    Whoever holds it already hears so (409 already_claimed, ``details.yours``), not that they lost.
     """
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError("找不到该工单")
     parties = parties_of(session, actor, order)
+    if order.assignee_id == actor.user_id and order.status is not OrderStatus.POOLED:
+        # A second tap, or 「接单」 sent again to find the address: the order is theirs already,
+        # whatever their role (a property company's staff member holds orders too).
+        handlers.raise_not_claimable(order.status, yours=True)
     visible = can_view(actor, order, parties)
     if Party.VOLUNTEER not in parties:
         if visible:
@@ -139,12 +145,36 @@ def _claimable(session: Session, actor: Actor, order_id: int) -> tuple[Order, fr
     return order, parties
 
 
+def _written(data: ActionInput) -> dict[str, str]:
+    """The texts of an action that others will read (audit trail, messages, the rating), by the
+    body's field names. Each action's body fills only its own fields, so every one set is checked."""
+    fields = {"reason": data.reason, "note": data.note, "comment": data.comment, "department": data.department}
+    return {field: text for field, text in fields.items() if text.strip()}
+
+
+def _check_content(rt: Runtime, actor: Actor, order_id: int, action: Action, data: ActionInput) -> None:
+    """Content security for the action's texts, before the write transaction (an HTTP call must
+    not hold the write lock). A read first answers what the caller may not do (404, 403, 409),
+    as without a text, and spares WeChat a call on their behalf; the write checks it all again.
+    A risky text is a 422 and nothing is written; "review", or WeChat not answering, lets the
+    action through: it is signed by its author in the audit trail, and work must not stop
+    because WeChat is slow."""
+    written = _written(data)
+    if not written:
+        return
+    with rt.db.read() as session:
+        order, parties = load_visible_order(session, actor, order_id)
+        _require_party(action, parties)
+        transition_for(order.status, action)
+    check_texts(rt, actor, written)
+
+
 def _notify_latest(session: Session, rt: Runtime, order: Order, previous: Holding | None = None) -> None:
     """Queue what the transition just recorded calls for, in the same transaction."""
     event = session.scalars(
         sa.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id.desc()).limit(1)
     ).one()
-    notify_order_event(session, rt.settings.notify, order, event, previous=previous)
+    notify_order_event(session, rt.settings.notify, order, event, previous=previous, lanes=rt.settings.orders.lanes)
 
 
 def act(
@@ -153,11 +183,13 @@ def act(
     """Apply ``action`` to an order for ``actor``; the one entry point of the API and the bot.
 
     Raises NotFoundError (no such order, or not the actor's to see), ForbiddenError (the actor's
-    role may not do this), InvalidTransitionError / AlreadyClaimedError (409), InvalidInputError,
-    RateLimitedError (urging too often).
+    role may not do this), InvalidTransitionError / AlreadyClaimedError (409), ContentRejectedError
+    (a reason, note, comment or department WeChat judges risky: 422, nothing written),
+    InvalidInputError, RateLimitedError (urging too often).
     """
     if action is Action.DISPATCH and data.target is not None and data.target.pool:
         action = Action.PUBLISH
+    _check_content(rt, actor, order_id, action, data)
     if action is Action.CLAIM:
         # A cheap look first: the losers of a race learn it without queueing for the write lock
         # (on SQLite every write transaction takes it at BEGIN). The UPDATE below still decides.
@@ -176,7 +208,7 @@ def act(
         previous = Holding.of(order)  # cancel and reassign clear it, and must still tell them
         handler(Step(session, order, actor.user_id, channel), data, rt.settings)
         _notify_latest(session, rt, order, previous)
-        return present_orders(session, actor, [order], with_events=True)[0]
+        return present_orders(session, actor, [order], with_events=True, lanes=rt.settings.orders.lanes)[0]
 
 
 def act_as_system(

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.areas.catalogue import skill_name
 from app.areas.models import ServiceCategory
 from app.core.errors import ForbiddenError
 from app.identity.actor import Actor
@@ -87,7 +88,7 @@ def ranking(order: Order, skill: str | None) -> sa.Select[Any]:
 def _reasons(row: sa.Row[Any], skill: str | None) -> list[str]:
     reasons = []
     if row.skilled:
-        reasons.append(texts.skill_match(skill))
+        reasons.append(texts.skill_match(skill_name(skill) if skill else ""))
     if row.same_grid:
         reasons.append(texts.SAME_GRID)
     reasons.append(texts.holding(int(row.active)) if row.active else texts.IDLE)

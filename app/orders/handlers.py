@@ -17,7 +17,7 @@ from app.identity.roles import Role
 from app.orders import texts
 from app.orders.models import Rating, ReturnVisit
 from app.orders.steps import Step
-from app.orders.workflow import Action, OrderStatus, TriageLevel, transition_for
+from app.orders.workflow import LEVEL_LABELS, Action, OrderStatus, TriageLevel, transition_for
 from app.property.companies import serves
 from app.timebank.ledger import credit
 from app.uploads.store import attach_uploads
@@ -35,9 +35,13 @@ def clear_assignment() -> dict[str, Any]:
     return {"assignee_id": None, "team_id": None, "property_company_id": None, "accepted_at": None, "due_at": None}
 
 
-def raise_not_claimable(status: OrderStatus) -> NoReturn:
-    """Someone else holds it (409 already_claimed), or it was never in the pool (invalid_transition)."""
+def raise_not_claimable(status: OrderStatus, *, yours: bool = False) -> NoReturn:
+    """Someone else holds it (409 already_claimed), or it was never in the pool (invalid_transition).
+    ``yours``: the caller is the one holding it; the code stays ``already_claimed`` (the order is
+    taken either way) but the words and ``details.yours`` say it is theirs, not that they lost."""
     if status in _TAKEN:
+        if yours:
+            raise AlreadyClaimedError("该工单已由您接下，无需重复接单", details={"yours": True})
         raise AlreadyClaimedError()
     transition_for(status, Action.CLAIM)  # raises InvalidTransitionError for every other status
     raise AlreadyClaimedError()  # pooled again by now: the caller may simply try once more
@@ -55,7 +59,7 @@ def _taken_on(step: Step) -> dict[str, Any]:
 def triage(step: Step, level: TriageLevel | None) -> None:
     if level is None:
         raise InvalidInputError("请选择分流级别", details={"fields": ["level"]})
-    step.move(Action.TRIAGE, note=level.value, values={"level": level})
+    step.move(Action.TRIAGE, note=texts.triage_note(LEVEL_LABELS[level]), values={"level": level})
 
 
 def dispatch_target(
@@ -107,7 +111,8 @@ def claim(step: Step) -> None:
     step.move(
         Action.CLAIM,
         values={"assignee_id": step.actor_id, **_taken_on(step)},
-        on_conflict=raise_not_claimable,
+        # The order is refreshed by now: a double tap's second claim finds it is the caller's.
+        on_conflict=lambda status: raise_not_claimable(status, yours=step.order.assignee_id == step.actor_id),
         by_status_only=True,
     )
 
@@ -147,7 +152,10 @@ def rate(step: Step, score: int | None, comment: str, speed: int | None, attitud
         Rating(order_id=order.id, score=score, speed=speed, attitude=attitude, comment=comment, assignee_id=assignee_id)
     )
     if score <= LOW_RATING:
-        session.add(ReturnVisit(order_id=order.id, community_id=order.community_id, reason="low_rating"))
+        # The resident's words go with it: they are what the secretary calls about.
+        session.add(
+            ReturnVisit(order_id=order.id, community_id=order.community_id, reason="low_rating", comment=comment)
+        )
     if assignee_id is not None:
         record_rating(session, assignee_id, score)
         points = session.scalar(sa.select(ServiceCategory.points).where(ServiceCategory.id == order.category_id))
@@ -168,7 +176,7 @@ def dispute(step: Step, reason: str) -> None:
         )
     step.move(Action.DISPUTE, note=reason, values={"completed_at": None})
     # The secretary sees disputes on the same list as low ratings and calls the resident.
-    step.session.add(ReturnVisit(order_id=order.id, community_id=order.community_id, reason="dispute", note=reason))
+    step.session.add(ReturnVisit(order_id=order.id, community_id=order.community_id, reason="dispute", comment=reason))
     step.session.flush()
 
 

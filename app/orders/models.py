@@ -30,6 +30,9 @@ class Order(Base):
         # A community's list without a status filter, newest first: without it the scan walks the
         # primary key backwards past every other community's newer orders.
         sa.Index("ix_orders_community_id_id", "community_id", "id"),
+        # A community's orders of one triage level (?level=major), newest first, without walking
+        # past its other levels.
+        sa.Index("ix_orders_community_id_level_id", "community_id", "level", "id"),
         # The reminder jobs scan open orders by status and age.
         sa.Index("ix_orders_status_updated_at", "status", "updated_at"),
         # One small index per reminder window (app.orders.reminders.WINDOWS): only the orders in
@@ -163,6 +166,8 @@ class ReturnVisit(Base):
     #: Why it is on the list: "low_rating" or "dispute".
     reason: Mapped[str] = mapped_column(sa.String(16))
     done: Mapped[bool] = mapped_column(default=False)
+    #: What the resident wrote: the rating's comment, or the dispute's reason; what to ask about.
+    comment: Mapped[str] = mapped_column(sa.Text(), default="", server_default="")
     #: What the resident said on the phone.
     note: Mapped[str] = mapped_column(sa.Text(), default="")
     called_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)

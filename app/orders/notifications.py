@@ -10,16 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area, ServiceCategory
-from app.core.config import NotifySection
+from app.core.config import LanesSection, NotifySection
 from app.identity.models import User
 from app.identity.roles import Role
 from app.identity.staff import community_staff
 from app.notify.models import Channel
 from app.notify.outbox import notify_each
 from app.orders import texts
+from app.orders.lanes import lane_of
 from app.orders.models import Order, OrderEvent
 from app.orders.texts import OrderFacts, render
-from app.orders.workflow import Action
+from app.orders.workflow import LEVEL_LABELS, Action, Lane
 from app.property.models import PropertyCompanyStaff
 from app.volunteers.models import TeamMember
 
@@ -91,6 +92,17 @@ def street_admins(session: Session, order: Order) -> list[User]:
     return community_staff(session, community.parent_id, Role.STREET_ADMIN)
 
 
+def grid_workers(session: Session, order: Order) -> list[User]:
+    """The grid workers who look after the order's grid: those whose role is held on that grid,
+    else (no grid, or nobody on it) those of the whole community, who cover every grid."""
+    if order.grid_id is not None:
+        # The same lookup as for a community: users holding the role on that area itself.
+        on_grid = community_staff(session, order.grid_id, Role.GRID_WORKER)
+        if on_grid:
+            return on_grid
+    return community_staff(session, order.community_id, Role.GRID_WORKER)
+
+
 @dataclass(frozen=True)
 class _Ctx:
     session: Session
@@ -99,6 +111,7 @@ class _Ctx:
     actor_name: str
     #: Who held the order before this step (an action that clears the holder still tells them).
     previous: Holding
+    lanes: LanesSection
 
     @property
     def resident(self) -> list[User]:
@@ -138,7 +151,30 @@ def _reassign(c: _Ctx) -> list[Step]:
     return steps
 
 
+def _triage(c: _Ctx) -> list[Step]:
+    """三事分流: the people of the level's lane hear of it; nothing is dispatched. Whoever triaged
+    is not told of their own step."""
+    level = c.order.level
+    if level is None:
+        return []
+    lane = lane_of(level, c.lanes)
+    told: list[User] = []
+    if lane is Lane.ESCALATE:
+        told = street_admins(c.session, c.order)
+        secretaries = c.secretaries
+        if all(user.id != c.event.actor_id for user in secretaries):
+            # A grid worker triaged it, and only a secretary may escalate: they must hear too.
+            told += secretaries
+    elif lane is Lane.GRID_WORKER:
+        told = grid_workers(c.session, c.order)
+    recipients = [user for user in told if user.id != c.event.actor_id]
+    if not recipients:
+        return []
+    return [(recipients, "reminder", Channel.TEMPLATE, texts.triaged(LEVEL_LABELS[level], lane))]
+
+
 _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
+    Action.TRIAGE: _triage,
     Action.SUBMIT: lambda c: [(c.secretaries, "order_submitted", Channel.TEMPLATE, "")],
     Action.DISPATCH: lambda c: [(dispatch_targets(c.session, c.order), "order_dispatched", Channel.SUBSCRIBE, "")],
     Action.CLAIM: lambda c: [(c.resident, "order_claimed", Channel.SUBSCRIBE, "")],
@@ -151,7 +187,8 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
             street_admins(c.session, c.order),
             "order_escalated",
             Channel.TEMPLATE,
-            texts.escalated(c.order.escalated_department or "", c.event.note),
+            # The event's note already names the department once (texts.escalation_note).
+            c.event.note,
         )
     ],
     Action.DECLINE: lambda c: [
@@ -174,16 +211,25 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
 
 
 def notify_order_event(
-    session: Session, cfg: NotifySection, order: Order, event: OrderEvent, *, previous: Holding | None = None
+    session: Session,
+    cfg: NotifySection,
+    order: Order,
+    event: OrderEvent,
+    *,
+    previous: Holding | None = None,
+    lanes: LanesSection | None = None,
 ) -> None:
     """Queue the messages one applied transition calls for (in the transaction that applied it).
-    ``previous``: who held the order before the transition (default: who holds it now)."""
+    ``previous``: who held the order before the transition (default: who holds it now);
+    ``lanes``: the deployment's ``[orders.lanes]`` (who hears of a triage; default: the defaults)."""
     plan = _PLANS.get(event.action)
     if plan is None:
-        return  # triage, publish, rate: nobody needs a push
+        return  # publish, rate: nobody needs a push
     actor = session.get(User, event.actor_id) if event.actor_id else None
     name = (actor.nickname if actor else "") or texts.SOMEONE
-    ctx = _Ctx(session, order, event, name, previous if previous is not None else Holding.of(order))
+    ctx = _Ctx(
+        session, order, event, name, previous if previous is not None else Holding.of(order), lanes or LanesSection()
+    )
     for recipients, template_key, channel, text in plan(ctx):
         facts = message_facts(session, order, event.created_at, person=ctx.actor_name, text=text)
         notify_each(

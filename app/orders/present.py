@@ -17,11 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area, ServiceCategory
+from app.core.config import LanesSection
 from app.core.privacy import mask_phone, mask_room
 from app.identity.actor import Actor
 from app.identity.models import User
 from app.orders import texts
 from app.orders.access import Groups, groups_for, parties_of, sees_private_details
+from app.orders.lanes import lane_out
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.shapes import AddressOut, EscalationOut, EventOut, NamedCode, OrderOut, PhotoOut, RatingOut, Ref
 from app.orders.workflow import ACTION_LABELS, STATUS_LABELS, Action, OrderStatus, Party
@@ -141,10 +143,12 @@ def present_orders(
     with_events: bool = False,
     parties: Mapping[int, frozenset[Party]] | None = None,
     groups: Groups | None = None,
+    lanes: LanesSection | None = None,
 ) -> list[OrderOut]:
     """The API shape of ``orders``, as ``actor`` may see them. ``parties`` (order id → the actor's
     parties) and ``groups`` (the actor's teams and companies) spare working them out again where
-    the caller already has them."""
+    the caller already has them. ``lanes``: the deployment's ``[orders.lanes]`` (default: the
+    documented defaults)."""
     if not orders:
         return []
     order_ids = [order.id for order in orders]
@@ -155,6 +159,7 @@ def present_orders(
     if groups is None:
         groups = groups_for(session, actor, [order for order in orders if order.id not in known])
 
+    lanes = lanes or LanesSection()
     shaped = []
     for order in orders:
         mine = known[order.id] if order.id in known else parties_of(session, actor, order, groups=groups)
@@ -174,6 +179,7 @@ def present_orders(
                 status=order.status,
                 status_label=STATUS_LABELS[order.status],
                 level=order.level,
+                lane=lane_out(order.level, lanes),
                 title=order.title,
                 description=order.description,
                 address=AddressOut(

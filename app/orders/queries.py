@@ -17,7 +17,7 @@ from app.orders.access import Groups, groups_of, load_visible_order
 from app.orders.models import Order
 from app.orders.present import present_orders
 from app.orders.shapes import OrderOut, OrderPage
-from app.orders.workflow import OPEN, OrderStatus
+from app.orders.workflow import OPEN, OrderStatus, TriageLevel
 from app.runtime import Runtime
 from app.volunteers.models import UserSkill
 
@@ -27,7 +27,9 @@ def get_order(rt: Runtime, actor: Actor, order_id: int) -> OrderOut:
     the order with its audit trail. NotFoundError for anyone else."""
     with rt.db.read() as session:
         order, parties = load_visible_order(session, actor, order_id)
-        return present_orders(session, actor, [order], with_events=True, parties={order.id: parties})[0]
+        return present_orders(
+            session, actor, [order], with_events=True, parties={order.id: parties}, lanes=rt.settings.orders.lanes
+        )[0]
 
 
 def list_orders(
@@ -39,9 +41,11 @@ def list_orders(
     community: str | None,
     limit: int,
     cursor: str | None,
+    level: TriageLevel | None = None,
 ) -> OrderPage:
     """``mine``: orders I posted or that are mine; ``assigned``: orders I hold;
-    ``community``: a staff member's communities (optionally one, by code). Newest first."""
+    ``community``: a staff member's communities (optionally one, by code). Newest first.
+    ``status`` and ``level`` (三事分流) narrow any scope."""
     after = decode_cursor(cursor)
     # Each branch is one indexed equality; the page is the newest of their newest (see newest_orders).
     branches: list[sa.ColumnElement[bool]]
@@ -66,12 +70,16 @@ def list_orders(
             filters.append(Order.community_id == area.id)
         if status is not None:
             filters.append(Order.status == status)
+        if level is not None:
+            # A community's 大事 without a status: ix_orders_community_id_level_id walks them alone.
+            filters.append(Order.level == level)
         if after is not None:
             filters.append(Order.id < after)
         rows = session.scalars(newest_orders(branches, filters, limit + 1)).all()
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
-        return OrderPage(items=present_orders(session, actor, page, groups=groups), next_cursor=next_cursor)
+        shaped = present_orders(session, actor, page, groups=groups, lanes=rt.settings.orders.lanes)
+        return OrderPage(items=shaped, next_cursor=next_cursor)
 
 
 def _awaiting_my_groups(groups: Groups) -> list[sa.ColumnElement[bool]]:
@@ -137,7 +145,8 @@ def pool(rt: Runtime, actor: Actor, *, limit: int, cursor: str | None) -> OrderP
         ).all()
         page = list(rows[:limit])
         next_cursor = encode_cursor(offset + limit) if len(rows) > limit else None
-        return OrderPage(items=present_orders(session, actor, page), next_cursor=next_cursor)
+        shaped = present_orders(session, actor, page, lanes=rt.settings.orders.lanes)
+        return OrderPage(items=shaped, next_cursor=next_cursor)
 
 
 #: Lines per section of 「待办」; a chat reply is no place for a long list.

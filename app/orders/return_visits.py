@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from app.areas.models import Area
 from app.core.clock import now_utc
@@ -10,19 +11,24 @@ from app.core.errors import ConflictError, ForbiddenError, NotFoundError
 from app.core.paging import decode_cursor, encode_cursor
 from app.identity.actor import Actor
 from app.identity.roles import Role
-from app.orders.models import Order, ReturnVisit
+from app.orders import texts
+from app.orders.content import check_texts
+from app.orders.models import Order, Rating, ReturnVisit
 from app.orders.shapes import ReturnVisitOut, ReturnVisitPage
 from app.runtime import Runtime
 
 _WHO = (Role.SECRETARY, Role.GRID_WORKER, Role.STREET_ADMIN)
 
 
-def _out(visit: ReturnVisit, number: str) -> ReturnVisitOut:
+def _out(visit: ReturnVisit, number: str, score: int | None) -> ReturnVisitOut:
     return ReturnVisitOut(
         id=visit.id,
         order_id=visit.order_id,
         order_number=number,
         reason=visit.reason,
+        reason_label=texts.RETURN_VISIT_REASONS.get(visit.reason, visit.reason),
+        score=score,
+        comment=visit.comment,
         done=visit.done,
         note=visit.note,
         called_at=visit.called_at,
@@ -40,8 +46,10 @@ def list_return_visits(
     after = decode_cursor(cursor)
     with rt.db.read() as session:
         query = (
-            sa.select(ReturnVisit, Order.number)
+            sa.select(ReturnVisit, Order.number, Rating.score)
             .join(Order, Order.id == ReturnVisit.order_id)
+            # The stars, for a low rating (a dispute comes before any rating).
+            .outerjoin(Rating, Rating.order_id == ReturnVisit.order_id)
             .where(ReturnVisit.community_id.in_(communities), ReturnVisit.done.is_(done))
         )
         # A grid worker of some grids sees their grids' visits (and those of orders with no grid).
@@ -67,24 +75,37 @@ def list_return_visits(
         rows = session.execute(query.order_by(ReturnVisit.id.desc()).limit(limit + 1)).all()
         page = rows[:limit]
         return ReturnVisitPage(
-            items=[_out(visit, number) for visit, number in page],
+            items=[_out(visit, number, score) for visit, number, score in page],
             next_cursor=encode_cursor(page[-1][0].id) if len(rows) > limit else None,
         )
 
 
+def _open_visit(session: Session, actor: Actor, visit_id: int) -> ReturnVisit:
+    """The visit, if the actor covers its order's community and grid (else NotFoundError) and it
+    is still to be recorded (else ConflictError)."""
+    visit = session.get(ReturnVisit, visit_id)
+    grid_id = session.scalar(sa.select(Order.grid_id).where(Order.id == visit.order_id)) if visit else None
+    if visit is None or not actor.covers(visit.community_id, grid_id, *_WHO):
+        raise NotFoundError("找不到该回访记录")
+    if visit.done:
+        raise ConflictError("该回访已经记录过了", details={"id": visit_id})
+    return visit
+
+
 def record_call(rt: Runtime, actor: Actor, visit_id: int, note: str) -> ReturnVisitOut:
-    """Community staff: record what the resident said; each visit is recorded once."""
+    """Community staff: record what the resident said; each visit is recorded once. The note is
+    read by the community's other staff, so it goes through content security first, outside
+    the write transaction (ContentRejectedError: 422, nothing written)."""
+    with rt.db.read() as session:
+        _open_visit(session, actor, visit_id)  # 404 / 409 before asking WeChat anything
+    check_texts(rt, actor, {"note": note})
     with rt.db.write() as session:
-        visit = session.get(ReturnVisit, visit_id)
-        grid_id = session.scalar(sa.select(Order.grid_id).where(Order.id == visit.order_id)) if visit else None
-        if visit is None or not actor.covers(visit.community_id, grid_id, *_WHO):
-            raise NotFoundError("找不到该回访记录")
-        if visit.done:
-            raise ConflictError("该回访已经记录过了", details={"id": visit_id})
+        visit = _open_visit(session, actor, visit_id)
         visit.done = True
         visit.note = note
         visit.called_by_id = actor.user_id
         visit.called_at = now_utc()
         session.flush()
         number = session.scalar(sa.select(Order.number).where(Order.id == visit.order_id)) or ""
-        return _out(visit, number)
+        score = session.scalar(sa.select(Rating.score).where(Rating.order_id == visit.order_id))
+        return _out(visit, number, score)

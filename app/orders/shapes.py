@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.core.shapes import ShanghaiTime, Shape
-from app.orders.workflow import Action, OrderKind, OrderStatus, TriageLevel
+from app.orders.workflow import Action, Lane, OrderKind, OrderStatus, TriageLevel
 from app.uploads.shapes import PhotoRef
 
 
@@ -54,6 +54,18 @@ class EscalationOut(Shape):
     due_at: ShanghaiTime | None
 
 
+class LaneOut(Shape):
+    """三事分流: the level an order was triaged to and the lane it suggests. Only a suggestion:
+    nothing is dispatched until the secretary or a grid worker does it."""
+
+    level: TriageLevel
+    #: 大事 / 小事 / 一般事
+    level_label: str
+    suggested: Lane
+    #: What to do, in Chinese, to show beside the order (建议上报街道（吹哨报到）…).
+    label: str
+
+
 class OrderOut(Shape):
     id: int
     number: str
@@ -63,6 +75,9 @@ class OrderOut(Shape):
     status: OrderStatus
     status_label: str
     level: TriageLevel | None
+    #: What the level suggests (null until triaged). Optional so that answers stored for an
+    #: Idempotency-Key before lanes existed still read back.
+    lane: LaneOut | None = None
     title: str
     description: str
     address: AddressOut
@@ -112,8 +127,15 @@ class ReturnVisitOut(Shape):
     id: int
     order_id: int
     order_number: str
+    #: ``low_rating`` or ``dispute``; ``reason_label`` says it in Chinese.
     reason: str
+    reason_label: str
+    #: The stars given, for a low rating (null before any rating).
+    score: int | None
+    #: What the resident wrote: the rating's comment or the dispute's reason.
+    comment: str
     done: bool
+    #: What the resident said on the phone (empty until the call is recorded).
     note: str
     called_at: ShanghaiTime | None
     created_at: ShanghaiTime

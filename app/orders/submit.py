@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,11 +16,12 @@ from sqlalchemy.orm import Session
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.core.clock import now_utc, to_shanghai
 from app.core.config import Settings
-from app.core.errors import ConflictError, ContentRejectedError, ForbiddenError, InvalidInputError
+from app.core.errors import ConflictError, ForbiddenError, InvalidInputError
 from app.identity.actor import Actor
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.orders import texts
+from app.orders.content import check_texts
 from app.orders.models import IdempotencyKey, Order, OrderEvent, OrderNumberCounter
 from app.orders.notifications import notify_order_event
 from app.orders.present import present_orders
@@ -29,10 +29,7 @@ from app.orders.shapes import OrderOut
 from app.orders.workflow import Action, OrderKind, OrderStatus
 from app.runtime import Runtime
 from app.uploads.store import attach_uploads
-from app.wechat.errors import WeChatError
 from app.wechat.gateway import Verdict
-
-log = logging.getLogger(__name__)
 
 
 class IdempotencyKeyReusedError(ConflictError):
@@ -58,6 +55,11 @@ class NewOrder:
     preferred_end: datetime | None = None
     photos: tuple[int, ...] = ()
     on_behalf_of: int | None = None
+
+    @property
+    def gives_address(self) -> bool:
+        """Any part of an address was given (an empty ``address`` object gives none)."""
+        return any(part is not None for part in (self.grid, self.building, self.unit, self.room))
 
 
 def _field_error(field: str, problem: str) -> InvalidInputError:
@@ -92,16 +94,10 @@ def _request_hash(order: NewOrder) -> str:
 
 def _content_verdict(rt: Runtime, actor: Actor, order: NewOrder) -> bool:
     """True when the text needs a secretary's review; ContentRejectedError when it is risky."""
-    text = f"{order.title}\n{order.description}".strip()
-    try:
-        verdict = rt.wechat.check_text(text, openid=actor.openid, scene=2)
-    except WeChatError as exc:
-        # Residents must not be blocked because WeChat is slow; the secretary looks before others do.
-        log.warning("content security unavailable, order flagged for review: %s", exc)
-        return True
-    if verdict is Verdict.RISKY:
-        raise ContentRejectedError(details={"fields": ["title", "description"]})
-    return verdict is Verdict.REVIEW
+    verdict = check_texts(rt, actor, {"title": order.title, "description": order.description})
+    # WeChat not answering (None) flags the order too: residents must not be blocked because
+    # WeChat is slow, and the secretary looks before others do.
+    return verdict is not Verdict.PASS
 
 
 def _resolve_resident(session: Session, actor: Actor, order: NewOrder, community: Area) -> tuple[User, int]:
@@ -161,7 +157,7 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
                 )
                 session.flush()
             created = _create(session, rt.settings, actor, order, needs_review, numbering=_numbering(rt, session))
-            shaped = present_orders(session, actor, [created])[0]
+            shaped = present_orders(session, actor, [created], lanes=rt.settings.orders.lanes)[0]
             if idempotency_key:
                 session.execute(
                     sa.update(IdempotencyKey)
@@ -239,6 +235,11 @@ def _create(
     resident, posted_by = _resolve_resident(session, actor, order, community)
     household = session.scalar(sa.select(Household).where(Household.user_id == resident.id))
     home = household if household is not None and household.community_id == community.id else None
+    # A report (随手拍) is about where the problem is, never where the reporter lives. A service or
+    # a wish is at the resident's home only when no address was given at all: a given one is taken
+    # as it stands, since filling its gaps from the home makes an address nobody gave.
+    if order.kind is OrderKind.REPORT or order.gives_address:
+        home = None
 
     grid_id = home.grid_id if home else None
     if order.grid:
@@ -266,9 +267,9 @@ def _create(
         resident_id=resident.id,
         created_by_id=posted_by,
         contact_phone=order.contact_phone or resident.phone,
-        building=order.building if order.building is not None else (home.building if home else ""),
-        unit=order.unit if order.unit is not None else (home.unit if home else ""),
-        room=order.room if order.room is not None else (home.room if home else ""),
+        building=home.building if home else (order.building or ""),
+        unit=home.unit if home else (order.unit or ""),
+        room=home.room if home else (order.room or ""),
         preferred_start=order.preferred_start,
         preferred_end=order.preferred_end,
         needs_review=needs_review,

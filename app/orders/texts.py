@@ -12,6 +12,7 @@ from datetime import datetime
 from app.core.clock import to_shanghai
 from app.identity.shapes import display_name
 from app.notify.payloads import Rendered, character_string, name, thing, time_value
+from app.orders.workflow import Lane
 
 # -- reminders (app.orders.reminders decides when) ----------------------------------------------
 
@@ -69,8 +70,20 @@ def rejected(reason: str) -> str:
     return f"社区未受理：{reason}"
 
 
-def escalated(department: str, note: str) -> str:
-    return f"{department} {note}".strip()
+# -- 三事分流 (app.orders.lanes suggests, app.orders.notifications tells the lane's people) ------
+
+#: What each lane suggests doing with the order, shown beside it (``lane.label``).
+LANE_LABELS: dict[Lane, str] = {
+    Lane.ESCALATE: "建议上报街道（吹哨报到）",
+    Lane.GRID_WORKER: "建议网格员就近处理",
+    Lane.PROPERTY_COMPANY: "建议派给物业企业处理",
+    Lane.VOLUNTEERS: "建议派给志愿者或发布到任务池",
+}
+
+
+def triaged(level_label: str, lane: Lane) -> str:
+    """The notice to the people of the lane an order was triaged into."""
+    return f"分流为{level_label}：{LANE_LABELS[lane]}"
 
 
 #: The person named in a message when whoever acted has no nickname.
@@ -87,12 +100,23 @@ def unnamed(user_id: int) -> str:
 ON_BEHALF_NOTE = "代居民下单"
 
 
+def triage_note(level_label: str) -> str:
+    """The audit trail's line for a triage: the level in words (三事分流：大事), never its code."""
+    return f"三事分流：{level_label}"
+
+
 def rating_note(score: int, comment: str) -> str:
     return f"{score}星 {comment}".strip()
 
 
 def escalation_note(department: str, note: str) -> str:
+    """The audit trail's line for a referral, and what the street's admins are told: the
+    department once, then the secretary's note."""
     return f"{department}：{note}".rstrip("：")
+
+
+#: Why an order is on the return-visit (回访) list, as staff read it.
+RETURN_VISIT_REASONS: dict[str, str] = {"low_rating": "差评回访", "dispute": "申诉回访"}
 
 
 # -- why a volunteer is suggested for a dispatch (app.orders.candidates ranks) -------------------
@@ -101,8 +125,9 @@ SAME_GRID = "住在同一网格"
 IDLE = "当前空闲"
 
 
-def skill_match(skill: str | None) -> str:
-    return f"技能匹配：{skill}"
+def skill_match(skill_name: str) -> str:
+    """``skill_name`` is the catalogue's Chinese name (``app.areas.catalogue.skill_name``), never the code."""
+    return f"技能匹配：{skill_name}"
 
 
 def holding(active: int) -> str:
@@ -222,7 +247,8 @@ def _escalated(f: OrderFacts) -> Rendered:
             "time4": time_value(f.at),
         },
         title="社区吹哨：请报到",
-        body=f"{f.community}上报工单 {f.number}「{f.title}」：{f.text}。",
+        # f.text is the referral's note, which names the department (escalation_note).
+        body=f"{f.community}上报工单 {f.number}「{f.title}」（{f.text}），请报到处理。",
         page=order_page(f.order_id),
     )
 

@@ -28,6 +28,20 @@ class TriageLevel(StrEnum):
     ROUTINE = "routine"
 
 
+class Lane(StrEnum):
+    """Where 三事分流 suggests a level's orders go (``[orders.lanes]`` maps each level to one).
+    A suggestion only: the secretary or grid worker still dispatches, escalates or rejects."""
+
+    #: Refer it to a street department (吹哨报到); the street's admins hear of it.
+    ESCALATE = "escalate"
+    #: The grid workers of the order's grid handle it on the spot; they hear of it.
+    GRID_WORKER = "grid_worker"
+    #: Dispatch it to the property company serving the community.
+    PROPERTY_COMPANY = "property_company"
+    #: Dispatch it to a volunteer or a team, or publish it to the pool.
+    VOLUNTEERS = "volunteers"
+
+
 class OrderStatus(StrEnum):
     SUBMITTED = "submitted"
     ASSIGNED = "assigned"
@@ -181,6 +195,12 @@ STATUS_LABELS: Final[Mapping[OrderStatus, str]] = {
     _S.REJECTED: "已驳回",
     _S.ESCALATED: "已上报",
     _S.CANCELLED: "已取消",
+}
+
+LEVEL_LABELS: Final[Mapping[TriageLevel, str]] = {
+    TriageLevel.MAJOR: "大事",
+    TriageLevel.MINOR: "小事",
+    TriageLevel.ROUTINE: "一般事",
 }
 
 ACTION_LABELS: Final[Mapping[Action, str]] = {

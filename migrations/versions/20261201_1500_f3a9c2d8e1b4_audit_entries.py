@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f3a9c2d8e1b4"
-down_revision: str | Sequence[str] | None = "e81c3a5d7f20"
+down_revision: str | Sequence[str] | None = "47cf6311f1be"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

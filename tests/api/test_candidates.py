@@ -55,7 +55,8 @@ def test_the_ranking_weighs_skill_grid_load_and_ratings(rt: Runtime, client: Fla
             "volunteer_id": best,
             "name": "用户" + str(best),
             "score": 7.0,  # skill 3 + same grid 2 + (5.0 - 3)
-            "reasons": ["技能匹配：electrician", "住在同一网格", "当前空闲", "历史评分 5.0（2 次）"],
+            # The skill by its catalogue name, never its code.
+            "reasons": ["技能匹配：电工", "住在同一网格", "当前空闲", "历史评分 5.0（2 次）"],
         },
         {"volunteer_id": idle, "name": "用户" + str(idle), "score": 0.0, "reasons": ["当前空闲"]},
         {"volunteer_id": busy, "name": "用户" + str(busy), "score": -1.0, "reasons": ["手头 1 单"]},
@@ -83,3 +84,17 @@ def test_at_most_twenty_candidates_and_only_for_dispatchers(rt: Runtime, client:
     assert client.get(f"/api/v1/orders/{order_id}/candidates", headers=resident).status_code == 403
     outsider = make_person(rt, "sec2", (Role.SECRETARY, world.other_community)).logged_in(client).headers
     assert client.get(f"/api/v1/orders/{order_id}/candidates", headers=outsider).status_code == 404
+
+
+def test_a_skill_without_a_catalogue_name_is_shown_as_it_is(rt: Runtime, client: FlaskClient) -> None:
+    """An operator's own skill code is never hidden; the categories answer names known skills."""
+    world = _community(rt)
+    with rt.db.write() as session:
+        create_category(session, world.community, "kites", "风筝修补", points=1, sla_hours=24, skill="风筝")
+    _volunteer(rt, world, "vol-kite", skill="风筝")
+    order_id = make_order(rt, actor_of(rt, "res"), world, category="kites")
+    sec = make_person(rt, "sec").logged_in(client).headers
+    (item,) = client.get(f"/api/v1/orders/{order_id}/candidates", headers=sec).get_json()["items"]
+    assert item["reasons"][0] == "技能匹配：风筝"
+    catalogue = client.get(f"/api/v1/categories?community={world.community}", headers=sec).get_json()["items"]
+    assert {c["code"]: c["skill_name"] for c in catalogue} == {"grocery": None, "repair": "电工", "kites": "风筝"}

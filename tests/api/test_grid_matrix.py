@@ -39,9 +39,10 @@ class Grids:
     g1: dict[str, int]
 
 
-def _orders(rt: Runtime, crew: Crew, world: World) -> dict[str, int]:
+def _orders(rt: Runtime, crew: Crew, world: World, grid: str) -> dict[str, int]:
     orders = {state.value: make_order(rt, crew, world, status=state, score=1, comment="很差") for state in STATES}
-    orders["escalated"] = make_order(rt, crew, world, status=S.ESCALATED, kind=OrderKind.REPORT)
+    # A report's address is only what the reporter gives (never their home): name the grid.
+    orders["escalated"] = make_order(rt, crew, world, status=S.ESCALATED, kind=OrderKind.REPORT, grid=grid)
     return orders
 
 
@@ -58,8 +59,8 @@ def _grids(rt: Runtime, client: FlaskClient) -> Grids:
         g1_worker=make_person(rt, "grid-g1", (Role.GRID_WORKER, world.grid), client=client),
         community_worker=people.grid_worker,
         ids=Ids(people.volunteer.id, people.other_volunteer.id),
-        g2=_orders(rt, Crew(g2_resident.openid, secretary, volunteer), world),
-        g1=_orders(rt, Crew(g1_resident.openid, secretary, volunteer), world),
+        g2=_orders(rt, Crew(g2_resident.openid, secretary, volunteer), world, G2),
+        g1=_orders(rt, Crew(g1_resident.openid, secretary, volunteer), world, world.grid),
     )
 
 

@@ -17,7 +17,7 @@ from itsdangerous import URLSafeSerializer
 from app.areas.models import AreaKind
 from app.identity.actor import Actor
 from app.identity.roles import Role
-from app.orders.workflow import TRANSITIONS, Action, OrderKind, OrderStatus, Party, TriageLevel
+from app.orders.workflow import TRANSITIONS, Action, Lane, OrderKind, OrderStatus, Party, TriageLevel
 from app.uploads.shapes import PHOTO_URL
 from miniprogram_api import examples
 from miniprogram_api.examples import order_after
@@ -90,6 +90,8 @@ def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
         ("OrderOut", "status", OrderStatus),
         ("OrderOut", "kind", OrderKind),
         ("OrderOut", "level", TriageLevel),
+        ("LaneOut", "level", TriageLevel),
+        ("LaneOut", "suggested", Lane),
         ("EventOut", "action", Action),
         ("EventOut", "from_status", OrderStatus),
         ("EventOut", "to_status", OrderStatus),
@@ -105,6 +107,15 @@ def test_answers_name_their_enums(doc: dict[str, Any], schema: str, field: str, 
 def test_the_status_filter_is_an_enum(doc: dict[str, Any]) -> None:
     params = {p["name"]: p for p in doc["paths"]["/api/v1/orders"]["get"]["parameters"]}
     assert _resolve(doc, params["status"]["schema"])["enum"] == [s.value for s in OrderStatus]
+
+
+def test_the_level_filter_is_an_enum(doc: dict[str, Any]) -> None:
+    params = {p["name"]: p for p in doc["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert _resolve(doc, params["level"]["schema"])["enum"] == [level.value for level in TriageLevel]
+    assert "三事分流" in params["level"]["schema"].get("description", "") + params["level"].get("description", "")
+    # The answer's lane is documented on the order.
+    order = doc["components"]["schemas"]["OrderOut"]["properties"]
+    assert _resolve(doc, order["lane"])["properties"].keys() == {"level", "level_label", "suggested", "label"}
 
 
 def test_times_are_date_time(doc: dict[str, Any]) -> None:

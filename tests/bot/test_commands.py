@@ -234,6 +234,33 @@ def test_accept_claims_from_the_pool_and_accepts_an_assignment(wechat: WeChatSer
     assert cast.order(assigned["id"])["events"][-1]["action"] == "accept"
 
 
+def test_accepting_again_says_it_is_already_yours(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    """Not "someone was faster" to the volunteer holding it: they hear it is theirs, with the
+    address again, and nothing is written."""
+    cast.bind(wechat, cast.volunteer)
+    cast.bind(wechat, cast.other_volunteer)
+    pooled, assigned = cast.submit(title="公共"), cast.submit(title="指派")
+    cast.act(pooled["id"], "dispatch", cast.secretary, {"pool": True})
+    cast.act(assigned["id"], "dispatch", cast.secretary, {"volunteer_id": cast.volunteer.id})
+    for order in (pooled, assigned):
+        assert (wechat.text(cast.volunteer.oa_openid, f"接单 {order['number']}").reply or "").startswith("已接单")
+    before = snapshot(rt)
+    for order in (pooled, assigned):
+        again = wechat.text(cast.volunteer.oa_openid, f"接单 {order['number']}").reply or ""
+        assert again.startswith(f"您已接下该工单：{order['number']}"), again
+        assert "手慢了" not in again
+        assert "电话：13812345678" in again
+        assert again.endswith(f"完成后请发送「完成 {order['number']}」。")
+    # Someone else still learns they were too late.
+    late = wechat.text(cast.other_volunteer.oa_openid, f"接单 {pooled['number']}").reply
+    assert late == "手慢了，该任务已被其他志愿者认领"
+    assert snapshot(rt)["events"] == before["events"]
+    # Once the work is done, the holder is told that instead.
+    cast.act(pooled["id"], "complete", cast.volunteer)
+    done = wechat.text(cast.volunteer.oa_openid, f"接单 {pooled['number']}").reply
+    assert done == f"工单 {pooled['number']}「公共」由您接单，已经完成，等待居民评价。"
+
+
 def test_errors_come_back_as_the_apis_chinese_messages(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
     cast.bind(wechat, cast.secretary)
     cast.bind(wechat, cast.volunteer)

@@ -66,6 +66,28 @@ def test_a_claim_on_an_order_someone_took_meanwhile_is_already_claimed(rt: Runti
     assert Action.CLAIM not in _events(rt, order_id)
 
 
+def test_a_second_claim_by_the_winner_says_the_order_is_theirs(rt: Runtime) -> None:
+    """A double tap: both claims read the pooled order, the first took it; the second learns it is
+    its own, with the same code a lost race has."""
+    world = make_world(rt)
+    people = make_people(rt, world)
+    order_id = make_order(rt, people, world, status=OrderStatus.POOLED)
+    with rt.db.write() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        session.execute(
+            sa.update(Order)
+            .where(Order.id == order_id)
+            .values(status=OrderStatus.ACCEPTED, assignee_id=people.volunteer.id)
+            .execution_options(synchronize_session=False)
+        )
+        with pytest.raises(AlreadyClaimedError) as raised:
+            handlers.claim(Step(session, order, people.volunteer.id, "api"))
+        session.rollback()
+    assert (raised.value.code, raised.value.details) == ("already_claimed", {"yours": True})
+    assert raised.value.message == "该工单已由您接下，无需重复接单"
+
+
 def test_any_other_action_on_a_stale_read_changes_nothing(rt: Runtime) -> None:
     world = make_world(rt)
     people = make_people(rt, world)

@@ -114,3 +114,19 @@ def test_every_key_in_config_toml_has_a_comment() -> None:
     for index, line in enumerate(lines):
         if "=" in line and not line.lstrip().startswith("#"):
             assert lines[index - 1].lstrip().startswith("#"), f"no comment above: {line}"
+
+
+def test_the_configured_lanes_are_the_order_domains_lanes() -> None:
+    """config.py repeats the lane names (core sits below orders); they must stay the same."""
+    from typing import get_args
+
+    from app.core.config import LaneName
+    from app.orders.workflow import Lane, TriageLevel
+
+    assert set(get_args(LaneName)) == {lane.value for lane in Lane}
+    lanes = load_settings(environ={}).orders.lanes
+    assert {level.value: lanes.of(level.value) for level in TriageLevel} == {
+        "major": "escalate",
+        "minor": "grid_worker",
+        "routine": "volunteers",
+    }
