@@ -1,4 +1,5 @@
-"""What a process needs at hand to run services: settings, the database, WeChat, token and photo-link signing."""
+"""What a process needs at hand to run services: settings, the database, WeChat, token and
+photo-link signing, and the rate limits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from app.core.config import Settings
 from app.core.db import Database, make_engine
+from app.core.ratelimit import RateLimits, build_storage
 from app.core.tokens import PhotoLinkSigner, TokenSigner
 from app.wechat.client import WeChatClientGateway
 from app.wechat.gateway import WeChatGateway
@@ -25,6 +27,8 @@ class Runtime:
     wechat: WeChatGateway
     tokens: TokenSigner
     photo_links: PhotoLinkSigner
+    #: Counted in Redis or the database, so every process sees the same counts.
+    rate_limits: RateLimits
 
 
 def _signing_key(settings: Settings) -> str:
@@ -54,11 +58,13 @@ def build_runtime(settings: Settings, *, wechat: WeChatGateway | None = None) ->
         echo=settings.database.echo,
     )
     key = _signing_key(settings)
+    db = Database(engine)
     return Runtime(
         settings=settings,
-        db=Database(engine),
+        db=db,
         wechat=wechat or WeChatClientGateway(settings),
         tokens=TokenSigner(key, ttl_seconds=settings.auth.token_ttl_hours * 3600),
         # The same key under another salt (app/core/tokens.py): one secret to set and rotate.
         photo_links=PhotoLinkSigner(key, minutes=settings.uploads.link_minutes),
+        rate_limits=RateLimits(settings, build_storage(settings, db)),
     )

@@ -36,7 +36,8 @@ How: the WeChat simulator runs in a thread of this process on a free port; ``lin
 a child process on another free port with only these settings from the environment
 (``LINLI_DATABASE__URL``, ``LINLI_WECHAT__API_BASE``, ``LINLI_WECHAT__WECOM_API_BASE``, a random
 ``LINLI_AUTH__SECRET_KEY``, ``LINLI_APP__VAR_DIR`` in a temporary directory,
-``LINLI_APP__LOG_LEVEL=WARNING``; the caller's other ``LINLI_*`` variables are dropped), so the
+``LINLI_APP__LOG_LEVEL=WARNING``, ``LINLI_LIMITS__ENABLED=false``: one wrk address and a few users
+would meet the rate limits at once; the caller's other ``LINLI_*`` variables are dropped), so the
 worker class, timeouts and access log are exactly those of production. After ``/readyz`` answers,
 the people log in with ``sim:<openid>#<nonce>`` codes, and each endpoint gets a generated Lua
 script for ``wrk`` that sets the token and body and prints its figures as JSON from ``done()``.
@@ -421,6 +422,8 @@ def child_environment(database_url: str, wechat_base: str, tmp: Path) -> dict[st
             "LINLI_AUTH__SECRET_KEY": secrets.token_urlsafe(32),
             "LINLI_APP__VAR_DIR": str(tmp / "var"),
             "LINLI_APP__LOG_LEVEL": "WARNING",
+            # wrk is one address and a handful of users: the limits would answer most of it 429.
+            "LINLI_LIMITS__ENABLED": "false",
             # gunicorn puts its control socket here (else in ~/.gunicorn, shared with any other).
             "XDG_RUNTIME_DIR": str(tmp),
         }

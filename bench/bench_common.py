@@ -52,6 +52,8 @@ def bench_settings(database_url: str, api_base: str, var_dir: Path, *, timeout_s
             "database": {"url": database_url},
             "auth": {"secret_key": secrets.token_urlsafe(32)},
             "redis": {"url": ""},  # WeChat tokens in process memory
+            # A benchmark is one client doing what thousands would: rate limits would measure themselves.
+            "limits": {"enabled": False},
             "wechat": {
                 "api_base": api_base,
                 "wecom_api_base": api_base,

@@ -85,6 +85,7 @@ def _build(database_url: str, wechat_base: str) -> Any:
     os.environ["LINLI_WECHAT__API_BASE"] = wechat_base
     os.environ["LINLI_WECHAT__WECOM_API_BASE"] = wechat_base
     os.environ.setdefault("LINLI_APP__LOG_LEVEL", "WARNING")
+    os.environ["LINLI_LIMITS__ENABLED"] = "false"  # the cost of the endpoint, not of its limits
     from app.core.config import load_settings
     from miniprogram_api.app import create_app
 

@@ -11,6 +11,7 @@ from app.core.config import Settings, load_settings
 from app.core.logs import REQUEST_ID, configure_logging
 from app.runtime import Runtime, build_runtime
 from miniprogram_api.blueprints import register
+from miniprogram_api.hygiene import install_http_hygiene
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: Room for multipart overhead above the largest accepted photo.
@@ -24,6 +25,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     settings = runtime.settings
     configure_logging(settings.app.log_level)
     app = Flask(__name__)
+    # The largest body any endpoint takes (an upload); JSON endpoints lower it per request to
+    # server.max_json_bytes (miniprogram_api/registry.py).
     app.config["MAX_CONTENT_LENGTH"] = settings.uploads.max_bytes + _UPLOAD_OVERHEAD_BYTES
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined] # Chinese stays readable in answers
@@ -47,5 +50,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if token is not None:
             REQUEST_ID.reset(token)
 
+    install_http_hygiene(app, settings.server)
     register(app)
     return app

@@ -11,7 +11,7 @@ from app.identity.actor import Actor
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.errors import envelope
-from miniprogram_api.registry import endpoint
+from miniprogram_api.registry import Limit, endpoint
 
 bp = Blueprint("bot", __name__)
 
@@ -80,6 +80,7 @@ def wechat_callback() -> Response | tuple[Response, int]:
     response=BindCodeOut,
     status=201,
     errors=(401,),
+    limits=(Limit("bind_code_per_ip", "ip"), Limit("bind_code_per_user", "user")),
 )
 def create_bind_code(actor: Actor) -> BindCodeOut:
     return binding.create_bind_code(runtime(), actor)

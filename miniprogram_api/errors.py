@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, g, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from app.core.errors import LinliError
+from app.core.errors import LinliError, RateLimitedError
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ _HTTP_ERRORS: dict[int, tuple[str, str]] = {
     403: ("forbidden", "没有权限进行此操作"),
     404: ("not_found", "找不到该地址或记录"),
     405: ("method_not_allowed", "不支持该请求方法"),
-    413: ("payload_too_large", "上传内容太大"),
+    413: ("payload_too_large", "提交的内容太大"),
     415: ("unsupported_media_type", "不支持的内容类型"),
     429: ("rate_limited", "操作太频繁，请稍后再试"),
 }
@@ -44,7 +44,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(LinliError)
     def _linli(exc: LinliError) -> tuple[Response, int]:
-        return envelope(exc.http_status, exc.code, exc.message, exc.details)
+        response, status = envelope(exc.http_status, exc.code, exc.message, exc.details)
+        if isinstance(exc, RateLimitedError):
+            # RFC 9110 §10.2.3: whole seconds; clients and proxies honour the header, not our body.
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> tuple[Response, int]:
@@ -54,7 +58,14 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         code, message = _HTTP_ERRORS.get(status, ("http_error", exc.name))
-        return envelope(status, code, message)
+        details: dict[str, Any] = {}
+        if isinstance(exc, RequestEntityTooLarge) and request.max_content_length is not None:
+            details["max_bytes"] = request.max_content_length
+        response, status = envelope(status, code, message, details)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            # RFC 9110 §15.5.6: a 405 lists the methods the path does take.
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response, status
 
     @app.errorhandler(sa.exc.DBAPIError)
     def _database(exc: sa.exc.DBAPIError) -> tuple[Response, int]:

@@ -13,7 +13,7 @@ from app.identity.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut
 from app.property import companies
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
-from miniprogram_api.registry import endpoint
+from miniprogram_api.registry import Limit, endpoint
 from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, PhoneIn, RedeemIn, SkillsIn
 
 bp = Blueprint("identity", __name__, url_prefix="/api/v1")
@@ -29,6 +29,7 @@ bp = Blueprint("identity", __name__, url_prefix="/api/v1")
     response=LoginOut,
     auth=False,
     errors=(400, 503),
+    limits=(Limit("login_per_ip", "ip"), Limit("login_per_openid", "openid")),
 )
 def login(body: LoginIn) -> LoginOut:
     return auth.login(runtime(), body.code)
@@ -128,6 +129,7 @@ def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
     body=RedeemIn,
     response=ProfileOut,
     errors=(400, 401, 404, 409),
+    limits=(Limit("redeem_per_ip", "ip"), Limit("redeem_per_user", "user")),
 )
 def redeem_invitation(actor: Actor, body: RedeemIn) -> ProfileOut:
     return profile.redeem_invitation(runtime(), actor, body.code)

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from miniprogram_api.registry import OPERATIONS, Operation
+from app.core.config import LimitsSection
+from miniprogram_api.registry import OPERATIONS, Limit, Operation
 
 _REF = "#/components/schemas/{model}"
 
@@ -36,9 +37,47 @@ _STATUS_TEXT = {
     409: "状态不允许 (invalid_transition) 或被他人抢先 (already_claimed)",
     413: "上传内容太大",
     422: "内容未通过安全检查",
-    429: "操作太频繁",
+    429: "操作太频繁 (rate_limited)，等待 Retry-After 秒后再试",
     503: "依赖的服务（微信、数据库）暂时不可用",
 }
+
+
+#: What each kind of limit counts per, as the 429's description says it.
+_PER_TEXT = {"ip": "每个 IP 地址", "user": "每个用户", "openid": "每个微信用户（openid）"}
+
+_RETRY_AFTER: dict[str, Any] = {
+    "description": "需要等待的秒数（整数），之后可以再试；与 error.details.retry_after 相同",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def _limited(op: Operation, limits: LimitsSection | None) -> str:
+    """The 429's description: which limits the endpoint counts against, with this server's values."""
+    text = "操作太频繁 (rate_limited)，稍后再试：等待 Retry-After 秒"
+
+    def one(limit: Limit) -> str:
+        value = f" {limits.limit(limit.name)}" if limits is not None else ""
+        return f"{_PER_TEXT[limit.per]}{value}（limits.{limit.name}）"
+
+    if op.limits:
+        text += "。限流：" + "；".join(one(limit) for limit in op.limits)
+        if limits is not None and not limits.enabled:
+            text += "（本服务器已关闭限流）"
+    return text
+
+
+def _errors(op: Operation, limits: LimitsSection | None) -> dict[str, Any]:
+    errors: dict[str, Any] = {}
+    # A limited endpoint can always answer 429, whatever its declaration lists.
+    for status in sorted({*op.errors, 500, *((429,) if op.limits else ())}):
+        errors[str(status)] = {
+            "description": _STATUS_TEXT.get(status, "服务器出错"),
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+        }
+        if status == 429:  # noqa: PLR2004 - the status is the name
+            errors[str(status)]["description"] = _limited(op, limits)
+            errors[str(status)]["headers"] = {"Retry-After": _RETRY_AFTER}
+    return errors
 
 
 def _models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
@@ -82,7 +121,12 @@ def _success(op: Operation, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
     return {"description": "成功", "content": {op.answer_type: answer}}
 
 
-def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    op: Operation,
+    refs: dict[tuple[type[BaseModel], str], Any],
+    schemas: dict[str, Any],
+    limits: LimitsSection | None,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": op.operation_id}
     if op.description:
         doc["description"] = op.description
@@ -116,11 +160,7 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
         }
         doc["requestBody"] = {"required": True, "content": {op.content_type: {"schema": file_field}}}
     responses: dict[str, Any] = {str(op.status): _success(op, refs)}
-    for status in sorted({*op.errors, 500}):
-        responses[str(status)] = {
-            "description": _STATUS_TEXT.get(status, "服务器出错"),
-            "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
-        }
+    responses.update(_errors(op, limits))
     doc["responses"] = responses
     if op.auth:
         doc["security"] = [{"bearer": []}]
@@ -129,14 +169,15 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
     return doc
 
 
-def build_openapi() -> dict[str, Any]:
-    """The whole document; every registered endpoint appears in it."""
+def build_openapi(limits: LimitsSection | None = None) -> dict[str, Any]:
+    """The whole document; every registered endpoint appears in it, with ``limits``' values in
+    the 429s of limited endpoints when given."""
     refs, defs = models_json_schema(_models(), ref_template=_REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = _ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, refs, schemas)  # type: ignore[arg-type]
+        paths.setdefault(op.path, {})[op.method] = _operation(op, refs, schemas, limits)  # type: ignore[arg-type]
     return {
         "openapi": "3.1.0",
         "info": {

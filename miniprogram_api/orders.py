@@ -18,7 +18,7 @@ from app.orders.shapes import CandidateList, ContactOut, OrderEnvelope, OrderPag
 from app.orders.workflow import STATUS_LABELS, TRANSITIONS, Action, OrderStatus, Party, Transition
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
-from miniprogram_api.registry import Header, endpoint
+from miniprogram_api.registry import Header, Limit, endpoint
 from miniprogram_api.schemas import (
     CategoryQuery,
     CompleteIn,
@@ -78,6 +78,7 @@ def categories(actor: Actor, query: CategoryQuery) -> CategoryList:
     errors=(400, 401, 403, 409, 422),
     description="支持 Idempotency-Key 请求头：同一用户 24 小时内重复提交返回第一次的结果。",
     headers=(_IDEMPOTENCY_KEY,),
+    limits=(Limit("order_create_per_user", "user"),),
 )
 def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
     key = request.headers.get(_IDEMPOTENCY_KEY.name)
@@ -311,10 +312,23 @@ def _action_description(action: Action) -> str:
     moves = _moves(transition)
     if action is Action.DISPATCH:  # dispatch with {"pool": true} is the publish transition
         moves += f"；带 `pool: true` 时 {_moves(TRANSITIONS[Action.PUBLISH])}（记为 publish）"
-    return (
+    text = (
         f"**谁可以操作**：{who}。\n\n**状态**：{moves}。\n\n"
         "其他人：看不到这张工单时答复 404，看得到但无权这样做时答复 403。"
     )
+    if action is Action.URGE:
+        text += (
+            "\n\n同一张工单在 orders.urge_interval_hours 小时内只能催一次：再催（包括同时催两次中的后一次）"
+            "答复 429 rate_limited，Retry-After 为还需等待的秒数。"
+        )
+    return text
+
+
+#: The actions with a rate limit of their own: claims (bots grabbing the pool), urges (pestering).
+_ACTION_LIMITS: dict[Action, tuple[Limit, ...]] = {
+    Action.CLAIM: (Limit("claim_per_user", "user"),),
+    Action.URGE: (Limit("urge_per_user", "user"),),
+}
 
 
 def _register_action(
@@ -335,8 +349,10 @@ def _register_action(
         example=examples.order_after(action),
         body=schema,
         response=OrderEnvelope,
-        # 422: a reason, note, comment or department that content security judged risky.
-        errors=(400, 401, 403, 404, 409, 422, 429),
+        # 422: a reason, note, comment or department that content security judged risky; urging
+        # also answers 429 within orders.urge_interval_hours of the last urge.
+        errors=(400, 401, 403, 404, 409, 422, *((429,) if action is Action.URGE else ())),
+        limits=_ACTION_LIMITS.get(action, ()),
     )(view)
 
 

@@ -12,10 +12,11 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from pydantic import BaseModel, TypeAdapter
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map
 
 from app.core.clock import now_utc
@@ -36,6 +37,23 @@ class Header:
     description: str
     max_length: int
     required: bool = False
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A rate limit of ``[limits]`` an endpoint counts each request against: per client address
+    (``ip``, before the token is looked at), per authenticated user (``user``), or per WeChat user
+    (``openid``: counted by the login use case once WeChat has named the user; declared here so
+    that the document lists it)."""
+
+    name: str
+    per: Literal["ip", "user", "openid"]
+
+
+def client_address() -> str:
+    """The caller's address: the connection's, or what ``server.trusted_proxies`` proxies say
+    (werkzeug's ProxyFix, installed by create_app, rewrites it); never a header taken on trust."""
+    return request.remote_addr or "unknown"
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,8 @@ class Operation:
     example: Any = None
     #: The success answer's media type, where it is not a JSON ``response`` model
     answer_type: str = "application/json"
+    #: Rate limits counted before the view runs (429 with Retry-After when one is full)
+    limits: tuple[Limit, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -143,6 +163,27 @@ def _query(model: type[BaseModel]) -> BaseModel:
     return model.model_validate(data)
 
 
+def _limit_body(max_bytes: int) -> None:
+    """A JSON endpoint reads at most ``max_bytes`` (uploads keep the app's larger MAX_CONTENT_LENGTH).
+
+    A declared length over it is refused before anything is read. A body without one (chunked,
+    which the server terminates: ``wsgi.input_terminated``) is read here up to one byte past the
+    limit: werkzeug would otherwise stop reading at the limit without a word, and the JSON cut
+    short would be answered 400 as malformed. Either way a 413 in the error envelope.
+    """
+    request.max_content_length = max_bytes  # also what a 413's details report
+    if request.content_length is not None:
+        if request.content_length > max_bytes:
+            raise RequestEntityTooLarge()
+        return
+    if "wsgi.input_terminated" in request.environ:
+        request.max_content_length = max_bytes + 1
+        body = request.get_data(cache=True)
+        request.max_content_length = max_bytes
+        if len(body) > max_bytes:
+            raise RequestEntityTooLarge()
+
+
 def endpoint(
     bp: Blueprint,
     rule: str,
@@ -161,6 +202,7 @@ def endpoint(
     headers: tuple[Header, ...] = (),
     example: Any = None,
     answer_type: str = "application/json",
+    limits: tuple[Limit, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view on ``bp`` and document it.
 
@@ -170,18 +212,33 @@ def endpoint(
 
     The view receives ``actor=`` (when ``auth``), ``body=`` and ``query=`` (validated pydantic
     models) plus the URL parameters, and returns a pydantic model, a dict or a Flask Response.
+
+    ``limits`` are counted before anything else runs: per address first (a flood from one
+    address is refused before its tokens cost a lookup), per user once the token is checked. A
+    refused request reaches neither the body nor the use case, so it writes nothing.
     """
+    if any(limit.per == "user" for limit in limits) and not auth:
+        raise ValueError(f"{rule}: a per-user limit needs an authenticated endpoint")
+    by_address = tuple(limit.name for limit in limits if limit.per == "ip")
+    by_user = tuple(limit.name for limit in limits if limit.per == "user")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**url_params: Any) -> Any:
+            rt = runtime()
+            if content_type == "application/json":
+                _limit_body(rt.settings.server.max_json_bytes)
+            for name in by_address:
+                rt.rate_limits.hit(name, client_address())
             kwargs: dict[str, Any] = dict(url_params)
             # A GET only reads: authentication and the use case share one session (one checkout,
             # one transaction). Other methods keep them apart, so a write is seen by what follows.
-            reads = runtime().db.shared_reads() if method == "GET" else contextlib.nullcontext()
+            reads = rt.db.shared_reads() if method == "GET" else contextlib.nullcontext()
             with reads:
                 if auth:
-                    kwargs["actor"] = current_actor()
+                    actor = kwargs["actor"] = current_actor()
+                    for name in by_user:
+                        rt.rate_limits.hit(name, str(actor.user_id))
                 if body is not None:
                     kwargs["body"] = _json_body(body)
                 if query is not None:
@@ -215,6 +272,7 @@ def endpoint(
                 headers=headers,
                 example=example,
                 answer_type=answer_type,
+                limits=limits,
             )
         )
         return wrapper

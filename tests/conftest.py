@@ -58,6 +58,9 @@ def make_settings(database_url: str, api_base: str, var_dir: Path, **overrides: 
         "app": {"var_dir": str(var_dir), "log_level": "WARNING"},
         "database": {"url": database_url},
         "auth": {"secret_key": "test-signing-key"},
+        # Tests log in and post orders far faster than people; the tests of tests/api/test_limits.py
+        # turn the limits on for themselves (config.toml, as shipped, has them on).
+        "limits": {"enabled": False},
         "wechat": {
             "api_base": api_base,
             "wecom_api_base": api_base,

@@ -4,6 +4,7 @@ chatting, and following / unfollowing. Each public function is one unit of work.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -90,11 +91,11 @@ def bind_official_account(rt: Runtime, oa_openid: str, code: str) -> BoundUser:
     now = now_utc()
     wanted = normalise_bind_code(code)
     with rt.db.write() as session:
-        failures = session.scalar(
-            sa.select(sa.func.count())
-            .select_from(BotBindFailure)
-            .where(BotBindFailure.oa_openid == oa_openid, BotBindFailure.created_at > now - BIND_FAILURE_WINDOW)
-        )
+        failures, oldest = session.execute(
+            sa.select(sa.func.count(), sa.func.min(BotBindFailure.created_at)).where(
+                BotBindFailure.oa_openid == oa_openid, BotBindFailure.created_at > now - BIND_FAILURE_WINDOW
+            )
+        ).one()
         locked = (failures or 0) >= MAX_BIND_FAILURES
         if not locked:
             # One conditional UPDATE takes the code: two chats racing for it cannot both win.
@@ -109,7 +110,9 @@ def bind_official_account(rt: Runtime, oa_openid: str, code: str) -> BoundUser:
             session.add(BotBindFailure(oa_openid=oa_openid))
     # Outside the block: the failure above is committed before we say no.
     if locked:
-        raise RateLimitedError("绑定码错误次数太多，请 10 分钟后再试")
+        # The lock lifts when the oldest failure of the window leaves it.
+        wait = math.ceil((oldest + BIND_FAILURE_WINDOW - now).total_seconds())
+        raise RateLimitedError(f"绑定码错误次数太多，请 {math.ceil(wait / 60)} 分钟后再试", retry_after=wait)
     raise BindCodeInvalidError()
 
 

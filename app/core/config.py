@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
@@ -40,6 +41,23 @@ class AppSection(_Section):
 class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    #: How many reverse proxies in front of the API append to X-Forwarded-For (0: none is trusted).
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+    #: Browser origins allowed to call the API (CORS); empty: no CORS headers at all.
+    cors_origins: list[str] = []
+    #: Largest request body of a JSON endpoint; uploads have their own limit (uploads.max_bytes).
+    max_json_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            # A "*" with bearer tokens would let any web page script the API for a logged-in
+            # browser tab of an admin; name each origin instead.
+            parts = urlsplit(origin)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+                raise ValueError(f"{origin!r} is not an origin such as https://admin.example.cn")
+        return [origin.rstrip("/") for origin in origins]
 
 
 class DatabaseSection(_Section):
@@ -176,6 +194,59 @@ class RedisSection(_Section):
     url: str = ""
 
 
+#: Each rate limit of [limits]: its key in config.toml → what it counts per (docs/operations.md).
+RATE_LIMIT_KEYS = (
+    "login_per_ip",
+    "login_per_openid",
+    "order_create_per_user",
+    "urge_per_user",
+    "claim_per_user",
+    "redeem_per_user",
+    "redeem_per_ip",
+    "bind_code_per_user",
+    "bind_code_per_ip",
+)
+
+
+def check_rate_limit(value: str) -> str:
+    """A rate limit in the `limits` notation: ``"120/minute"``, or several: ``"10/minute;100/day"``."""
+    try:
+        items = parse_many(value)
+    except ValueError:
+        raise ValueError(f'{value!r} is not a rate limit; write e.g. "120/minute" or "10/minute;100/day"') from None
+    if any(item.amount < 1 for item in items):
+        raise ValueError(f"{value!r}: a limit of 0 refuses everything; set limits.enabled = false instead")
+    return value
+
+
+class LimitsSection(_Section):
+    """Rate limits, counted across every API process (app/core/ratelimit.py)."""
+
+    enabled: bool = True
+    storage: Literal["auto", "redis", "database", "memory"] = "auto"
+    login_per_ip: str = "120/minute"
+    login_per_openid: str = "10/minute;60/hour"
+    order_create_per_user: str = "10/minute;100/day"
+    urge_per_user: str = "10/minute;60/day"
+    claim_per_user: str = "10/minute"
+    redeem_per_user: str = "5/minute;20/hour"
+    redeem_per_ip: str = "60/minute;300/hour"
+    bind_code_per_user: str = "5/minute;20/hour"
+    bind_code_per_ip: str = "120/minute"
+
+    @field_validator(*RATE_LIMIT_KEYS)
+    @classmethod
+    def _parse(cls, value: str) -> str:
+        return check_rate_limit(value)
+
+    def limit(self, name: str) -> str:
+        """The configured string of one of ``RATE_LIMIT_KEYS``."""
+        if name not in RATE_LIMIT_KEYS:
+            raise KeyError(name)
+        value: str = getattr(self, name)
+        return value
+
+
 class UploadsSection(_Section):
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     #: A photo link's shortest life; its expiry is rounded up to a multiple of this (app/core/tokens.py).
@@ -241,8 +312,18 @@ class Settings(_Section):
     notify: NotifySection = NotifySection()
     reminders: RemindersSection = RemindersSection()
     redis: RedisSection = RedisSection()
+    limits: LimitsSection = LimitsSection()
     uploads: UploadsSection = UploadsSection()
     bot: BotSection = BotSection()
+
+    @model_validator(mode="after")
+    def _limits_storage_fits(self) -> Settings:
+        if self.limits.storage == "redis" and not self.redis.url:
+            raise ValueError('limits.storage = "redis" needs redis.url')
+        if self.limits.storage == "memory" and self.limits.enabled and self.app.environment == "production":
+            # Each process would count on its own: N workers would allow N times every limit.
+            raise ValueError('limits.storage = "memory" counts per process; use "auto" in production')
+        return self
 
     @model_validator(mode="after")
     def _real_use_needs_secrets(self) -> Settings:

@@ -6,6 +6,7 @@ the mini-program can show as it is.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -81,9 +82,24 @@ class ContentRejectedError(LinliError):
 
 
 class RateLimitedError(LinliError):
+    """Too many requests (a rate limit, or urging an order again too soon).
+
+    ``retry_after`` is the whole seconds to wait: the API sends it as the ``Retry-After`` header
+    and as ``details.retry_after``.
+    """
+
     code = "rate_limited"
     http_status = 429
     default_message = "操作太频繁，请稍后再试"
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message or _wait_message(self.retry_after), details={"retry_after": self.retry_after})
+
+
+def _wait_message(seconds: int) -> str:
+    wait = f"{seconds} 秒" if seconds < 60 else f"{math.ceil(seconds / 60)} 分钟"  # noqa: PLR2004
+    return f"操作太频繁，请 {wait}后再试"
 
 
 class ServiceUnavailableError(LinliError):

@@ -32,13 +32,17 @@ def _translate_wechat(exc: WeChatError) -> Exception:
 def login(rt: Runtime, code: str) -> LoginOut:
     """Anyone: exchange a ``wx.login`` code for our token, creating the user on first login.
 
-    Raises InvalidCodeError (bad or reused code) or WeChatUnavailableServiceError.
+    Raises InvalidCodeError (bad or reused code), WeChatUnavailableServiceError or
+    RateLimitedError (this WeChat user logged in too often lately, ``limits.login_per_openid``).
     """
     try:
         # Outside any transaction: never hold a database lock while waiting on WeChat.
         wx = rt.wechat.code_to_session(code)
     except WeChatError as exc:
         raise _translate_wechat(exc) from exc
+    # Per person, now that WeChat has said who it is (the API counts per address before this);
+    # the code is spent either way, as every wx.login code is after one exchange.
+    rt.rate_limits.hit("login_per_openid", wx.openid)
     for attempt in (1, 2):
         try:
             with rt.db.write() as session:

@@ -4,7 +4,8 @@ it uses; ``app.orders.actions`` decides who may act and hands them over. Flush o
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
@@ -180,14 +181,28 @@ def dispute(step: Step, reason: str) -> None:
     step.session.flush()
 
 
+def _refuse_early_urge(last: datetime | None, interval: timedelta, now: datetime) -> None:
+    if last is not None and now - last < interval:
+        wait = math.ceil((last + interval - now).total_seconds())
+        raise RateLimitedError(f"已经催过了，请 {math.ceil(wait / 60)} 分钟后再催", retry_after=wait)
+
+
 def urge(step: Step, interval_hours: float) -> None:
+    """At most one urge per ``interval_hours``: a rate limit, so a refusal is 429 with the wait.
+
+    Two urges at once both read the order before either writes (PostgreSQL's READ COMMITTED; on
+    SQLite BEGIN IMMEDIATE queues them). The second's conditional UPDATE then finds the version
+    moved, and the step reloads the order: if what moved it was an urge, that is this limit (429),
+    not a conflict to reload and retry (409)."""
     interval = timedelta(hours=interval_hours)
     now = now_utc()
-    last = step.order.last_urged_at
-    if last is not None and now - last < interval:
-        wait = int((last + interval - now).total_seconds()) + 1
-        raise RateLimitedError(f"已经催过了，请 {max(1, wait // 60)} 分钟后再催", details={"retry_after_seconds": wait})
-    step.move(Action.URGE, values={"last_urged_at": now})
+    _refuse_early_urge(step.order.last_urged_at, interval, now)
+
+    def urged_meanwhile(status: OrderStatus) -> NoReturn:
+        _refuse_early_urge(step.order.last_urged_at, interval, now)  # the order as reloaded
+        raise InvalidTransitionError("工单刚被其他人处理过，请刷新后再试", details={"action": Action.URGE.value})
+
+    step.move(Action.URGE, values={"last_urged_at": now}, on_conflict=urged_meanwhile)
 
 
 def cancel(step: Step, reason: str) -> None:

@@ -172,7 +172,10 @@ def test_cancel_reject_escalate_resolve_and_urge(client: FlaskClient, rt: Runtim
     assert urged.status_code == 200
     again = client.post(f"/api/v1/orders/{third}/urge", json={}, headers=people.resident.headers)
     assert again.status_code == 429
-    assert again.get_json()["error"]["details"]["retry_after_seconds"] > 0
+    # The interval is a rate limit: the wait in seconds, in the header and the envelope alike.
+    wait = again.get_json()["error"]["details"]["retry_after"]
+    assert 0 < wait <= 4 * 3600
+    assert again.headers["Retry-After"] == str(wait)
     resolved = _post(client, f"/api/v1/orders/{third}/resolve", people.secretary.headers, {"note": "已清理"})
     assert resolved["status"] == "completed"
     with rt.db.read() as session:

@@ -175,6 +175,14 @@ def test_unknown_config_key_stops_with_a_message_naming_it(tmp_path: Path) -> No
     assert "database.urll: unknown key" in result.output
 
 
+def test_a_bad_rate_limit_stops_start_up_with_one_line_naming_the_key() -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"LINLI_LIMITS__LOGIN_PER_IP": "120/minit"})
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("linli: invalid configuration: limits.login_per_ip: ")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -54,6 +54,17 @@ def test_linli_config_file_overrides_the_committed_file(tmp_path: Path) -> None:
         ({"LINLI_WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY": "short"}, "wechat.official_account"),
         ({"LINLI_UPLOADS__LINK_MINUTES": "0"}, "uploads.link_minutes"),
         ({"LINLI_UPLOADS__LINK_MINUTES": "1441"}, "uploads.link_minutes"),
+        ({"LINLI_LIMITS__LOGIN_PER_IP": "120/minit"}, "limits.login_per_ip: Value error, '120/minit' is not"),
+        ({"LINLI_LIMITS__CLAIM_PER_USER": "lots"}, "limits.claim_per_user"),
+        ({"LINLI_LIMITS__URGE_PER_USER": "10"}, "limits.urge_per_user"),
+        ({"LINLI_LIMITS__REDEEM_PER_IP": "0/minute"}, "limits.redeem_per_ip: Value error, '0/minute': a limit of 0"),
+        ({"LINLI_LIMITS__LOGIN_PER_OPENID": "10/minute;x"}, "limits.login_per_openid"),
+        ({"LINLI_LIMITS__STORAGE": "memcached"}, "limits.storage"),
+        ({"LINLI_LIMITS__STORAGE": "redis"}, 'limits.storage = "redis" needs redis.url'),
+        ({"LINLI_SERVER__TRUSTED_PROXIES": "-1"}, "server.trusted_proxies"),
+        ({"LINLI_SERVER__CORS_ORIGINS": '["*"]'}, "server.cors_origins"),
+        ({"LINLI_SERVER__CORS_ORIGINS": '["https://a.example/path"]'}, "server.cors_origins"),
+        ({"LINLI_SERVER__MAX_JSON_BYTES": "10"}, "server.max_json_bytes"),
     ],
 )
 def test_bad_keys_are_named(environ: dict[str, str], named: str) -> None:
@@ -130,3 +141,38 @@ def test_the_configured_lanes_are_the_order_domains_lanes() -> None:
         "minor": "grid_worker",
         "routine": "volunteers",
     }
+
+
+def test_shipped_limits_are_on_and_counted_across_processes() -> None:
+    limits = load_settings(DEFAULT_CONFIG_PATH, environ={}).limits
+    assert limits.enabled
+    assert limits.storage == "auto"  # Redis with redis.url, else the database; never memory
+    assert load_settings(DEFAULT_CONFIG_PATH, environ={}).server.trusted_proxies == 0
+
+
+def test_several_windows_in_one_limit_are_accepted() -> None:
+    environ = {"LINLI_LIMITS__CLAIM_PER_USER": "3/second; 5 per 10 minutes"}
+    settings = load_settings(DEFAULT_CONFIG_PATH, environ=environ)
+    assert settings.limits.claim_per_user == "3/second; 5 per 10 minutes"
+    with pytest.raises(KeyError):
+        settings.limits.limit("nosuch")
+
+
+def test_memory_limits_are_refused_in_production() -> None:
+    production = {
+        "LINLI_APP__ENVIRONMENT": "production",
+        "LINLI_AUTH__SECRET_KEY": "k",
+        "LINLI_WECHAT__MINIPROGRAM__SECRET": "s1",
+        "LINLI_WECHAT__OFFICIAL_ACCOUNT__SECRET": "s2",
+        "LINLI_WECHAT__OFFICIAL_ACCOUNT__TOKEN": "t",
+    }
+    with pytest.raises(ConfigError, match=r'limits\.storage = "memory" counts per process'):
+        load_settings(DEFAULT_CONFIG_PATH, environ={**production, "LINLI_LIMITS__STORAGE": "memory"})
+    # Memory is for a laptop and the tests, when asked for.
+    assert load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_LIMITS__STORAGE": "memory"}).limits.storage == "memory"
+
+
+def test_cors_origins_are_kept_without_a_trailing_slash() -> None:
+    environ = {"LINLI_SERVER__CORS_ORIGINS": '["https://admin.example.cn/", "http://127.0.0.1:5173"]'}
+    origins = load_settings(DEFAULT_CONFIG_PATH, environ=environ).server.cors_origins
+    assert origins == ["https://admin.example.cn", "http://127.0.0.1:5173"]
