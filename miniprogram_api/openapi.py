@@ -10,6 +10,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from miniprogram_api.registry import OPERATIONS, Operation
 
 _REF = "#/components/schemas/{model}"
+_NO_CONTENT = 204
 
 _ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -66,6 +67,23 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
     ]
 
 
+def _success(op: Operation, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
+    """The documented success answer: its schema and example, or no content for a 204."""
+    success: dict[str, Any] = {"description": "成功"}
+    if op.status == _NO_CONTENT:
+        return success  # OpenAPI describes no body at all, not an empty one
+    if op.response is not None:
+        answer: dict[str, Any] = {"schema": refs[(op.response, "serialization")]}
+    elif op.example is not None:
+        answer = {"schema": {"type": "object" if op.answer_type == "application/json" else "string"}}
+    else:  # a file: a photo, the docs page's scripts
+        answer = {"schema": {"type": "string", "format": "binary"}}
+    if op.example is not None:
+        answer["example"] = op.example
+    success["content"] = {op.answer_type: answer}
+    return success
+
+
 def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], schemas: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": op.operation_id}
     if op.description:
@@ -99,17 +117,7 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any], sche
             "properties": {"file": {"type": "string", "format": "binary"}},
         }
         doc["requestBody"] = {"required": True, "content": {op.content_type: {"schema": file_field}}}
-    success: dict[str, Any] = {"description": "成功"}
-    if op.response is not None:
-        answer: dict[str, Any] = {"schema": refs[(op.response, "serialization")]}
-    elif op.example is not None:
-        answer = {"schema": {"type": "object" if op.answer_type == "application/json" else "string"}}
-    else:  # a file: a photo, the docs page's scripts
-        answer = {"schema": {"type": "string", "format": "binary"}}
-    if op.example is not None:
-        answer["example"] = op.example
-    success["content"] = {op.answer_type: answer}
-    responses: dict[str, Any] = {str(op.status): success}
+    responses: dict[str, Any] = {str(op.status): _success(op, refs)}
     for status in sorted({*op.errors, 500}):
         responses[str(status)] = {
             "description": _STATUS_TEXT.get(status, "服务器出错"),

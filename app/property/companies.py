@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.areas.models import AreaKind
@@ -45,3 +46,9 @@ def link_staff(session: Session, company_id: int, user_id: int) -> None:
     if session.get(PropertyCompanyStaff, (company_id, user_id)) is None:
         session.add(PropertyCompanyStaff(company_id=company_id, user_id=user_id))
         session.flush()
+
+
+def unlink_staff_everywhere(session: Session, user_id: int) -> None:
+    """Helper (flushes only): ``user_id`` acts for no property company any more (account deletion)."""
+    session.execute(sa.delete(PropertyCompanyStaff).where(PropertyCompanyStaff.user_id == user_id))
+    session.flush()

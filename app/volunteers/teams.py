@@ -33,3 +33,15 @@ def create_team(session: Session, community_code: str, name: str, member_openids
         session.add(TeamMember(team_id=team.id, user_id=user.id))
     session.flush()
     return team
+
+
+def leave_teams(session: Session, user_id: int) -> None:
+    """Helper (flushes only): the user is in no team any more and leads none (account deletion)."""
+    session.execute(sa.delete(TeamMember).where(TeamMember.user_id == user_id))
+    session.execute(
+        sa.update(Team)
+        .where(Team.leader_id == user_id)
+        .values(leader_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
