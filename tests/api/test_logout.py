@@ -123,3 +123,14 @@ def test_revocations_are_pruned_once_their_tokens_expired(client: FlaskClient, r
     with time_machine.travel(now_utc() + ttl + timedelta(seconds=5), tick=False):
         response = client.get("/api/v1/me", headers=later)
     assert response.get_json()["error"]["code"] == "token_expired"
+
+
+def test_a_token_with_a_malformed_id_is_refused(client: FlaskClient, rt: Runtime) -> None:
+    login(client, "alice")
+    with rt.db.read() as session:
+        user_id = session.scalar(sa.select(User.id).where(User.openid == "alice"))
+    signer = URLSafeTimedSerializer("test-signing-key", salt="linli.api-token.v1")
+    for jti in (5, "", "x" * 33, ["a"]):
+        forged = signer.dumps({"u": user_id, "g": 0, "j": jti})
+        response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+        assert response.status_code == 401, jti
