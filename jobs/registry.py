@@ -10,7 +10,10 @@ from datetime import datetime
 from app.core.clock import to_shanghai
 from app.core.config import Settings
 from app.runtime import Runtime
-from jobs import daily_digest, deliver_outbox, sla_reminders
+from jobs import daily_digest, deliver_outbox, privacy_retention, prune_revocations, sla_reminders
+
+#: When the retention job runs, Shanghai (hour, minute).
+RETENTION_AT = (3, 30)
 
 
 @dataclass(frozen=True)
@@ -40,4 +43,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("deliver_outbox", deliver_outbox.run, every_seconds=2, exclusive=False),
         JobSpec("sla_reminders", sla_reminders.run, every_seconds=60),
         JobSpec("daily_digest", daily_digest.run, daily_at=(reminders.digest_hour, reminders.digest_minute)),
+        # A quiet hour: the run deletes files and rewrites old orders, in batches.
+        JobSpec("privacy_retention", privacy_retention.run, daily_at=RETENTION_AT),
+        # A revocation is needed for at most a token's lifetime; an hour more costs nothing.
+        JobSpec("prune_revocations", prune_revocations.run, every_seconds=3600),
     ]

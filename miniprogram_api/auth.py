@@ -16,15 +16,20 @@ def runtime() -> Runtime:
     return rt
 
 
+def bearer_token() -> str:
+    """The request's bearer token as sent (not yet checked); UnauthenticatedError (401) without one."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthenticatedError()
+    return token.strip()
+
+
 def current_actor() -> Actor:
     """The authenticated caller; UnauthenticatedError (401) without a valid token."""
     cached: Actor | None = g.get("actor")
     if cached is not None:
         return cached
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise UnauthenticatedError()
-    actor = login.authenticate(runtime(), token.strip())
+    actor = login.authenticate(runtime(), bearer_token())
     g.actor = actor
     return actor

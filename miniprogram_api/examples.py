@@ -364,3 +364,56 @@ PROPERTY_COMPANIES: Final = {
     "items": [{**PROPERTY_COMPANY_ENVELOPE["property_company"], "communities": [_COMMUNITY], "staff_count": 2}],
     "next_cursor": None,
 }
+
+# -- a user's rights: export (logout and DELETE /me answer 204, with nothing to show) ------------------
+
+#: 张阿姨's download: her order 42 in full (her own phone and room), the photo she attached, the
+#: message she got, and the secretary who looked up her phone for that order.
+EXPORT: Final = {
+    "format": "linli-export/1",
+    "generated_at": _LATER,
+    "profile": {
+        "id": 8,
+        "nickname": "张阿姨",
+        "phone": "13912345678",
+        "openid": "oZ3a15xKq0bGJm7tVh2uW9yEcL4s",
+        "unionid": "oU8h2Lk3Qw1ZxY7vB6nR5tS4pD0a",
+        "created_at": _AT,
+        "last_login_at": _LATER,
+    },
+    "roles": _ROLES,
+    "household": _HOUSEHOLD,
+    "skills": [],
+    "teams": [],
+    "property_companies": [],
+    "bot": {"oa_openid": None, "following": False},
+    "subscriptions": {"order_claimed": 0, "order_completed": 1},
+    "points_balance": 0,
+    "orders": [ORDER],
+    "ratings_given": [],
+    "ratings_received": [],
+    "notifications": NOTIFICATIONS["items"],
+    "points": [],
+    "uploads": [
+        {
+            "id": 1,
+            "url": PHOTO_LINKS[1],
+            "purpose": "request",
+            "order_id": 42,
+            "content_type": "image/jpeg",
+            "byte_size": 678,
+            "created_at": _AT,
+        }
+    ],
+    "audit": [
+        {
+            "id": 7,
+            "kind": "contact_revealed",
+            "area": "SQ-HP",
+            "actor": _SECRETARY,
+            "order_id": 42,
+            "detail": "secretary",
+            "at": _LATER,
+        }
+    ],
+}

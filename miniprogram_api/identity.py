@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, stream_with_context
 
-from app.account import profile
-from app.account.shapes import ProfileOut
-from app.identity import households, invitations
+from app.account import erasure, export, profile
+from app.account.shapes import AccountExport, ProfileOut
+from app.bot import binding
+from app.identity import households, invitations, revocation
 from app.identity import login as auth
 from app.identity.actor import Actor
 from app.identity.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut
 from app.property import companies
 from miniprogram_api import examples
-from miniprogram_api.auth import runtime
-from miniprogram_api.registry import Limit, endpoint
-from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, PhoneIn, RedeemIn, SkillsIn
+from miniprogram_api.auth import bearer_token, runtime
+from miniprogram_api.registry import ANSWER_CONTEXT, Limit, endpoint
+from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, LogoutIn, PhoneIn, RedeemIn, SkillsIn
 
 bp = Blueprint("identity", __name__, url_prefix="/api/v1")
 
@@ -147,3 +148,62 @@ def redeem_invitation(actor: Actor, body: RedeemIn) -> ProfileOut:
 )
 def set_skills(actor: Actor, body: SkillsIn) -> ProfileOut:
     return profile.set_skills(runtime(), actor, body.skills)
+
+
+# -- a user's rights (PIPL): logging out, the export, deleting the account ---------------------------
+
+
+@endpoint(
+    bp,
+    "/auth/logout",
+    method="POST",
+    summary="退出登录（all: true 时退出所有设备）",
+    description='本次请求所用的登录凭证失效，此后用它的请求答 401；`{"all": true}` 时本账号的全部凭证失效。'
+    "请求体为 JSON 对象，可为 `{}`。",
+    body=LogoutIn,
+    status=204,
+    errors=(400, 401),
+)
+def logout(actor: Actor, body: LogoutIn) -> Response:
+    revocation.logout(runtime(), actor, bearer_token(), everywhere=body.all)
+    return Response(status=204)
+
+
+@endpoint(
+    bp,
+    "/me/export",
+    method="GET",
+    summary="下载我的全部数据（JSON 文件）",
+    description="Linli 保存的关于本人的全部数据，作为附件 `linli-export-<id>.json` 下载；"
+    "按节流式输出，不分页、不截断。照片只给出编号与链接，不含文件内容。",
+    response=AccountExport,
+    example=examples.EXPORT,
+    errors=(401,),
+    operation_id="exportMyData",
+)
+def export_my_data(actor: Actor) -> Response:
+    # Streamed: the request context stays for the whole download (photo links are minted for the
+    # caller as the sections are written).
+    pieces = export.export_account(runtime(), actor, context=ANSWER_CONTEXT)
+    response = Response(stream_with_context(pieces), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="linli-export-{actor.user_id}.json"'
+    response.headers["Cache-Control"] = "no-store"  # personal data: no cache along the way keeps a copy
+    return response
+
+
+@endpoint(
+    bp,
+    "/me",
+    method="DELETE",
+    summary="注销账号（匿名化；工单保留但不含姓名、电话、门牌）",
+    description="注销后本账号的全部登录凭证失效；同一微信再次登录将成为新用户。"
+    "尚无人接手的工单自动取消；有人正在服务的工单（已接单、服务中、已上报）或本人作为志愿者持有的工单"
+    "未处理完时答 409 `account_busy`，`details.orders` 列出单号。",
+    status=204,
+    errors=(401, 409),
+    operation_id="deleteMe",
+)
+def delete_me(actor: Actor) -> Response:
+    # The bot sits above the account's layer: its part of the forgetting is handed in from here.
+    erasure.delete_account(runtime(), actor, forget_elsewhere=(binding.forget_chat,))
+    return Response(status=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.audit.models import AuditKind
 from app.core.ids import MAX_ID, MIN_ID
@@ -303,3 +303,13 @@ class PropertyCompanyIn(Body):
         list[AreaCode],
         Field(min_length=1, max_length=50, description="服务的社区编码：社区书记选本社区，街道管理员选本街道的社区"),
     ]
+
+
+# -- a user's rights: logout (export and DELETE /me take no body) ------------------------------------
+
+
+class LogoutIn(Body):
+    model_config = _example({"all": True})
+
+    #: Strict: logging out every device is not something a "yes" or a 1 should do by accident.
+    all: StrictBool = Field(default=False, description="true：退出所有设备（本账号的全部登录凭证失效）")

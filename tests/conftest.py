@@ -17,14 +17,37 @@ from app.core.migrate import alembic_config
 from app.models import Base  # every domain's tables, for the clean-up below
 from app.runtime import Runtime, build_runtime
 from miniprogram_api import create_app
+from tests import logscan
 from tests.dbutil import drop_created_databases, fresh_database_url
 from wechat_sim import SimulatorServer
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Scan every application log record of the run for phone numbers and credentials (tests/logscan.py)."""
+    del config
+    logscan.install()
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """Name the running test in any leak found meanwhile."""
+    del location
+    logscan.install().current_test = nodeid
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Leave no per-run PostgreSQL databases behind."""
-    del session, exitstatus
+    """Leave no per-run PostgreSQL databases behind; fail the run if a log record leaked."""
+    del exitstatus
     drop_created_databases()
+    session.exitstatus = logscan.session_status(logscan.install().leaks, session.exitstatus)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the leaks that failed the run."""
+    leaks = logscan.install().leaks
+    if leaks:
+        terminalreporter.section("personal data in the logs", sep="=", red=True, bold=True)
+        for line in logscan.report(leaks):
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")

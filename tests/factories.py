@@ -8,6 +8,8 @@ tests get the cast logged in through the API with ``make_people(..., client=clie
 
 from __future__ import annotations
 
+import io
+import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +18,7 @@ from typing import TypedDict, Unpack
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from PIL import Image
 
 from app.account.profile import set_household
 from app.areas.catalogue import create_category
@@ -32,6 +35,7 @@ from app.orders.shapes import OrderOut
 from app.orders.submit import NewOrder, submit_order
 from app.orders.workflow import Action, OrderKind, OrderStatus
 from app.runtime import Runtime
+from app.uploads.store import store_upload
 
 
 @dataclass(frozen=True)
@@ -272,3 +276,20 @@ def make_order(
             order = act(rt, actor_of(rt, members[member]), order.id, action, data)
     assert order.status == status.value, (order.status, status.value)
     return order.id
+
+
+# -- photos --------------------------------------------------------------------------------------
+
+
+def photo_bytes() -> bytes:
+    """A small JPEG of random pixels: every call a different file (a different content hash)."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (8, 8), os.urandom(8 * 8 * 3)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def make_photo(rt: Runtime, who: Person | Actor, data: bytes | None = None) -> int:
+    """An upload by ``who`` through ``store_upload`` (of ``data``, else new random pixels); its id."""
+    actor = who if isinstance(who, Actor) else who.actor(rt)
+    stream = io.BytesIO(data if data is not None else photo_bytes())
+    return store_upload(rt, actor, filename="p.jpg", stream=stream, declared_type="image/jpeg").id

@@ -1,8 +1,13 @@
-"""The profile a user sees of themselves."""
+"""The profile a user sees of themselves, and the export of everything Linli holds about them."""
 
 from __future__ import annotations
 
-from app.identity.shapes import HouseholdOut, UserOut
+from app.audit.models import AuditKind
+from app.core.shapes import ShanghaiTime, Shape
+from app.identity.shapes import HouseholdOut, RoleOut, UserOut
+from app.notify.shapes import NotificationOut
+from app.orders.shapes import OrderOut, Ref
+from app.uploads.shapes import PhotoRef
 
 
 class ProfileOut(UserOut):
@@ -10,3 +15,112 @@ class ProfileOut(UserOut):
     household: HouseholdOut | None
     points_balance: int
     skills: list[str]
+
+
+# -- the export (GET /me/export) -------------------------------------------------------------------
+# Every section of what Linli holds about the caller. The answer is streamed (app/account/export.py)
+# in the field order below; AccountExport documents it whole and the tests validate streams with it.
+
+
+class ExportProfile(Shape):
+    id: int
+    nickname: str
+    #: In full: it is the caller's own.
+    phone: str | None
+    #: The caller's identifiers at WeChat: mini-program openid and unionid.
+    openid: str
+    unionid: str | None
+    created_at: ShanghaiTime
+    last_login_at: ShanghaiTime | None
+
+
+class ExportBot(Shape):
+    """The Official Account binding (the bot, template messages)."""
+
+    oa_openid: str | None
+    following: bool
+
+
+class ExportGroup(Shape):
+    """A volunteer team or a property company the caller belongs to."""
+
+    id: int
+    name: str
+    #: The community's code.
+    community: str
+
+
+class ExportPointsEntry(Shape):
+    id: int
+    delta: int
+    reason: str
+    order_id: int | None
+    at: ShanghaiTime
+
+
+class ExportRating(Shape):
+    order_id: int
+    score: int
+    speed: int | None
+    attitude: int | None
+    comment: str
+    at: ShanghaiTime
+
+
+class ExportUpload(PhotoRef):
+    """A photo the caller uploaded: its metadata and where to fetch it, not its bytes."""
+
+    purpose: str
+    order_id: int | None
+    content_type: str
+    byte_size: int
+    created_at: ShanghaiTime
+
+
+class ExportAuditEntry(Shape):
+    """An act on the caller's data: who saw their contact, who granted them a role, who verified
+    their household (PIPL: a right to know who processed it)."""
+
+    id: int
+    kind: AuditKind
+    #: The community (or street) it was filed under, by code.
+    area: str
+    actor: Ref | None
+    order_id: int | None
+    #: The role granted, or the capacity the contact was seen in, as stored (``secretary``, ``assignee`` …).
+    detail: str
+    at: ShanghaiTime
+
+
+class ExportHead(Shape):
+    """The export's sections of bounded size, written first."""
+
+    #: The layout's name and version: ``linli-export/1``.
+    format: str
+    generated_at: ShanghaiTime
+    profile: ExportProfile
+    roles: list[RoleOut]
+    #: In full (the room too): the caller's own address.
+    household: HouseholdOut | None
+    skills: list[str]
+    teams: list[ExportGroup]
+    property_companies: list[ExportGroup]
+    bot: ExportBot
+    #: Subscribe-message grants left, by template key.
+    subscriptions: dict[str, int]
+    points_balance: int
+
+
+class AccountExport(ExportHead):
+    """Everything Linli holds about the caller. The lists after the head are streamed in id order."""
+
+    #: Orders the caller owns or posted (代下单), with their audit trails, as the caller may see
+    #: them: their own in full, others' residents' phone and room masked.
+    orders: list[OrderOut]
+    ratings_given: list[ExportRating]
+    #: Ratings of the caller's work as a volunteer (the rater is not named).
+    ratings_received: list[ExportRating]
+    notifications: list[NotificationOut]
+    points: list[ExportPointsEntry]
+    uploads: list[ExportUpload]
+    audit: list[ExportAuditEntry]

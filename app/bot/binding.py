@@ -135,6 +135,18 @@ def _link(session: Session, user_id: int, oa_openid: str) -> BoundUser:
     return BoundUser(user_id=user.id, nickname=user.nickname, roles=roles)
 
 
+def forget_chat(session: Session, user_id: int) -> None:
+    """Helper for account deletion (flushes only; before the user's ``oa_openid`` is cleared): the
+    user's bind codes, used or not (a used one names the chat that used it), and the wrong-code
+    record of their chat. The API passes it to ``app.account.erasure.delete_account``, which sits
+    below the bot and cannot import it."""
+    oa_openid = session.scalar(sa.select(User.oa_openid).where(User.id == user_id))
+    session.execute(sa.delete(BotBindCode).where(BotBindCode.user_id == user_id))
+    if oa_openid:
+        session.execute(sa.delete(BotBindFailure).where(BotBindFailure.oa_openid == oa_openid))
+    session.flush()
+
+
 def actor_for_chat(rt: Runtime, oa_openid: str) -> Actor | None:
     """The Linli user bound to this Official Account openid, as an Actor; None if unbound."""
     with rt.db.read() as session:

@@ -253,6 +253,14 @@ class UploadsSection(_Section):
     link_minutes: int = Field(default=30, ge=1, le=1440)
 
 
+class PrivacySection(_Section):
+    """How long personal data of finished orders is kept (app/orders/anonymise.py)."""
+
+    #: Days after an order was closed, cancelled or rejected before its photos are deleted and its
+    #: contact phone and room are cleared.
+    retention_days: int = Field(default=365, ge=1, le=3650)
+
+
 #: Menu CLICK keys the bot understands (app/bot/events.py maps each to a command).
 BOT_MENU_KEYS = ("CMD_TODO", "CMD_HELP", "CMD_BIND")
 #: WeChat's limits for custom menus: 3 top-level buttons of ≤ 16 bytes, 5 sub-buttons of ≤ 60 bytes.
@@ -315,6 +323,7 @@ class Settings(_Section):
     limits: LimitsSection = LimitsSection()
     uploads: UploadsSection = UploadsSection()
     bot: BotSection = BotSection()
+    privacy: PrivacySection = PrivacySection()
 
     @model_validator(mode="after")
     def _limits_storage_fits(self) -> Settings:

@@ -112,14 +112,18 @@ def make_engine(
 
     On PostgreSQL a pooled connection is pinged at checkout (``pool_pre_ping``) and replaced after
     ``pool_recycle_seconds``; without the ping, a connection that died fails its request (the API
-    answers 503) and is replaced."""
+    answers 503) and is replaced.
+
+    Bound values never reach a log (``hide_parameters``): a database error logged with its
+    traceback would otherwise print the phone numbers and tokens it was binding."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False})
         _install_sqlite_hooks(engine, busy_timeout_seconds)
         return engine
     return sa.create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=pool_pre_ping,

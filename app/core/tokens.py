@@ -7,6 +7,7 @@ separate key per salt, so a photo link never verifies as a login token, nor a to
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +19,8 @@ from app.core.ids import is_db_id
 # Salts name a purpose and are no secret; a new version in one retires every token of that kind.
 _TOKEN_SALT = "linli.api-token.v1"  # noqa: S105 - a salt, not a password
 _PHOTO_LINK_SALT = "linli.photo-link.v1"
+#: Longest token id accepted from a token; ours are 16 characters (12 random bytes, base64url).
+MAX_TOKEN_ID_LENGTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,11 @@ class TokenClaims:
     user_id: int
     #: Must equal the user's current ``token_generation``; bumping it revokes older tokens.
     generation: int
+    #: This token's own id (jti), which logging out of one device revokes; None for tokens issued
+    #: before tokens had ids (those can only be revoked all at once, by the generation).
+    token_id: str | None
+    #: When it was signed: a revocation must be kept until ``issued_at`` + the lifetime.
+    issued_at: datetime
 
 
 class TokenSigner:
@@ -35,12 +43,13 @@ class TokenSigner:
         self.ttl_seconds = ttl_seconds
 
     def issue(self, user_id: int, generation: int) -> str:
-        return self._serializer.dumps({"u": user_id, "g": generation})
+        # A random id per token lets one device log out without logging out the others.
+        return self._serializer.dumps({"u": user_id, "g": generation, "j": secrets.token_urlsafe(12)})
 
     def verify(self, token: str) -> TokenClaims:
         """Raise TokenExpiredError for an expired token, UnauthenticatedError for anything else wrong."""
         try:
-            payload = self._serializer.loads(token, max_age=self.ttl_seconds)
+            payload, signed_at = self._serializer.loads(token, max_age=self.ttl_seconds, return_timestamp=True)
         except SignatureExpired as exc:
             raise TokenExpiredError() from exc
         except BadSignature as exc:
@@ -49,7 +58,10 @@ class TokenSigner:
         # (where the driver would fail on it with a 500).
         if not isinstance(payload, dict) or not is_db_id(payload.get("u")) or not isinstance(payload.get("g"), int):
             raise UnauthenticatedError("登录凭证无效，请重新登录")
-        return TokenClaims(user_id=payload["u"], generation=payload["g"])
+        token_id = payload.get("j")
+        if token_id is not None and not (isinstance(token_id, str) and 0 < len(token_id) <= MAX_TOKEN_ID_LENGTH):
+            raise UnauthenticatedError("登录凭证无效，请重新登录")
+        return TokenClaims(user_id=payload["u"], generation=payload["g"], token_id=token_id, issued_at=signed_at)
 
 
 class BadSignatureError(ForbiddenError):

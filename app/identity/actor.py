@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.areas.models import Area, AreaKind
 from app.core.errors import ForbiddenError, NotFoundError, UnauthenticatedError
-from app.identity.models import RoleMembership, User
+from app.identity.models import RevokedToken, RoleMembership, User
 from app.identity.roles import Role
 
 
@@ -99,6 +99,10 @@ def _actor_query() -> Any:
         sa.select(
             User.openid,
             User.token_generation,
+            # Logging out of one device recorded the token's id: a primary-key probe, uncorrelated,
+            # so the database runs it once per statement, not per row. NULL (a token without an id,
+            # or no token) matches nothing.
+            sa.exists().where(RevokedToken.jti == sa.bindparam("token_id", type_=sa.String())).label("token_revoked"),
             RoleMembership.id.label("membership_id"),
             RoleMembership.role,
             Area.id.label("area_id"),
@@ -123,10 +127,11 @@ def _actor_query() -> Any:
 _ACTOR_ROWS = _actor_query()
 
 
-def _actor_rows(session: Session, user_id: int) -> list[sa.Row[Any]]:
+def _actor_rows(session: Session, user_id: int, token_id: str | None = None) -> list[sa.Row[Any]]:
     """One statement: the user, each role with its area, and for a street role the street's
-    communities (one row per community). A user with no role gives one row of NULL roles."""
-    return list(session.execute(_ACTOR_ROWS, {"user_id": user_id}))
+    communities (one row per community), with whether ``token_id`` was revoked. A user with no role
+    gives one row of NULL roles."""
+    return list(session.execute(_ACTOR_ROWS, {"user_id": user_id, "token_id": token_id}))
 
 
 def _actor(user_id: int, rows: list[sa.Row[Any]]) -> Actor:
@@ -158,11 +163,12 @@ def actor_by_id(session: Session, user_id: int) -> Actor | None:
     return _actor(user_id, rows) if rows else None
 
 
-def actor_for_token(session: Session, user_id: int, generation: int) -> Actor | None:
-    """The Actor a token names, in one statement; None if the user is gone or the token was revoked
-    (its generation is not the user's current one)."""
-    rows = _actor_rows(session, user_id)
-    if not rows or rows[0].token_generation != generation:
+def actor_for_token(session: Session, user_id: int, generation: int, token_id: str | None = None) -> Actor | None:
+    """The Actor a token names, in one statement; None if the user is gone or the token was revoked:
+    all of the user's at once (its generation is not the user's current one), or this one alone
+    (its ``token_id`` is in ``revoked_tokens``)."""
+    rows = _actor_rows(session, user_id, token_id)
+    if not rows or rows[0].token_generation != generation or rows[0].token_revoked:
         return None
     return _actor(user_id, rows)
 

@@ -71,7 +71,7 @@ def authenticate(rt: Runtime, token: str) -> Actor:
     """Resolve a bearer token to an Actor; raise UnauthenticatedError / TokenExpiredError."""
     claims = rt.tokens.verify(token)
     with rt.db.read() as session:
-        actor = actor_for_token(session, claims.user_id, claims.generation)
+        actor = actor_for_token(session, claims.user_id, claims.generation, claims.token_id)
     if actor is None:
         raise UnauthenticatedError("登录凭证已失效，请重新登录")
     return actor

@@ -34,6 +34,9 @@ class User(Base):
     #: Bumped to revoke every token issued before (logout everywhere).
     token_generation: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None]
+    #: Set when the person deleted their account: the row stays as an anonymous tombstone, because
+    #: orders, ratings and the points ledger keep pointing at it (app/account/erasure.py).
+    deleted_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
 
     memberships: Mapped[list[RoleMembership]] = relationship(
@@ -113,3 +116,22 @@ class Invitation(Base):
     created_at: Mapped[created_at]
 
     area: Mapped[Area] = relationship()
+
+
+class RevokedToken(Base):
+    """One login token revoked before its expiry (logging out on one device).
+
+    Checked in the statement that loads the Actor, by primary key, only for tokens that carry an
+    id. Needed only while the token could still verify, ``issued_at`` plus ``auth.token_ttl_hours``;
+    ``prune_revocations`` deletes it afterwards. The issue time is kept rather than an expiry so that
+    a lifetime raised later still covers the tokens revoked before.
+    """
+
+    __tablename__ = "revoked_tokens"
+
+    #: The token's id (its ``j`` claim).
+    jti: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
+    #: When the revoked token was signed.
+    issued_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[created_at]

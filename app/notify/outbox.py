@@ -62,11 +62,14 @@ def notify_user(
     order_id: int | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Queue one logical message to ``user``; False if it was queued before (same dedupe key).
+    """Queue one logical message to ``user``; False if it was queued before (same dedupe key) or
+    the user deleted their account.
 
     ``channel`` is the WeChat channel to try: SUBSCRIBE for residents and volunteers (needs a
     grant), TEMPLATE for staff who follow the Official Account.
     """
+    if user.deleted_at is not None:
+        return False  # a deleted account hears nothing more: there is nobody left to tell
     now = now or now_utc()
     inbox = Notification(
         user_id=user.id,

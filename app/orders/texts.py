@@ -319,3 +319,9 @@ def digest_markdown(f: DigestFacts) -> str:
         f"> 办结：{f.closed} 件，平均评分 {rating}\n"
         f'> 待办：{f.open} 件，其中超时 <font color="warning">{f.overdue}</font> 件'
     )
+
+
+# -- account deletion ------------------------------------------------------------------------------
+
+#: The audit-trail note of an order cancelled because its resident deleted their account.
+CANCELLED_BY_DELETION_NOTE = "居民注销账号，工单自动取消"

@@ -207,3 +207,9 @@ def _out(row: sa.Row[Any], communities: list[AreaRef]) -> PropertyCompanyOut:
         staff_count=int(row.staff_count),
         created_at=row.created_at,
     )
+
+
+def unlink_staff_everywhere(session: Session, user_id: int) -> None:
+    """Helper (flushes only): ``user_id`` acts for no property company any more (account deletion)."""
+    session.execute(sa.delete(PropertyCompanyStaff).where(PropertyCompanyStaff.user_id == user_id))
+    session.flush()

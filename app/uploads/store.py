@@ -159,6 +159,13 @@ def _file_path(var_path: Path, sha256: str, extension: str) -> Path:
     return var_path / "uploads" / sha256[:2] / f"{sha256}.{extension}"
 
 
+def file_path(var_path: Path, sha256: str, content_type: str) -> Path | None:
+    """Where the bytes of this hash and type are kept (whether or not the file exists); None for a
+    type this store never writes."""
+    extension = _EXTENSIONS.get(content_type)
+    return _file_path(var_path, sha256, extension) if extension is not None else None
+
+
 def stored_file(var_path: Path, attachment: Attachment) -> Path | None:
     """Where an attachment's bytes are; None (and an error logged) if the file is missing."""
     extension = _EXTENSIONS.get(attachment.content_type)

@@ -258,3 +258,15 @@ def _team_out(session: Session, team: Team) -> TeamOut:
     ).all()
     community = session.get_one(Area, team.community_id)
     return _out(row, area_ref(community), [PersonRef(id=m.id, name=display_name(m.id, m.nickname)) for m in members])
+
+
+def leave_teams(session: Session, user_id: int) -> None:
+    """Helper (flushes only): the user is in no team any more and leads none (account deletion)."""
+    session.execute(sa.delete(TeamMember).where(TeamMember.user_id == user_id))
+    session.execute(
+        sa.update(Team)
+        .where(Team.leader_id == user_id)
+        .values(leader_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()

@@ -29,7 +29,7 @@ from wechat_sim import SimulatorServer
         ("GET", "/api/v1/auth/login", {"POST", "OPTIONS"}),
         ("DELETE", "/api/v1/orders", {"GET", "HEAD", "POST", "OPTIONS"}),
         ("PUT", "/api/v1/orders/1/claim", {"POST", "OPTIONS"}),
-        ("POST", "/api/v1/me", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", "/api/v1/me", {"GET", "HEAD", "OPTIONS", "DELETE"}),
         ("PATCH", "/healthz", {"GET", "HEAD", "OPTIONS"}),
         ("DELETE", "/wechat/callback", {"GET", "HEAD", "POST", "OPTIONS"}),
     ],
