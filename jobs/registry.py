@@ -10,7 +10,7 @@ from datetime import datetime
 from app.core.clock import to_shanghai
 from app.core.config import Settings
 from app.runtime import Runtime
-from jobs import daily_digest, deliver_outbox, sla_reminders
+from jobs import daily_digest, deliver_outbox, purge_uploads, sla_reminders
 
 
 @dataclass(frozen=True)
@@ -40,4 +40,6 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("deliver_outbox", deliver_outbox.run, every_seconds=2, exclusive=False),
         JobSpec("sla_reminders", sla_reminders.run, every_seconds=60),
         JobSpec("daily_digest", daily_digest.run, daily_at=(reminders.digest_hour, reminders.digest_minute)),
+        # A quiet hour: the purge takes the write lock in short batches, and nobody is uploading.
+        JobSpec("purge_uploads", purge_uploads.run, daily_at=(4, 0)),
     ]

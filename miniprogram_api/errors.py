@@ -44,7 +44,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(LinliError)
     def _linli(exc: LinliError) -> tuple[Response, int]:
-        return envelope(exc.http_status, exc.code, exc.message, exc.details)
+        response, status = envelope(exc.http_status, exc.code, exc.message, exc.details)
+        retry_after = exc.details.get("retry_after_seconds")
+        if status == 429 and isinstance(retry_after, int) and retry_after > 0:  # noqa: PLR2004 - Too Many Requests
+            # The header says it to HTTP clients and proxies; details keeps it for the mini-program.
+            response.headers["Retry-After"] = str(retry_after)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> tuple[Response, int]:

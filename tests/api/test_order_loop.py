@@ -173,6 +173,7 @@ def test_cancel_reject_escalate_resolve_and_urge(client: FlaskClient, rt: Runtim
     again = client.post(f"/api/v1/orders/{third}/urge", json={}, headers=people.resident.headers)
     assert again.status_code == 429
     assert again.get_json()["error"]["details"]["retry_after_seconds"] > 0
+    assert again.headers["Retry-After"] == str(again.get_json()["error"]["details"]["retry_after_seconds"])
     resolved = _post(client, f"/api/v1/orders/{third}/resolve", people.secretary.headers, {"note": "已清理"})
     assert resolved["status"] == "completed"
     with rt.db.read() as session:
