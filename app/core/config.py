@@ -35,6 +35,8 @@ class AppSection(_Section):
     environment: Literal["development", "production"] = "development"
     var_dir: Path = Path("var")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: "text" for a person at a terminal, "json" (one object per line) for a log collector.
+    log_format: Literal["text", "json"] = "text"
 
 
 class ServerSection(_Section):

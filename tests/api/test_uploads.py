@@ -420,9 +420,10 @@ def test_file_one_byte_over_max_bytes_is_413(rt: Runtime, tmp_path: Path) -> Non
 def test_over_the_daily_quota_is_429_until_shanghai_midnight_and_nothing_is_stored(rt: Runtime, tmp_path: Path) -> None:
     runtime = _runtime_with(rt, tmp_path / "quota", daily_quota=2)
     client = _make_app(runtime).test_client()
-    amy, bob = login(client, "amy"), login(client, "bob")
-    # 23:30 in Shanghai: the day ends in 30 minutes.
-    with time_machine.travel(datetime(2026, 12, 1, 15, 30, tzinfo=UTC), tick=False) as clock:
+    # 23:30 in Shanghai: the day ends in 30 minutes. (Logged in then too: a token must not come
+    # from the future.)
+    with time_machine.travel(datetime(2027, 3, 9, 15, 30, tzinfo=UTC), tick=False) as clock:
+        amy, bob = login(client, "amy"), login(client, "bob")
         for colour in ("red", "blue"):
             photo = io.BytesIO()
             Image.new("RGB", (8, 8), colour).save(photo, "PNG")
@@ -440,7 +441,7 @@ def test_over_the_daily_quota_is_429_until_shanghai_midnight_and_nothing_is_stor
         # The quota is per person: bob is not held back by amy.
         assert _post(client, bob, _jpeg(), name="bob.jpg").status_code == 201
         # Shanghai midnight (16:00 UTC): a new day, a new quota.
-        clock.move_to(datetime(2026, 12, 1, 16, 0, tzinfo=UTC))
+        clock.move_to(datetime(2027, 3, 9, 16, 0, tzinfo=UTC))
         assert _post(client, amy, _jpeg(), name="third.jpg").status_code == 201
 
 
