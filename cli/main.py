@@ -29,7 +29,7 @@ def _settings() -> Settings:
         # Exit code 2 and one clear line naming the bad key; no traceback for a typo.
         click.echo(f"linli: {exc}", err=True)
         sys.exit(2)
-    configure_logging(settings.app.log_level)
+    configure_logging(settings.app.log_level, settings.app.log_format)
     return settings
 
 
@@ -100,7 +100,13 @@ def serve(host: str | None, port: int | None, workers: int, threads: int) -> Non
     from miniprogram_api.server import run_gunicorn
 
     settings = _settings()
-    run_gunicorn(host=host or settings.server.host, port=port or settings.server.port, workers=workers, threads=threads)
+    run_gunicorn(
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        workers=workers,
+        threads=threads,
+        log_format=settings.app.log_format,
+    )
 
 
 @main.command("wechat-sim")

@@ -10,7 +10,7 @@ from datetime import datetime
 from app.core.clock import to_shanghai
 from app.core.config import Settings
 from app.runtime import Runtime
-from jobs import daily_digest, deliver_outbox, privacy_retention, prune_revocations, sla_reminders
+from jobs import daily_digest, deliver_outbox, privacy_retention, prune_revocations, purge_uploads, sla_reminders
 
 #: When the retention job runs, Shanghai (hour, minute).
 RETENTION_AT = (3, 30)
@@ -47,4 +47,6 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("privacy_retention", privacy_retention.run, daily_at=RETENTION_AT),
         # A revocation is needed for at most a token's lifetime; an hour more costs nothing.
         JobSpec("prune_revocations", prune_revocations.run, every_seconds=3600),
+        # A quiet hour: the purge takes the write lock in short batches, and nobody is uploading.
+        JobSpec("purge_uploads", purge_uploads.run, daily_at=(4, 0)),
     ]

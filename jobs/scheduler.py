@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from app.core.clock import SHANGHAI, now_utc
 from app.core.job_runs import claim_firing, finish_firing
+from app.core.logs import log_context
 from app.runtime import Runtime
 from jobs.registry import JobSpec, job_specs
 
@@ -24,7 +25,13 @@ log = logging.getLogger(__name__)
 
 def fire(rt: Runtime, spec: JobSpec) -> str | None:
     """Run one firing of ``spec`` now, unless another process already ran this slot. Never raises:
-    a failing job is logged and recorded, and the scheduler goes on."""
+    a failing job is logged and recorded, and the scheduler goes on. Every line logged meanwhile,
+    here or deep in the use case, carries the job's name (``job`` in JSON, ``[job:…]`` in text)."""
+    with log_context(job=spec.id):
+        return _fire(rt, spec)
+
+
+def _fire(rt: Runtime, spec: JobSpec) -> str | None:
     now = now_utc()
     run_id = None
     if spec.exclusive:

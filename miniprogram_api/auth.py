@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from app.core.errors import UnauthenticatedError
+from app.core.logs import bind_context
 from app.identity import login
 from app.identity.actor import Actor
 from app.runtime import Runtime
@@ -32,4 +33,7 @@ def current_actor() -> Actor:
         return cached
     actor = login.authenticate(runtime(), bearer_token())
     g.actor = actor
+    # From here on every line of this request names its user (by id only: no phone, no token);
+    # the request's own reset at teardown takes it away again.
+    bind_context(user_id=actor.user_id)
     return actor

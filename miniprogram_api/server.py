@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from typing import Any
 
 from flask import Flask
@@ -10,6 +11,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from werkzeug.serving import WSGIRequestHandler
 
+from app.core.logs import LogFormat
 from miniprogram_api.uploads import redact_photo_links
 
 
@@ -43,23 +45,55 @@ class AccessLogger(Logger):  # type: ignore[misc] # gunicorn ships no type hints
         return {key: redact_photo_links(value) if isinstance(value, str) else value for key, value in atoms.items()}
 
 
+class JsonGunicornLogger(AccessLogger):
+    """gunicorn's logger for ``app.log_format = "json"``: its own lines (booting, worker timeouts,
+    errors) go through Linli's handler, so that the stream stays one JSON object per line. Its
+    access log is off then: Linli's request line (``linli.request``) carries the same and the
+    request id, user and time besides."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            if getattr(handler, "_gunicorn", False):  # its stderr handler; a syslog one stays
+                self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
+        # "Error handling request /api/v1/photos/12/<token>" must not carry the token either.
+        self.error_log.addFilter(_REDACT_PHOTO_LINKS)
+
+
+class _RedactPhotoLinks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_photo_links(record.getMessage()), None
+        return True
+
+
+#: One instance, so that a configuration reload (setup again) does not add it twice.
+_REDACT_PHOTO_LINKS = _RedactPhotoLinks()
+
+
 class DevRequestHandler(WSGIRequestHandler):
-    """Werkzeug's request handler for ``linli run``, with the same redaction as ``AccessLogger``."""
+    """Werkzeug's request handler for ``linli run``, with the same redaction as ``AccessLogger``.
+    Its per-request line is left out: Linli's own (``linli.request``) says the same and more."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        del code, size
 
     def log(self, type: str, message: str, *args: Any) -> None:
         super().log(type, message, *(redact_photo_links(a) if isinstance(a, str) else a for a in args))
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until stopped; gthread workers, access log to stderr (photo links redacted)."""
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int, log_format: LogFormat = "text") -> None:
+    """Serve until stopped; gthread workers. In text format gunicorn writes its access log to
+    stderr as well (photo links redacted); in JSON format everything goes through Linli's handler."""
+    json_logs = log_format == "json"
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread",
-            "accesslog": "-",
-            "logger_class": AccessLogger,
+            "accesslog": None if json_logs else "-",
+            "logger_class": JsonGunicornLogger if json_logs else AccessLogger,
             "timeout": 30,
             "graceful_timeout": 10,
         }

@@ -25,9 +25,10 @@ _CACHE_CONTROL = "private, max-age=86400"
 
 #: A signed photo link's token in a request line or path, for the access logs
 #: (miniprogram_api/server.py): whoever reads a log must not be able to load the photos in it.
-#: The id before it stays, so a line still says which photo was fetched. Repeated slashes count:
+#: The id before it stays (whatever it is: a path the router refuses is logged too), so a line
+#: still says which photo was fetched. Repeated slashes count:
 #: the router answers them with a redirect, and the log line would still carry a working token.
-PHOTO_LINK_TOKEN = re.compile(r"(/photos/+[0-9]+/+)[^/?#\s]+")
+PHOTO_LINK_TOKEN = re.compile(r"(/photos/+[^/?#\s]+/+)[^/?#\s]+")
 
 
 def redact_photo_links(text: str) -> str:
@@ -53,10 +54,15 @@ def _send_photo(path: Path, content_type: str, cache_control: str) -> Response:
     example=examples.UPLOAD,
     operation_id="uploadPhoto",
     description="multipart/form-data，文件放在字段 `file` 中（wx.uploadFile 的 name 填 file）。"
-    "答复中的 id 用于工单的 photos 和完成时的 photos。",
+    "答复中的 id 用于工单的 photos 和完成时的 photos。"
+    "照片会缩小到最长边不超过 2000 像素（uploads.max_side）保存。"
+    "文件超过 5 MB 答 413 payload_too_large；像素太多（PNG/WebP 超过约 2400 万像素，"
+    "JPEG 超过约 9600 万像素，或解码所需内存超过预算）答 413 image_too_large，details 给出 max_pixels；"
+    "动图答 400 unsupported_image；每人每天（北京时间）最多上传 uploads.daily_quota 张，"
+    "超过答 429 rate_limited，Retry-After 为距北京时间零点的秒数。",
     response=UploadOut,
     status=201,
-    errors=(400, 401, 413),
+    errors=(400, 401, 413, 429),
     content_type="multipart/form-data",
 )
 def create_upload(actor: Actor) -> UploadOut:

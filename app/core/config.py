@@ -36,6 +36,8 @@ class AppSection(_Section):
     environment: Literal["development", "production"] = "development"
     var_dir: Path = Path("var")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: "text" for a person at a terminal, "json" (one object per line) for a log collector.
+    log_format: Literal["text", "json"] = "text"
 
 
 class ServerSection(_Section):
@@ -248,9 +250,22 @@ class LimitsSection(_Section):
 
 
 class UploadsSection(_Section):
+    """Photo uploads: what is accepted, how large it is kept, how many a day, how long unused ones stay."""
+
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     #: A photo link's shortest life; its expiry is rounded up to a multiple of this (app/core/tokens.py).
     link_minutes: int = Field(default=30, ge=1, le=1440)
+    #: Most pixels ever decoded into memory: the whole image for PNG and WebP, the reduced size
+    #: for a JPEG decoded at 1/2, 1/4 or 1/8 (app/uploads/images.py). Pillow's own limit is tied to it.
+    max_pixels: int = Field(default=24_000_000, ge=1_000_000, le=100_000_000)
+    #: The decode budget in MB, checked before decoding with the measured cost of each format and mode.
+    max_decode_mb: int = Field(default=96, ge=16, le=1024)
+    #: Stored photos are scaled down to at most this many pixels on their longest side.
+    max_side: int = Field(default=2000, ge=256, le=8192)
+    #: Uploads per user per Asia/Shanghai day; over it, 429 until midnight.
+    daily_quota: int = Field(default=100, ge=1)
+    #: An upload that no order or completion has used after this many hours is deleted by the daily purge.
+    unattached_hours: int = Field(default=24, ge=1)
 
 
 class PrivacySection(_Section):

@@ -1,79 +1,42 @@
-"""Photo uploads: verified with Pillow, stripped of EXIF (GPS) and stored content-addressed under var/.
+"""Photo uploads: decoded within a budget, re-encoded phone-sized without EXIF (GPS), counted
+against a daily quota and stored content-addressed under var/.
 
 An upload belongs to its uploader until an order or a completion uses it (``attach_uploads``);
 from then on whoever may see that order may fetch it too (``app.orders.photos``). Nobody else
-learns that it exists.
+learns that it exists. One nobody used is deleted after a day (``app.uploads.purge``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import logging
+import math
 import os
-import struct
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Final
 
 import sqlalchemy as sa
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidInputError, LinliError
+from app.core.clock import now_utc, shanghai_day_bounds, shanghai_today
+from app.core.errors import InvalidInputError
 from app.identity.actor import Actor
+from app.identity.models import User
 from app.runtime import Runtime
+from app.uploads.errors import PayloadTooLargeError, UploadQuotaError
+from app.uploads.images import FORMATS, MB, Cleaned, DecodeLimits, reencode
 from app.uploads.models import Attachment
 from app.uploads.shapes import PhotoRef
 
 log = logging.getLogger(__name__)
 
-#: Refuse images above this many pixels before decoding them: 40 MP as 8-bit RGBA is already
-#: 160 MB of memory, and phones send far less (wx.chooseImage compresses by default).
-MAX_PIXELS: Final = 40_000_000
 #: wx.chooseImage lets a user pick at most 9 photos at once.
 MAX_PHOTOS: Final = 9
 PURPOSES: Final = frozenset({"request", "completion"})
-JPEG_QUALITY: Final = 90
-WEBP_QUALITY: Final = 90
-
-#: Pillow format → (content type, file extension). Only these parsers ever see uploaded bytes.
-_FORMATS: Final[dict[str, tuple[str, str]]] = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-}
-_EXTENSIONS: Final = dict(_FORMATS.values())
-#: Modes each encoder writes as they are; anything else is converted first.
-_KEEP_MODES: Final[dict[str, frozenset[str]]] = {
-    "JPEG": frozenset({"L", "RGB"}),
-    "PNG": frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}),
-    "WEBP": frozenset({"RGB", "RGBA"}),
-}
-#: What a broken or hostile file makes Pillow raise while identifying, decoding or re-encoding it.
-_DECODE_ERRORS: Final = (
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,  # raised, not warned, where warnings are errors (the test suite)
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    struct.error,
-)
-
-
-class PayloadTooLargeError(LinliError):
-    code = "payload_too_large"
-    http_status = 413
-    default_message = "照片太大，请压缩后再上传"
-
-
-class UnsupportedImageError(InvalidInputError):
-    code = "unsupported_image"
-    default_message = "只能上传 JPEG、PNG 或 WebP 格式的照片"
+_EXTENSIONS: Final = dict(FORMATS.values())
 
 
 class UploadOut(PhotoRef):
@@ -82,8 +45,7 @@ class UploadOut(PhotoRef):
 
 
 def _human_size(byte_count: int) -> str:
-    mib = 1024 * 1024
-    return f"{byte_count / mib:.3g} MB" if byte_count >= mib else f"{max(1, round(byte_count / 1024))} KB"
+    return f"{byte_count / MB:.3g} MB" if byte_count >= MB else f"{max(1, round(byte_count / 1024))} KB"
 
 
 def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
@@ -99,60 +61,27 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@dataclass(frozen=True, slots=True)
-class _Cleaned:
-    """The re-encoded photo: pixels only, no metadata."""
-
-    data: bytes
-    content_type: str
-    extension: str
-    sha256: str
+def decode_limits(rt: Runtime) -> DecodeLimits:
+    """The decode budget of ``uploads.*`` in config."""
+    uploads = rt.settings.uploads
+    return DecodeLimits(
+        max_pixels=uploads.max_pixels, max_decode_bytes=uploads.max_decode_mb * MB, max_side=uploads.max_side
+    )
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation; a photo whose EXIF cannot be parsed is kept as it is, since
-    that EXIF is thrown away anyway."""
-    try:
-        return ImageOps.exif_transpose(image)
-    except (*_DECODE_ERRORS, KeyError, IndexError, TypeError):
-        log.info("ignoring unreadable EXIF orientation")
-        return image.copy()
-
-
-def _reencode(raw: bytes, filename: str) -> _Cleaned:
-    """Decode ``raw`` fully and encode its pixels again in the same format, without metadata."""
-    where = {"file": filename}
-    try:
-        # formats=: never run another parser (EPS would start Ghostscript) on untrusted bytes.
-        with Image.open(io.BytesIO(raw), formats=list(_FORMATS)) as opened:
-            fmt = opened.format or ""
-            width, height = opened.size
-            if width * height > MAX_PIXELS:
-                raise InvalidInputError("照片尺寸太大，请压缩后再上传", details={**where, "pixels": width * height})
-            opened.load()  # decodes every pixel: a truncated or corrupt file fails here
-            image = _upright(opened)
-        keep_transparency = fmt == "PNG" and "transparency" in image.info
-        transparency = image.info.get("transparency")
-        if image.mode not in _KEEP_MODES[fmt]:
-            image = image.convert("RGBA" if fmt != "JPEG" and image.has_transparency_data else "RGB")
-            keep_transparency = False
-        # Drop everything Pillow carried over (EXIF, XMP, ICC, comments, text chunks): encoders
-        # read some of these from ``info`` by default, so it must be empty, not merely not passed.
-        image.info = {"transparency": transparency} if keep_transparency else {}
-        out = io.BytesIO()
-        if fmt == "JPEG":
-            image.save(out, "JPEG", quality=JPEG_QUALITY)
-        elif fmt == "WEBP":
-            image.save(out, "WEBP", quality=WEBP_QUALITY)
-        else:
-            image.save(out, "PNG")
-    except UnidentifiedImageError as exc:
-        raise UnsupportedImageError(details=where) from exc
-    except _DECODE_ERRORS as exc:
-        raise InvalidInputError("照片已损坏或无法识别，请重新选择", details=where) from exc
-    content_type, extension = _FORMATS[fmt]
-    data = out.getvalue()
-    return _Cleaned(data, content_type, extension, hashlib.sha256(data).hexdigest())
+def _check_quota(session: Session, rt: Runtime, user_id: int, now: datetime) -> None:
+    """Raise UploadQuotaError (429, Retry-After until Shanghai midnight) when the user's uploads
+    of this Shanghai day reached ``uploads.daily_quota``."""
+    quota = rt.settings.uploads.daily_quota
+    day_start, next_day = shanghai_day_bounds(shanghai_today(now))
+    count = session.scalar(
+        sa.select(sa.func.count(Attachment.id)).where(
+            Attachment.uploader_id == user_id, Attachment.created_at >= day_start
+        )
+    )
+    if (count or 0) >= quota:
+        retry_after = max(1, math.ceil((next_day - now).total_seconds()))
+        raise UploadQuotaError(f"今天已上传 {quota} 张照片，达到每日上限，请明天再试", retry_after=retry_after)
 
 
 def _file_path(var_path: Path, sha256: str, extension: str) -> Path:
@@ -168,9 +97,8 @@ def file_path(var_path: Path, sha256: str, content_type: str) -> Path | None:
 
 def stored_file(var_path: Path, attachment: Attachment) -> Path | None:
     """Where an attachment's bytes are; None (and an error logged) if the file is missing."""
-    extension = _EXTENSIONS.get(attachment.content_type)
-    path = _file_path(var_path, attachment.sha256, extension or "")
-    if extension is None or not path.is_file():
+    path = file_path(var_path, attachment.sha256, attachment.content_type)
+    if path is None or not path.is_file():
         log.error("attachment %s has no file at %s", attachment.id, path)
         return None
     return path
@@ -201,9 +129,15 @@ def store_upload(
     """Any user: keep a photo for a later order or completion.
 
     The content decides the type; ``declared_type`` and the file name are the client's say-so and
-    only logged. Raises PayloadTooLargeError (over ``uploads.max_bytes``), UnsupportedImageError
-    (not JPEG/PNG/WebP) or InvalidInputError (corrupt, too many pixels, empty).
+    only logged. Raises PayloadTooLargeError (413, over ``uploads.max_bytes``), ImageTooLargeError
+    (413, over the decode budget), UploadQuotaError (429, over ``uploads.daily_quota`` today),
+    UnsupportedImageError (400, not JPEG/PNG/WebP, or animated) or InvalidInputError (400,
+    corrupt, empty). A refused upload leaves no row and no file.
     """
+    now = now_utc()
+    # The quota first: a user over it costs one indexed COUNT, not a decode.
+    with rt.db.read() as session:
+        _check_quota(session, rt, actor.user_id, now)
     limit = rt.settings.uploads.max_bytes
     raw = _read_at_most(stream, limit + 1)
     if len(raw) > limit:
@@ -213,25 +147,40 @@ def store_upload(
         )
     if not raw:
         raise InvalidInputError("上传的文件是空的", details={"file": filename})
-    cleaned = _reencode(raw, filename)
+    cleaned = reencode(raw, filename, decode_limits(rt))
+    del raw  # up to max_bytes that the rest of the request does not need
     if declared_type and declared_type.lower() != cleaned.content_type:
         log.info("upload declared %s but is %s", declared_type, cleaned.content_type)
-    # The file goes first: a failed insert leaves an unreferenced file (harmless, deduplicated),
-    # whereas the other order could leave a row pointing at nothing.
-    _write_once(_file_path(rt.settings.var_path, cleaned.sha256, cleaned.extension), cleaned.data)
     with rt.db.write() as session:
-        attachment = Attachment(
-            uploader_id=actor.user_id,
-            order_id=None,
-            purpose="request",
-            sha256=cleaned.sha256,
-            content_type=cleaned.content_type,
-            byte_size=len(cleaned.data),
-        )
-        session.add(attachment)
-        session.flush()
-        upload_id = attachment.id
+        upload_id = _insert(session, rt, actor.user_id, cleaned, now)
     return UploadOut(id=upload_id, content_type=cleaned.content_type, byte_size=len(cleaned.data))
+
+
+def _insert(session: Session, rt: Runtime, user_id: int, cleaned: Cleaned, now: datetime) -> int:
+    """Write the file and its row in the caller's write transaction; returns the new id."""
+    # Counted again under a lock on the user's row: two uploads of one user racing at the quota's
+    # edge then take turns (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every writer anyway).
+    session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
+    _check_quota(session, rt, user_id, now)
+    # The purge (app.uploads.purge) deletes a file inside the transaction that deletes its last
+    # rows. Locking this content's rows waits for such a purge to commit, and then the file is
+    # missing and written again here; or the purge waits for us and sees our row. Either way
+    # the row committed below has its file. Written after the checks, so a refusal writes nothing.
+    session.execute(sa.select(Attachment.id).where(Attachment.sha256 == cleaned.sha256).with_for_update())
+    _write_once(_file_path(rt.settings.var_path, cleaned.sha256, cleaned.extension), cleaned.data)
+    attachment = Attachment(
+        uploader_id=user_id,
+        order_id=None,
+        purpose="request",
+        sha256=cleaned.sha256,
+        content_type=cleaned.content_type,
+        byte_size=len(cleaned.data),
+        # The clock the quota reads, not the database's: a day's count and its stamps agree.
+        created_at=now,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment.id
 
 
 def attach_uploads(session: Session, uploader_id: int, upload_ids: Sequence[int], order_id: int, purpose: str) -> None:

@@ -123,6 +123,20 @@ def _png_header(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
+def _apng(frames: int) -> bytes:
+    out = io.BytesIO()
+    first, *rest = (Image.new("RGB", (32, 32), (i * 4 % 256, 0, 0)) for i in range(frames))
+    first.save(out, "PNG", save_all=True, append_images=rest)
+    return out.getvalue()
+
+
+def _animated_webp(frames: int) -> bytes:
+    out = io.BytesIO()
+    first, *rest = (Image.new("RGB", (32, 32), (0, i * 4 % 256, 0)) for i in range(frames))
+    first.save(out, "WEBP", save_all=True, append_images=rest)
+    return out.getvalue()
+
+
 def _multipart(field: str, data: bytes, name: str, ctype: str) -> tuple[bytes, str]:
     """A multipart body built in memory (the test client would spool a big one to a temp file
     that it never closes unless it follows redirects)."""
@@ -261,11 +275,13 @@ def test_same_photo_twice_is_one_file_and_two_rows(client: FlaskClient, rt: Runt
         (None, "anim.gif", "unsupported_image"),  # a GIF, built below
         (None, "bitmap.bmp", "unsupported_image"),  # a BMP, built below
         (None, "cut.jpg", "invalid_input"),  # a truncated JPEG, built below
-        (_png_header(8000, 6000), "48mp.png", "invalid_input"),  # over our 40 MP guard
-        (_png_header(10000, 10000), "100mp.png", "invalid_input"),  # over Pillow's warning limit
-        (_png_header(20000, 10000), "200mp.png", "invalid_input"),  # over Pillow's error limit
+        (_apng(frames=60), "sticker.png", "unsupported_image"),  # animated PNG
+        (_animated_webp(frames=60), "sticker.webp", "unsupported_image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "fake.png", "unsupported_image"),  # PNG magic, no PNG after it
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 200, "fake.jpg", "unsupported_image"),  # JPEG magic, no JPEG after it
+        (b"GIF89a" + b"\x00" * 200, "photo.jpg", "unsupported_image"),  # a .jpg name on another format
     ],
-    ids=["text", "empty", "gif", "bmp", "truncated-jpeg", "48mp", "100mp", "200mp"],
+    ids=["text", "empty", "gif", "bmp", "truncated-jpeg", "apng", "animated-webp", "png-magic", "jpeg-magic", "gif"],
 )
 def test_bad_files_are_400_and_nothing_is_written(
     client: FlaskClient, rt: Runtime, urt: Runtime, data: bytes | None, name: str, code: str
@@ -291,6 +307,68 @@ def test_bad_files_are_400_and_nothing_is_written(
     assert error["details"]["file"] == name
     assert error["message"]  # Chinese, for display
     _assert_nothing_written(rt, urt)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "width", "height"),
+    [
+        (_png_header(8000, 5000), "40mp.png", 8000, 5000),  # a PNG is never decoded reduced: over 24 MP
+        (_png_header(8000, 6000), "48mp.png", 8000, 6000),
+        (_png_header(10000, 10000), "100mp.png", None, None),  # over Pillow's warning limit (96 MP)
+        (_png_header(20000, 10000), "200mp.png", None, None),  # over Pillow's error limit (192 MP)
+        (_png_header(65535, 65535), "4gp.png", None, None),
+    ],
+    ids=["40mp", "48mp", "100mp", "200mp", "4gp"],
+)
+def test_too_many_pixels_is_413_with_the_limit_and_nothing_is_written(
+    client: FlaskClient, rt: Runtime, urt: Runtime, data: bytes, name: str, width: int | None, height: int | None
+) -> None:
+    assert len(data) < 2000  # a few bytes claim billions of pixels
+    headers = login(client, "amy")
+    response = _post(client, headers, data, name=name, ctype="image/png")
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "image_too_large"
+    assert error["details"]["file"] == name
+    assert "万像素" in error["message"]  # names the limit, in the unit phones are sold by
+    if width is not None:
+        # Refused by our own check on the header: the size and the limit for a PNG are named.
+        assert (error["details"]["width"], error["details"]["height"]) == (width, height)
+        assert error["details"]["max_pixels"] <= urt.settings.uploads.max_pixels
+        assert f"{width}×{height}" in error["message"]
+    _assert_nothing_written(rt, urt)
+
+
+def test_a_real_flat_40_megapixel_png_is_refused_before_decoding(
+    client: FlaskClient, rt: Runtime, urt: Runtime
+) -> None:
+    """The probe's file: one colour, 8000×5000, a few hundred KB; decoded it took 414 MB."""
+    out = io.BytesIO()
+    Image.new("RGB", (8000, 5000), (200, 120, 40)).save(out, "PNG")
+    assert len(out.getvalue()) < 300 * 1024
+    response = _post(client, login(client, "amy"), out.getvalue(), name="flat.png", ctype="image/png")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "image_too_large"
+    _assert_nothing_written(rt, urt)
+
+
+def test_a_large_phone_jpeg_is_accepted_downscaled_upright_and_without_exif(
+    client: FlaskClient, rt: Runtime, urt: Runtime
+) -> None:
+    # 48 MP is over max_pixels, but a JPEG is decoded at 1/4 here (libjpeg's DCT scaling).
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((8000, 6000)).convert("RGB").save(
+        out, "JPEG", quality=80, exif=_exif(orientation=6)
+    )
+    assert len(out.getvalue()) <= urt.settings.uploads.max_bytes
+    response = _post(client, login(client, "amy"), out.getvalue(), name="phone.jpg")
+    assert response.status_code == 201, response.get_json()
+    [path] = _stored(urt)
+    image = _assert_clean(path.read_bytes())
+    assert image.format == "JPEG"
+    longest = urt.settings.uploads.max_side
+    assert image.size == (longest * 3 // 4, longest)  # scaled to max_side, then turned upright
+    assert response.get_json()["byte_size"] == path.stat().st_size == _rows(rt)[0].byte_size
 
 
 def test_missing_file_field_is_400(client: FlaskClient, rt: Runtime, urt: Runtime) -> None:
@@ -337,6 +415,51 @@ def test_file_one_byte_over_max_bytes_is_413(rt: Runtime, tmp_path: Path) -> Non
     assert _post(accepted_client, login(accepted_client, "amy"), photo, name="a.png").status_code == 201
     assert len(_rows(rt)) == 1
     assert len(_stored(exact)) == 1
+
+
+def test_over_the_daily_quota_is_429_until_shanghai_midnight_and_nothing_is_stored(rt: Runtime, tmp_path: Path) -> None:
+    runtime = _runtime_with(rt, tmp_path / "quota", daily_quota=2)
+    client = _make_app(runtime).test_client()
+    # 23:30 in Shanghai: the day ends in 30 minutes. (Logged in then too: a token must not come
+    # from the future.)
+    with time_machine.travel(datetime(2027, 3, 9, 15, 30, tzinfo=UTC), tick=False) as clock:
+        amy, bob = login(client, "amy"), login(client, "bob")
+        for colour in ("red", "blue"):
+            photo = io.BytesIO()
+            Image.new("RGB", (8, 8), colour).save(photo, "PNG")
+            assert _post(client, amy, photo.getvalue(), name="a.png").status_code == 201
+        rows, files = _rows(rt), _stored(runtime)
+        refused = _post(client, amy, _jpeg(), name="third.jpg")
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "1800"
+        error = refused.get_json()["error"]
+        assert error["code"] == "rate_limited"
+        assert error["details"] == {"retry_after": 1800}
+        assert "2 张" in error["message"]
+        assert [row.id for row in _rows(rt)] == [row.id for row in rows]  # no row
+        assert _stored(runtime) == files  # and no file
+        # The quota is per person: bob is not held back by amy.
+        assert _post(client, bob, _jpeg(), name="bob.jpg").status_code == 201
+        # Shanghai midnight (16:00 UTC): a new day, a new quota.
+        clock.move_to(datetime(2027, 3, 9, 16, 0, tzinfo=UTC))
+        assert _post(client, amy, _jpeg(), name="third.jpg").status_code == 201
+
+
+def test_the_quota_counts_refused_uploads_not_at_all(rt: Runtime, tmp_path: Path) -> None:
+    runtime = _runtime_with(rt, tmp_path / "quota", daily_quota=1)
+    client = _make_app(runtime).test_client()
+    amy = login(client, "amy")
+    assert _post(client, amy, b"not a photo", name="x.jpg").status_code == 400
+    assert _post(client, amy, _png_header(8000, 6000), name="big.png").status_code == 413
+    assert _post(client, amy, _jpeg()).status_code == 201  # the one a day is still there
+    assert _post(client, amy, _jpeg()).status_code == 429
+
+
+def test_openapi_names_every_refusal_of_an_upload(client: FlaskClient) -> None:
+    operation = client.get("/openapi.json").get_json()["paths"]["/api/v1/uploads"]["post"]
+    assert {"201", "400", "401", "413", "429", "500"} <= set(operation["responses"])
+    assert "image_too_large" in operation["description"]
+    assert "Retry-After" in operation["description"]
 
 
 def test_upload_needs_a_token(client: FlaskClient, rt: Runtime, urt: Runtime) -> None:
