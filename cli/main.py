@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -97,16 +99,36 @@ def _safe_url(url: str) -> str:
 @click.option("--threads", type=int, default=4, show_default=True, help="threads per worker")
 def serve(host: str | None, port: int | None, workers: int, threads: int) -> None:
     """Serve the API under gunicorn (production); never starts the scheduler."""
+    settings = _settings()
+    # Before anything imports prometheus_client: it picks in-memory or file-backed values once, at
+    # its import, from this variable; the workers inherit both the variable and the choice.
+    _prepare_multiprocess_metrics(settings.metrics_multiproc_path)
     from miniprogram_api.server import run_gunicorn
 
-    settings = _settings()
     run_gunicorn(
         host=host or settings.server.host,
         port=port or settings.server.port,
         workers=workers,
         threads=threads,
         log_format=settings.app.log_format,
+        multiprocess=True,
     )
+
+
+def _prepare_multiprocess_metrics(path: Path) -> None:
+    """An empty PROMETHEUS_MULTIPROC_DIR for this server's workers.
+
+    Files of an earlier run would be summed into this one's counters (prometheus_client's docs ask
+    for the directory to be wiped between runs). Only its ``*.db`` files are deleted, not the
+    directory: a mistyped ``metrics.multiproc_dir`` must not empty an unrelated folder.
+    """
+    if "prometheus_client" in sys.modules:
+        # Too late to switch to files: the workers would count in memory and /metrics would be empty.
+        raise click.ClickException("internal: prometheus_client was imported before the metrics directory was set")
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 @main.command("wechat-sim")
@@ -151,6 +173,7 @@ def run(demo: bool) -> None:
     from app.core.migrate import upgrade
     from cli.bot_chat import with_bot_token
     from cli.demo import PEOPLE, load_demo
+    from jobs.metrics import serve_metrics, stop_metrics
     from jobs.scheduler import build_scheduler
     from miniprogram_api import create_app
     from miniprogram_api.server import DevRequestHandler
@@ -166,6 +189,7 @@ def run(demo: bool) -> None:
     app = create_app(runtime=runtime)
     scheduler = build_scheduler(runtime)
     scheduler.start()
+    jobs_metrics = serve_metrics(settings)
     server = make_server(
         settings.server.host, settings.server.port, app, threaded=True, request_handler=DevRequestHandler
     )
@@ -194,6 +218,7 @@ def run(demo: bool) -> None:
     finally:
         server.server_close()
         scheduler.shutdown(wait=False)
+        stop_metrics(jobs_metrics)
         simulator.stop()
         runtime.db.dispose()
 

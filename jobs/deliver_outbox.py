@@ -6,10 +6,14 @@ from datetime import datetime
 
 from app.notify.delivery import deliver_due
 from app.runtime import Runtime
+from jobs.metrics import OUTBOX_DELIVERIES, OUTBOX_OUTCOMES
 
 
 def run(rt: Runtime, now: datetime | None = None) -> str:
     report = deliver_due(rt, now)
+    for outcome in OUTBOX_OUTCOMES:
+        if count := getattr(report, outcome):
+            OUTBOX_DELIVERIES.labels(outcome).inc(count)
     return (
         f"claimed={report.claimed} sent={report.sent} retried={report.retried} skipped={report.skipped} "
         f"dead={report.dead} deferred={report.deferred}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -18,6 +19,15 @@ from app.core.clock import SHANGHAI, now_utc
 from app.core.job_runs import claim_firing, finish_firing
 from app.core.logs import log_context
 from app.runtime import Runtime
+from jobs.metrics import (
+    JOB_DURATION,
+    JOB_FAILURES,
+    JOB_LAST_SUCCESS,
+    JOB_RUNS,
+    JOB_SKIPPED,
+    serve_metrics,
+    stop_metrics,
+)
 from jobs.registry import JobSpec, job_specs
 
 log = logging.getLogger(__name__)
@@ -38,12 +48,20 @@ def _fire(rt: Runtime, spec: JobSpec) -> str | None:
         run_id = claim_firing(rt.db, spec.id, spec.slot(now))
         if run_id is None:
             log.debug("job %s slot %s already ran elsewhere", spec.id, spec.slot(now))
+            JOB_SKIPPED.labels(spec.id).inc()
             return None
+    started = time.perf_counter()
     try:
         outcome = spec.run(rt, now)
     except Exception as exc:
         log.exception("job %s failed", spec.id)
         outcome = f"error: {type(exc).__name__}: {exc}"
+        JOB_FAILURES.labels(spec.id).inc()
+    else:
+        JOB_LAST_SUCCESS.labels(spec.id).set(time.time())
+    finally:
+        JOB_RUNS.labels(spec.id).inc()
+        JOB_DURATION.labels(spec.id).observe(time.perf_counter() - started)
     if run_id is not None:
         finish_firing(rt.db, run_id, outcome)
     if spec.exclusive or not outcome.startswith("claimed=0 "):
@@ -68,7 +86,9 @@ def build_scheduler(rt: Runtime) -> BackgroundScheduler:
 
 
 def run_forever(rt: Runtime, stop: threading.Event) -> None:
-    """Run the scheduler until ``stop`` is set (Ctrl+C / SIGTERM in `linli jobs`)."""
+    """Run the scheduler until ``stop`` is set (Ctrl+C / SIGTERM in `linli jobs`), with its figures
+    on ``metrics.jobs_port`` when that is set."""
+    metrics_server = serve_metrics(rt.settings)
     scheduler = build_scheduler(rt)
     scheduler.start()
     log.info("job process started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
@@ -76,3 +96,4 @@ def run_forever(rt: Runtime, stop: threading.Event) -> None:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
+        stop_metrics(metrics_server)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+import os
 import secrets
 import string
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, g, jsonify, request, send_from_directory, url_for
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
 from app.core.config import LimitsSection
@@ -28,8 +33,11 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("ops", __name__)
 
-# One registry per process; the API's own series only (no default process collectors to keep
-# the page small and identical under test).
+# The API's own series only (no default process collectors, to keep the page small and identical
+# under test). In one process (`linli run`, the tests) /metrics reads this registry. Under
+# `linli serve` PROMETHEUS_MULTIPROC_DIR is set before prometheus_client is first imported, so
+# these counters write to per-worker files in that directory and /metrics sums the files of every
+# worker (MultiProcessCollector), whichever worker answers the scrape.
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
     "linli_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"], registry=REGISTRY
@@ -42,9 +50,39 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
-OUTBOX = Gauge(
-    "linli_outbox_messages", "Outbox messages by delivery status (dead > 0 needs a look)", ["status"], registry=REGISTRY
-)
+
+class _Families(Collector):
+    """Metric families computed for one scrape (the outbox counts, read from the database)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+def _outbox_family() -> list[Metric]:
+    # Counted in the database at each scrape rather than kept in a Gauge: the figure is the same
+    # from every worker and from the job processes' point of view, so no per-process value (and no
+    # multiprocess gauge mode) could be more right than the table itself.
+    try:
+        counts = outbox_counts(runtime())
+    except sa.exc.SQLAlchemyError:
+        log.warning("metrics: outbox counts unavailable", exc_info=True)
+        return []
+    family = GaugeMetricFamily(
+        "linli_outbox_messages", "Outbox messages by delivery status (dead > 0 needs a look)", labels=["status"]
+    )
+    for status, count in counts.items():
+        family.add_metric([status], count)
+    return [family]
+
+
+def multiprocess_dir() -> str | None:
+    """The directory gunicorn's workers share their figures in, or None in a single process."""
+    # prometheus_client's own variable (set by `linli serve`), not a Linli setting.
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
 
 # Swagger UI's files come from the flask-swagger-ui package, which ships them inside its wheel and
 # follows each Swagger UI release within about a week (its version is Swagger UI's). We use only
@@ -147,12 +185,16 @@ def readyz() -> ReadyOut | tuple[Response, int]:
     operation_id="getMetrics",
 )
 def metrics() -> Response:
-    try:
-        for status, count in outbox_counts(runtime()).items():
-            OUTBOX.labels(status).set(count)
-    except sa.exc.SQLAlchemyError:
-        log.warning("metrics: outbox counts unavailable", exc_info=True)
-    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    # A registry per scrape: MultiProcessCollector reads the files as they are now, and the
+    # outbox family is this scrape's count.
+    registry = CollectorRegistry(auto_describe=False)
+    path = multiprocess_dir()
+    if path is not None:
+        MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call] # untyped in prometheus_client
+    else:
+        registry.register(REGISTRY)
+    registry.register(_Families(_outbox_family()))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 #: Built once per process for each [limits] it is asked with (the 429s name their values).

@@ -82,12 +82,30 @@ class DevRequestHandler(WSGIRequestHandler):
         super().log(type, message, *(redact_photo_links(a) if isinstance(a, str) else a for a in args))
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, threads: int, log_format: LogFormat = "text") -> None:
+def _child_exit(server: Any, worker: Any) -> None:
+    """gunicorn's hook in the master when a worker has exited (stopped, crashed, timed out).
+
+    Its counter and histogram files stay, so that the totals keep what it counted; only the files
+    of "live" gauges are removed (we keep none today; this keeps a later one honest).
+    """
+    del server
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call] # untyped in prometheus_client
+
+
+def run_gunicorn(
+    *, host: str, port: int, workers: int, threads: int, log_format: LogFormat = "text", multiprocess: bool = False
+) -> None:
     """Serve until stopped; gthread workers. In text format gunicorn writes its access log to
-    stderr as well (photo links redacted); in JSON format everything goes through Linli's handler."""
+    stderr as well (photo links redacted); in JSON format everything goes through Linli's handler.
+    With ``multiprocess`` (PROMETHEUS_MULTIPROC_DIR set and prepared by the caller), each exited
+    worker is marked dead for prometheus_client."""
     json_logs = log_format == "json"
+    hooks: dict[str, Any] = {"child_exit": _child_exit} if multiprocess else {}
     _Gunicorn(
         {
+            **hooks,
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,

@@ -323,6 +323,18 @@ class BotSection(_Section):
         return self
 
 
+class MetricsSection(_Section):
+    """Prometheus figures: where gunicorn's workers share them, and the job process's own port."""
+
+    #: Directory of prometheus_client's multiprocess files for `linli serve` (emptied of them at
+    #: each start); empty: ``<app.var_dir>/metrics``. Relative paths are taken from the project root.
+    multiproc_dir: str = ""
+    #: Port on which `linli jobs` (and `linli run`'s scheduler) serve their figures; 0: off.
+    jobs_port: int = Field(default=0, ge=0, le=65535)
+    #: Address of that port: loopback by default, since the page needs no token.
+    jobs_host: str = "127.0.0.1"
+
+
 class Settings(_Section):
     """Everything Linli can be configured with; see config.toml for the meaning of each key."""
 
@@ -339,6 +351,7 @@ class Settings(_Section):
     uploads: UploadsSection = UploadsSection()
     bot: BotSection = BotSection()
     privacy: PrivacySection = PrivacySection()
+    metrics: MetricsSection = MetricsSection()
 
     @model_validator(mode="after")
     def _limits_storage_fits(self) -> Settings:
@@ -372,6 +385,14 @@ class Settings(_Section):
     def var_path(self) -> Path:
         """The var directory, relative paths taken from the project root."""
         path = self.app.var_dir
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def metrics_multiproc_path(self) -> Path:
+        """``metrics.multiproc_dir`` resolved: relative to the project root, by default under var."""
+        if not self.metrics.multiproc_dir:
+            return self.var_path / "metrics"
+        path = Path(self.metrics.multiproc_dir)
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property

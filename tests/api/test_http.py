@@ -95,6 +95,19 @@ def test_metrics_count_requests_by_route(client: FlaskClient) -> None:
     assert 'linli_outbox_messages{status="dead"} 0.0' in text
 
 
+def test_metrics_read_the_shared_directory_when_multiprocess(
+    client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This process counts in memory (the variable was not set when prometheus_client was
+    # imported), so the empty directory is all the page has; the outbox family still comes from
+    # the database. tests/integration/test_metrics_multiprocess.py runs the real thing.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    client.get("/healthz")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "linli_http_requests_total" not in text
+    assert 'linli_outbox_messages{status="pending"} 0.0' in text
+
+
 def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
     doc = client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")

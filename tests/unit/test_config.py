@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import DEFAULT_CONFIG_PATH, ConfigError, env_overrides, load_settings
+from app.core.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, ConfigError, env_overrides, load_settings
 
 
 def test_committed_config_loads_as_is() -> None:
@@ -176,3 +176,15 @@ def test_cors_origins_are_kept_without_a_trailing_slash() -> None:
     environ = {"LINLI_SERVER__CORS_ORIGINS": '["https://admin.example.cn/", "http://127.0.0.1:5173"]'}
     origins = load_settings(DEFAULT_CONFIG_PATH, environ=environ).server.cors_origins
     assert origins == ["https://admin.example.cn", "http://127.0.0.1:5173"]
+
+
+def test_metrics_directory_defaults_under_var_and_resolves_relative_paths(tmp_path: Path) -> None:
+    shipped = load_settings(DEFAULT_CONFIG_PATH, environ={})
+    assert shipped.metrics_multiproc_path == PROJECT_ROOT / "var" / "metrics"
+    assert shipped.metrics.jobs_port == 0  # the job process serves no figures unless asked
+    moved = load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_APP__VAR_DIR": str(tmp_path)})
+    assert moved.metrics_multiproc_path == tmp_path / "metrics"
+    relative = load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_METRICS__MULTIPROC_DIR": "run/prom"})
+    assert relative.metrics_multiproc_path == PROJECT_ROOT / "run" / "prom"
+    with pytest.raises(ConfigError, match=r"metrics\.jobs_port"):
+        load_settings(DEFAULT_CONFIG_PATH, environ={"LINLI_METRICS__JOBS_PORT": "70000"})

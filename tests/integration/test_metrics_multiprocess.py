@@ -1,0 +1,96 @@
+"""`linli serve --workers 2`: /metrics answers for every worker (prometheus_client's multiprocess
+mode), whichever worker the scrape reaches, and the metrics directory starts empty."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from click.testing import CliRunner
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.core.config import PROJECT_ROOT
+from cli.main import main
+from tests.integration.test_cli import _env, _free_port, _wait_http
+
+REQUESTS = 60
+
+
+def _healthz_count(text: str) -> float:
+    """linli_http_requests_total of GET /healthz 200, summed over what the text holds."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "linli_http_requests"
+        for sample in family.samples
+        if sample.name == "linli_http_requests_total" and sample.labels.get("endpoint") == "/healthz"
+    )
+
+
+def _one_worker(counter_file: Path, tmp_path: Path) -> float:
+    """What a per-process registry in that worker would have shown: its own file alone."""
+    alone = tmp_path / f"alone-{counter_file.stem}"
+    alone.mkdir()
+    shutil.copy(counter_file, alone)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]
+    return _healthz_count(generate_latest(registry).decode())
+
+
+def test_metrics_add_up_across_gunicorn_workers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=_env(url, tmp_path)).exit_code == 0
+    metrics_dir = tmp_path / "metrics"  # the default: <app.var_dir>/metrics
+    metrics_dir.mkdir()
+    # A previous run's file (here unreadable too): summed into this run, or failing every scrape,
+    # unless `linli serve` clears it.
+    (metrics_dir / "counter_1.db").write_bytes(b"left over from the last run")
+    (metrics_dir / "keep.txt").write_text("not ours")
+
+    port = _free_port()
+    env = {**os.environ, **_env(url, tmp_path), "LINLI_SERVER__PORT": str(port)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    linli = Path(sys.executable).parent / "linli"
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [str(linli), "serve", "--workers", "2", "--threads", "2"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait_http(f"{base}/readyz", process).status_code == 200
+        assert not (metrics_dir / "counter_1.db").exists()
+        assert (metrics_dir / "keep.txt").exists()  # only *.db files are cleared
+
+        # Each request on a new connection, several at a time, so that both workers take some.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(
+                pool.map(lambda _: requests.get(f"{base}/healthz", timeout=10).status_code, range(REQUESTS))
+            )
+        assert statuses == [200] * REQUESTS
+
+        scrapes = [requests.get(f"{base}/metrics", timeout=10) for _ in range(6)]
+        # Every scrape, whichever worker answers it, counts all the requests of both workers.
+        assert [_healthz_count(page.text) for page in scrapes] == [REQUESTS] * 6
+        assert 'linli_outbox_messages{status="dead"} 0.0' in scrapes[0].text
+        assert "linli_http_request_duration_seconds_bucket" in scrapes[0].text
+
+        # Without the shared files, a scrape would show one worker's part only.
+        per_worker = [_one_worker(path, tmp_path) for path in sorted(metrics_dir.glob("counter_*.db"))]
+        served = [count for count in per_worker if count]
+        assert sum(served) == REQUESTS
+        assert len(served) == 2, f"one worker took every request: {per_worker}"
+        assert all(count < REQUESTS for count in served)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
