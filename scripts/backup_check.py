@@ -139,10 +139,13 @@ def table_figures(conn: Connection, schema: str, name: str) -> TableFigures:
     relation = f"{quote(schema)}.{quote(name)}"
     key = [str(column) for column in conn.execute(sa.text(_PRIMARY_KEY), {"relation": relation}).scalars()]
     # Primary-key order is the same in both databases; a table without one is ordered by its rows' text.
-    order = ", ".join(f"t.{quote(column)}" for column in key) if key else "t::text"
+    # The alias stands for the whole row; a plain "t" would mean a column if the table had one so named.
+    row = "backup_check_row"
+    order = ", ".join(f"{row}.{quote(column)}" for column in key) if key else f"{row}::text"
     # One MD5 per row, then one over those: the aggregated text stays 32 bytes a row, far below
     # PostgreSQL's 1 GB limit for one value, whatever the width of the rows.
-    query = f"SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY {order}), '')) FROM {relation} AS t"  # noqa: S608 - quoted catalogue names
+    digest = f"md5(coalesce(string_agg(md5({row}::text), '' ORDER BY {order}), ''))"
+    query = f"SELECT count(*), {digest} FROM {relation} AS {row}"  # noqa: S608 - quoted catalogue names
     rows, checksum = conn.execute(sa.text(query)).one()
     return TableFigures(rows=int(rows), checksum=str(checksum))
 
@@ -258,8 +261,9 @@ def _restore_target(source: URL, target: URL | None, *, keep: bool) -> Iterator[
 @contextmanager
 def _snapshot(source: URL) -> Iterator[tuple[Connection, str]]:
     """A read-only repeatable-read transaction on the source and the id of its exported snapshot."""
-    options = {"isolation_level": "REPEATABLE READ", "execution_options": {"postgresql_readonly": True}}
-    with _engine(source, **options) as engine, engine.connect() as conn:
+    with _engine(source) as engine, engine.connect() as plain:
+        # Set on the connection before its transaction begins, as SQLAlchemy documents it.
+        conn = plain.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         # The first statement fixes the transaction's snapshot; pg_dump --snapshot reads the same
         # one for as long as this transaction stays open.
         snapshot = str(conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one())
