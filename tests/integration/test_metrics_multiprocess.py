@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -91,6 +93,18 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path: Path) -> None:
         assert sum(served) == REQUESTS
         assert len(served) == 2, f"one worker took every request: {per_worker}"
         assert all(count < REQUESTS for count in served)
+
+        # A worker killed outright: gunicorn's master calls child_exit, which removes the worker's
+        # "live" gauge files (a stand-in here: we keep no such gauge); its counters stay counted.
+        victim = int(sorted(metrics_dir.glob("counter_*.db"))[0].stem.split("_")[1])
+        live_gauge = metrics_dir / f"gauge_livemax_{victim}.db"
+        live_gauge.write_bytes(b"")
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while live_gauge.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not live_gauge.exists(), "child_exit did not mark the killed worker dead"
+        assert _healthz_count(requests.get(f"{base}/metrics", timeout=10).text) == REQUESTS
     finally:
         process.terminate()
         process.wait(timeout=15)
