@@ -62,9 +62,9 @@ class _Families(Collector):
 
 
 def _outbox_family() -> list[Metric]:
-    # Counted in the database at each scrape rather than kept in a Gauge: the figure is the same
-    # from every worker and from the job processes' point of view, so no per-process value (and no
-    # multiprocess gauge mode) could be more right than the table itself.
+    # Counted in the database at each scrape rather than kept in a Gauge: it is a fact of the
+    # table, the same whichever worker answers, so it needs no per-worker value and none of
+    # prometheus_client's multiprocess gauge modes (which would have to pick one worker's).
     try:
         counts = outbox_counts(runtime())
     except sa.exc.SQLAlchemyError:
