@@ -23,6 +23,7 @@ from app.runtime import build_runtime
 from tests.conftest import make_settings
 from tests.dbutil import TEST_DATABASE_URL, fresh_database_url
 from tests.factories import make_order, make_people, make_world
+from wechat_sim import SimulatorServer
 
 SCRIPT = PROJECT_ROOT / "scripts" / "backup_check.py"
 
@@ -90,10 +91,11 @@ def test_the_report_is_a_table_and_says_whether_all_match() -> None:
 
 
 @pytest.fixture
-def populated(tmp_path: Path) -> str:
-    """A migrated PostgreSQL database with orders, people and areas in it."""
+def populated(tmp_path: Path, simulator: SimulatorServer) -> str:
+    """A migrated PostgreSQL database with orders, people and areas in it (people log in through
+    the WeChat simulator, as everywhere)."""
     url = fresh_database_url(tmp_path, "backup_src")
-    settings = make_settings(url, "http://127.0.0.1:9", tmp_path)
+    settings = make_settings(url, simulator.base_url, tmp_path)
     upgrade(settings)
     rt = build_runtime(settings)
     try:
