@@ -812,7 +812,21 @@ def wait_drained(rt: Runtime, procs: Processes, seconds: float) -> float:
     return time.monotonic() - started
 
 
-def report(args: argparse.Namespace, record: Record, found: Findings, drained: float, dialect: str) -> int:
+def log_findings(tmp: Path) -> dict[str, int]:
+    """Tracebacks and ERROR lines in each process's log, leaving out gunicorn's line about a worker
+    this soak killed on purpose. Printed for whoever reads the report, not part of the verdict: a
+    message given up as dead, for one, is logged as an error and is an allowed outcome."""
+    counts: dict[str, int] = {}
+    for path in sorted(tmp.glob("*.log")):
+        lines = path.read_text(errors="replace").splitlines()
+        errors = [line for line in lines if "ERROR" in line and "was sent SIGKILL" not in line]
+        counts[path.stem] = len(errors) + sum(line.startswith("Traceback") for line in lines)
+    return counts
+
+
+def report(
+    args: argparse.Namespace, record: Record, found: Findings, *, drained: float, dialect: str, logs: dict[str, int]
+) -> int:
     excused: Counter[str] = Counter()
     unexcused: list[Failure] = []
     for failure in record.failures:
@@ -843,6 +857,7 @@ def report(args: argparse.Namespace, record: Record, found: Findings, drained: f
         f"simulator received {found.simulator_received}; drained in {drained:.1f} s"
     )
     print(f"faults injected: {', '.join(f'{k} {n}' for k, n in sorted(record.faults.items())) or 'none'}")
+    print(f"errors and tracebacks in the logs: {', '.join(f'{k} {n}' for k, n in logs.items())}")
     print(
         f"5xx / no answer during injected kills: {', '.join(f'{k} {n}' for k, n in sorted(excused.items())) or 'none'}"
     )
@@ -915,7 +930,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
         received = len(requests.get(f"{sim_base}/_sim/messages", timeout=30).json()["items"])
         procs.stop_all()
         found = check(rt, record, received)
-        return report(args, record, found, drained, rt.db.engine.dialect.name)
+        return report(args, record, found, drained=drained, dialect=rt.db.engine.dialect.name, logs=log_findings(tmp))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
