@@ -25,8 +25,9 @@ from tests.dbutil import TEST_DATABASE_URL
 ROOT = Path(__file__).resolve().parents[2]
 SOAK = ROOT / "bench" / "soak.py"
 SECONDS = 45
-#: The load, start-up (migrations, gunicorn, two job processes), the drain and the checks.
-BUDGET_SECONDS = 90
+#: A hang fails the test rather than holding the suite. Not a speed check: how long the soak
+#: takes depends on the machine (its figures are bench/soak.py's to print, not a test's to assert).
+HANG_SECONDS = 400
 
 
 def _load_soak() -> ModuleType:
@@ -57,7 +58,7 @@ def test_a_short_soak_loses_nothing_and_stays_consistent() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=BUDGET_SECONDS + 60,  # a hang fails here rather than holding the suite
+        timeout=HANG_SECONDS,
         check=False,
     )
     took = time.monotonic() - started
@@ -74,7 +75,6 @@ def test_a_short_soak_loses_nothing_and_stays_consistent() -> None:
     faults = re.search(r"^faults injected: (.*)$", out, re.M)
     assert faults is not None, out
     assert len(faults.group(1).split(",")) >= 2, out
-    assert took <= BUDGET_SECONDS, f"the short soak took {took:.0f} s"
 
 
 # -- the checks themselves, on rows made by hand -------------------------------------------------
