@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.core.columns import created_at, fk, intpk
 from app.core.db import Base
+from app.identity.models import User
 
 
 class PointsEntry(Base):
@@ -38,3 +39,14 @@ def balance_of(session: Session, user_id: int) -> int:
         sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.delta), 0)).where(PointsEntry.user_id == user_id)
     )
     return int(total or 0)
+
+
+def lock_account(session: Session, user_id: int) -> None:
+    """Helper for a use case that may take points away (flushes nothing): serialise it with every
+    other such write for the same volunteer, so that the balance it reads stays true until it
+    commits. Everything that spends or removes points calls this before reading the balance.
+
+    PostgreSQL: the user's row, ``FOR UPDATE`` (a second spender waits for the first to commit,
+    then reads the new sum under READ COMMITTED). SQLite: write transactions already begin
+    IMMEDIATE, one at a time, and SQLAlchemy leaves ``FOR UPDATE`` out there."""
+    session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
