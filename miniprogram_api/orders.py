@@ -203,7 +203,7 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
     errors=(400, 401, 403, 404, 409, 422),
 )
 def record_return_visit(actor: Actor, visit_id: int, body: ReturnVisitIn) -> ReturnVisitOut:
-    return return_visits.record_call(runtime(), actor, visit_id, body.note)
+    return return_visits.record_call(runtime(), actor, visit_id, body.note, points=body.points)
 
 
 # -- actions: one documented endpoint each, all through app.orders.actions.act --------------------

@@ -45,7 +45,8 @@ from app.orders.present import present_orders
 from app.orders.shapes import Ref
 from app.property.models import PropertyCompany, PropertyCompanyCommunity, PropertyCompanyStaff
 from app.runtime import Runtime
-from app.timebank.ledger import PointsEntry, balance_of
+from app.timebank.labels import reason_label
+from app.timebank.ledger import PointsEntry, balance_of, kind_of
 from app.uploads.models import Attachment
 from app.volunteers.models import Team, TeamMember
 from app.volunteers.skills import skills_of
@@ -200,7 +201,20 @@ def _points(session: Session, actor: Actor, after: int) -> list[tuple[int, Shape
         .limit(BATCH)
     )
     return [
-        (e.id, ExportPointsEntry(id=e.id, delta=e.delta, reason=e.reason, order_id=e.order_id, at=e.created_at))
+        (
+            e.id,
+            ExportPointsEntry(
+                id=e.id,
+                delta=e.delta,
+                kind=kind_of(e).value,
+                reason=e.reason,
+                label=reason_label(e.reason),
+                order_id=e.order_id,
+                minutes=e.minutes,
+                held_points=e.held_points,
+                at=e.created_at,
+            ),
+        )
         for e in rows
     ]
 

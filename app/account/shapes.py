@@ -53,8 +53,16 @@ class ExportGroup(Shape):
 class ExportPointsEntry(Shape):
     id: int
     delta: int
+    #: What the entry is (earned, held, released, forfeited, reversed, adjusted, redeemed …).
+    kind: str
     reason: str
+    #: The reason in Chinese.
+    label: str
     order_id: int | None
+    #: Service minutes it counts (− when taken back).
+    minutes: int | None
+    #: On a ``held`` entry: the points that waited for the return visit.
+    held_points: int | None
     at: ShanghaiTime
 
 
