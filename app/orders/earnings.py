@@ -27,7 +27,7 @@ from app.timebank.ledger import PointsEntry
 from app.timebank.notices import tell_volunteer
 
 #: The actions after which an earlier ``start`` no longer measures the work being rated.
-_RESTARTS = (Action.START, Action.ACCEPT, Action.CLAIM, Action.DISPUTE)
+RESTARTS = (Action.START, Action.ACCEPT, Action.CLAIM, Action.DISPUTE)
 
 
 def settlement_of(session: Session, order_id: int) -> int:
@@ -45,7 +45,7 @@ def settlement_of(session: Session, order_id: int) -> int:
 def _started_at(session: Session, order_id: int) -> datetime | None:
     latest = session.execute(
         sa.select(OrderEvent.action, OrderEvent.created_at)
-        .where(OrderEvent.order_id == order_id, OrderEvent.action.in_(_RESTARTS))
+        .where(OrderEvent.order_id == order_id, OrderEvent.action.in_(RESTARTS))
         .order_by(OrderEvent.id.desc())
         .limit(1)
     ).first()
