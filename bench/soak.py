@@ -29,9 +29,10 @@ Then the load stops, every job process is brought back, and the outbox is draine
   (e.g. no assignee while accepted), or whose event trail is not a path through the workflow's
   transition table ending in its status; two orders for one idempotency key; a rating on an order
   not closed; a notification still pending or in flight after the drain, or dead without a
-  reason; fewer messages at the simulator than rows marked sent; a volunteer whose ledger does not
-  add up to the category points of the closed rated orders they did (the rule of
-  ``app.orders.handlers.rate``), or an order credited twice;
+  reason; fewer messages at the simulator than rows marked sent; a closed rated order whose
+  volunteer did not earn (or have held) exactly what ``app.timebank.rules`` says for its trail,
+  an order's settlement earned, decided or reversed twice, a reopened settlement whose points
+  were not all taken back, or points for an order with no rating;
 * **5xx and unanswered requests**, split into those during an injected API-worker kill (or a
   PostgreSQL connection kill) and the others.
 
@@ -71,15 +72,18 @@ from bench_common import bench_settings, fresh_database
 from app.areas.catalogue import create_category
 from app.areas.models import AreaKind, ServiceCategory
 from app.areas.tree import create_area
+from app.core.config import TimebankSection
 from app.core.errors import InvalidTransitionError
 from app.core.migrate import upgrade
 from app.identity.grants import assign_role
 from app.identity.roles import Role
 from app.notify.models import DeliveryStatus, OutboxMessage
+from app.orders.earnings import RESTARTS as _RESTARTS
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.workflow import HELD, Action, OrderStatus, transition_for
 from app.runtime import Runtime, build_runtime
-from app.timebank.ledger import PointsEntry
+from app.timebank.ledger import ONCE_PER_SETTLEMENT, PointsEntry, PointsKind
+from app.timebank.rules import Earning, earning, rule_for
 
 COMMUNITY = "SOAK-SQ"
 GRID = "SOAK-G1"
@@ -239,6 +243,10 @@ def resident_turn(me: Client, rng: random.Random) -> None:
         done = rng.choice(by_status["completed"])
         choices.append((4, lambda: rate(me, done["id"], rng)))
         choices.append((0.5, lambda: me.act(done["id"], "dispute", {"reason": "还没修好"})))
+    if by_status["closed"]:
+        # Within the dispute window: reopens the order and reverses its points.
+        closed = rng.choice(by_status["closed"])
+        choices.append((0.2, lambda: me.act(closed["id"], "dispute", {"reason": "第二天又坏了"})))
     cancellable = by_status["submitted"] + by_status["assigned"] + by_status["pooled"]
     if cancellable:
         victim = rng.choice(cancellable)
@@ -621,7 +629,8 @@ def _column_problems(order: Order, events: list[OrderEvent], rated: bool) -> lis
         problems.append("completed without completed_at")
     if s is OrderStatus.CLOSED and order.closed_at is None:
         problems.append("closed without closed_at")
-    if rated and s is not OrderStatus.CLOSED:
+    if rated and s is not OrderStatus.CLOSED and not _reopenings(events):
+        # Rated and open again is a dispute after closing; the rating stays until the next one.
         problems.append(f"rated but {s.value}")
     return problems
 
@@ -656,7 +665,9 @@ class Stored:
     orders: dict[int, Order]
     trails: dict[int, list[OrderEvent]]
     ratings: dict[int, Rating]
-    points: dict[int, int]
+    #: category id → (code, points per hour)
+    categories: dict[int, tuple[str, int]]
+    timebank: TimebankSection
     entries: list[PointsEntry]
     outbox: list[tuple[int, DeliveryStatus, str]]
     raw_statuses: set[str]
@@ -671,7 +682,13 @@ def read_stored(rt: Runtime) -> Stored:
             orders={o.id: o for o in session.scalars(sa.select(Order))},
             trails=trails,
             ratings={r.order_id: r for r in session.scalars(sa.select(Rating))},
-            points=dict(session.execute(sa.select(ServiceCategory.id, ServiceCategory.points)).all()),
+            categories={
+                category_id: (code, points)
+                for category_id, code, points in session.execute(
+                    sa.select(ServiceCategory.id, ServiceCategory.code, ServiceCategory.points)
+                )
+            },
+            timebank=rt.settings.timebank,
             entries=list(session.scalars(sa.select(PointsEntry))),
             outbox=[
                 (i, status, error)
@@ -686,6 +703,11 @@ def read_stored(rt: Runtime) -> Stored:
     return stored
 
 
+def _reopenings(events: list[OrderEvent]) -> int:
+    """How often a dispute reopened the closed order: its settlement is one more."""
+    return sum(e.action is Action.DISPUTE and e.from_status is OrderStatus.CLOSED for e in events)
+
+
 def check_orders(db: Stored, found: Findings) -> None:
     legal = {s.value for s in OrderStatus}
     found.inconsistent += [f"a status that is not one: {s!r}" for s in db.raw_statuses if s not in legal]
@@ -695,8 +717,9 @@ def check_orders(db: Stored, found: Findings) -> None:
         rated = order.id in db.ratings
         for problem in _column_problems(order, events, rated) + _trail_problems(order, events):
             found.inconsistent.append(f"order {order.id}: {problem}")
+        # One rating row, the latest: rated again only after a dispute reopened the closed order.
         rates = sum(e.action is Action.RATE for e in events)
-        if rates != int(rated):
+        if bool(rates) != rated or rates > _reopenings(events) + 1:
             found.inconsistent.append(f"order {order.id}: {rates} rate events, {int(rated)} ratings")
     # Residents' titles carry their idempotency key: two orders with one title are one tap twice.
     for (resident_id, title), n in Counter((o.resident_id, o.title) for o in db.orders.values()).items():
@@ -719,34 +742,78 @@ def check_acknowledged(db: Stored, record: Record, found: Findings) -> None:
             found.lost.append(f"rating of order {order_id} acknowledged ({score})")
 
 
+def _expected_earning(db: Stored, order: Order, rating: Rating) -> Earning:
+    """What the order's last rating should have earned, recomputed from its trail (the rule of
+    ``app.timebank.rules``, the start as ``app.orders.earnings`` takes it)."""
+    code, per_hour = db.categories[order.category_id]
+    restarts = [e for e in db.trails.get(order.id, []) if e.action in _RESTARTS]
+    started_at = restarts[-1].created_at if restarts and restarts[-1].action is Action.START else None
+    return earning(
+        rule_for(db.timebank, code),
+        points_per_hour=per_hour,
+        score=rating.score,
+        started_at=started_at,
+        completed_at=order.completed_at,
+    )
+
+
+def _settlement_problems(
+    order_id: int, settlement: int | None, kinds: list[str | None], net: int, *, reopened: bool
+) -> list[str]:
+    """Once-only groups at most once; a settlement the order was reopened after keeps no points."""
+    problems = []
+    for group in ONCE_PER_SETTLEMENT.values():
+        if sum(kind in {k.value for k in group} for kind in kinds) > 1:
+            problems.append(f"order {order_id}, settlement {settlement}: {kinds}")
+    if reopened and net != 0:
+        problems.append(f"order {order_id}, settlement {settlement} was reopened, yet {net} points remain")
+    return problems
+
+
 def check_ledger(db: Stored, found: Findings) -> None:
-    """Each volunteer's ledger against what their rated orders earned (app.orders.handlers.rate:
-    the category's points to the assignee at the rating, nothing for a category of 0 points)."""
-    expected: Counter[int] = Counter()
+    """Each closed rated order's last settlement against the earning rule; every settlement's
+    entries against the once-only groups; no points for an order that was never rated."""
+    by_settlement: dict[tuple[int, int, int | None], list[PointsEntry]] = defaultdict(list)
+    for entry in db.entries:
+        found.points_total += entry.delta
+        if entry.order_id is None:
+            continue
+        if entry.order_id not in db.ratings:
+            found.inconsistent.append(f"points for order {entry.order_id}, which has no rating")
+        by_settlement[(entry.order_id, entry.user_id, entry.settlement)].append(entry)
+    for (order_id, _user_id, settlement), entries in by_settlement.items():
+        current = _reopenings(db.trails.get(order_id, [])) + 1
+        found.inconsistent += _settlement_problems(
+            order_id,
+            settlement,
+            [e.kind for e in entries],
+            sum(e.delta for e in entries),
+            reopened=settlement != current,
+        )
     for order_id, rating in db.ratings.items():
         order = db.orders[order_id]
-        if order.assignee_id is not None and db.points.get(order.category_id):
-            expected[order.assignee_id] += db.points[order.category_id]
+        if order.status is not OrderStatus.CLOSED:
+            continue  # reopened by a dispute: it may change hands before it is rated again
         if rating.assignee_id != order.assignee_id:
             found.inconsistent.append(
                 f"order {order_id}: rating's assignee {rating.assignee_id} != {order.assignee_id}"
             )
-    held: Counter[int] = Counter()
-    credited: Counter[int | None] = Counter()
-    for entry in db.entries:
-        held[entry.user_id] += entry.delta
-        credited[entry.order_id] += 1
-        found.points_total += entry.delta
-    for credited_id, n in credited.items():
-        if n > 1:
-            found.inconsistent.append(f"order {credited_id} credited {n} times")
-        if credited_id not in db.ratings:
-            found.inconsistent.append(f"points for order {credited_id}, which has no rating")
-    for user_id in set(expected) | set(held):
-        if expected[user_id] != held[user_id]:
-            found.inconsistent.append(
-                f"user {user_id}: ledger {held[user_id]}, rated orders earned {expected[user_id]}"
-            )
+        if order.assignee_id is None:
+            continue
+        earned = [
+            e
+            for e in by_settlement.get((order_id, order.assignee_id, _reopenings(db.trails.get(order_id, [])) + 1), [])
+            if e.kind in {PointsKind.EARNED.value, PointsKind.HELD.value}
+        ]
+        want = _expected_earning(db, order, rating)
+        got = Earning(
+            paid=sum(e.delta for e in earned),
+            held=sum(e.held_points or 0 for e in earned),
+            minutes=sum(e.minutes or 0 for e in earned),
+        )
+        # A category of no points writes no entry at all; any other writes exactly the rule's one.
+        if len(earned) != int(bool(want.paid or want.held)) or (earned and got != want):
+            found.inconsistent.append(f"order {order_id}: earned {got}, the rule says {want}")
 
 
 def check_outbox(db: Stored, found: Findings) -> None:

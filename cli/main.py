@@ -268,7 +268,7 @@ def category() -> None:
 @click.argument("community")
 @click.argument("code")
 @click.argument("name")
-@click.option("--points", type=int, required=True, help="time-bank points per completed order")
+@click.option("--points", type=int, required=True, help="time-bank points per hour worked on an order")
 @click.option("--sla-hours", type=int, required=True, help="hours within which it should be done")
 @click.option("--skill", default=None, help="volunteer skill that matches it")
 @_friendly_errors

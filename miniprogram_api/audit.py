@@ -38,7 +38,7 @@ def list_reveals(actor: Actor, query: RevealsQuery) -> AuditPage:
     bp,
     "/audit/entries",
     method="GET",
-    summary="审计记录：查看联系方式、授予角色、核实住址",
+    summary="审计记录：查看联系方式、授予角色、核实住址、调整积分",
     description="社区书记（本社区）与街道管理员（本街道各社区）可查；`kind` 只看一类，最新的在前。",
     example=examples.AUDIT_PAGE,
     operation_id="listAuditEntries",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from miniprogram_api import audit, bot, directory, identity, notifications, ops, orders, uploads
+from miniprogram_api import audit, bot, directory, identity, notifications, ops, orders, points, uploads
 from miniprogram_api.errors import register_error_handlers
 from miniprogram_api.registry import IdConverter
 
@@ -22,4 +22,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(points.bp)
     app.register_blueprint(bot.bp)

@@ -226,10 +226,59 @@ RETURN_VISIT: Final = {
     "comment": "修完第二天又不亮了",
     "done": True,
     "note": "已电话回访，居民表示满意",
+    "held_points": None,
     "called_at": _LATER,
     "created_at": _AT,
 }
-RETURN_VISITS: Final = {"items": [{**RETURN_VISIT, "done": False, "note": "", "called_at": None}], "next_cursor": None}
+RETURN_VISITS: Final = {
+    "items": [{**RETURN_VISIT, "done": False, "note": "", "held_points": 6, "called_at": None}],
+    "next_cursor": None,
+}
+
+POINTS_ENTRY: Final = {
+    "id": 31,
+    "delta": -5,
+    "kind": "adjusted",
+    "kind_label": "积分调整",
+    "reason": "重复登记的服务，扣回积分",
+    "label": "重复登记的服务，扣回积分",
+    "order_id": None,
+    "minutes": None,
+    "held_points": None,
+    "at": _LATER,
+}
+POINTS: Final = {
+    "balance": 12,
+    "held": 6,
+    "items": [
+        POINTS_ENTRY,
+        {
+            "id": 30,
+            "delta": 0,
+            "kind": "held",
+            "kind_label": "积分待回访确认",
+            "reason": "order_rated",
+            "label": "完成服务并获评价",
+            "order_id": 43,
+            "minutes": 90,
+            "held_points": 6,
+            "at": _AT,
+        },
+        {
+            "id": 29,
+            "delta": 17,
+            "kind": "earned",
+            "kind_label": "服务积分",
+            "reason": "order_rated",
+            "label": "完成服务并获评价",
+            "order_id": 42,
+            "minutes": 90,
+            "held_points": None,
+            "at": _AT,
+        },
+    ],
+    "next_cursor": None,
+}
 
 UPLOAD: Final = {"id": 1, "url": PHOTO_LINKS[1], "content_type": "image/jpeg", "byte_size": 678}
 

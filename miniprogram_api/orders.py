@@ -197,13 +197,17 @@ def list_return_visits(actor: Actor, query: ReturnVisitQuery) -> ReturnVisitPage
     "/return-visits/<id:visit_id>",
     method="POST",
     summary="记录回访结果",
+    description=(
+        "差评暂缓发放的积分（清单中的 `held_points`）由这次回访决定：`points` 为 `pay` 发放、`withhold` 不发放；"
+        "有暂缓积分时必填（否则 400），没有时填写答复 409。"
+    ),
     example=examples.RETURN_VISIT,
     body=ReturnVisitIn,
     response=ReturnVisitOut,
     errors=(400, 401, 403, 404, 409, 422),
 )
 def record_return_visit(actor: Actor, visit_id: int, body: ReturnVisitIn) -> ReturnVisitOut:
-    return return_visits.record_call(runtime(), actor, visit_id, body.note)
+    return return_visits.record_call(runtime(), actor, visit_id, body.note, points=body.points)
 
 
 # -- actions: one documented endpoint each, all through app.orders.actions.act --------------------
@@ -273,8 +277,8 @@ ACTIONS: dict[Action, tuple[type[BaseModel], Callable[[Any], ActionInput], str]]
     Action.DECLINE: (ReasonIn, _reason, "拒单（退回社区重新派单）"),
     Action.START: (EmptyIn, _empty, "开始服务"),
     Action.COMPLETE: (CompleteIn, _complete, "完成服务（可附照片）"),
-    Action.RATE: (RateIn, _rate, "居民评价"),
-    Action.DISPUTE: (ReasonIn, _reason, "居民申诉：服务没有完成"),
+    Action.RATE: (RateIn, _rate, "居民评价（接单志愿者获得时间银行积分）"),
+    Action.DISPUTE: (ReasonIn, _reason, "居民申诉：服务没有完成（已完成的工单在申诉期内可重新打开）"),
     Action.URGE: (EmptyIn, _empty, "居民催单"),
     Action.CANCEL: (OptionalReasonIn, _reason, "居民取消"),
     Action.REJECT: (ReasonIn, _reason, "社区驳回"),
@@ -316,6 +320,16 @@ def _action_description(action: Action) -> str:
         f"**谁可以操作**：{who}。\n\n**状态**：{moves}。\n\n"
         "其他人：看不到这张工单时答复 404，看得到但无权这样做时答复 403。"
     )
+    if action is Action.RATE:
+        text += (
+            "\n\n接单人获得积分：服务类别的每小时积分 × 服务时长（开始服务到完成，按 [timebank] 取整、设下限和上限），"
+            "5 星另加奖励；1–2 星时积分暂缓发放，由社区回访决定发放与否。"
+        )
+    if action is Action.DISPUTE:
+        text += (
+            "\n\n已完成（closed）的工单在办结后 timebank.dispute_window_days 天内也可申诉：工单回到接单人手中，"
+            "这次评价所得的积分以一条新的明细收回；超过期限答复 409 invalid_transition。"
+        )
     if action is Action.URGE:
         text += (
             "\n\n同一张工单在 orders.urge_interval_hours 小时内只能催一次：再催（包括同时催两次中的后一次）"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from app.audit.models import AuditKind
 from app.core.ids import MAX_ID, MIN_ID
@@ -221,9 +221,11 @@ class ReturnVisitQuery(Body):
 
 
 class ReturnVisitIn(Body):
-    model_config = _example({"note": "已电话回访，居民表示满意"})
+    model_config = _example({"note": "已电话回访，居民表示满意", "points": "pay"})
 
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    #: Points a low rating held: pay them or withhold them (required exactly when some are held).
+    points: Literal["pay", "withhold"] | None = None
 
 
 class SkillsIn(Body):
@@ -287,6 +289,23 @@ class TeamIn(Body):
     community: AreaCode
     name: GroupName
     leader_id: DbId | None = Field(default=None, description="队长：本社区的志愿者，同时成为队员")
+
+
+class PointsAdjustmentIn(Body):
+    model_config = _example({"volunteer_id": 16, "delta": -5, "reason": "重复登记的服务，扣回积分"})
+
+    volunteer_id: DbId
+    #: Points to add (+) or take away (−); not 0.
+    delta: Annotated[int, Field(ge=-10_000, le=10_000)]
+    #: Why, in words the volunteer reads (kept as the entry's reason).
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+    @field_validator("delta")
+    @classmethod
+    def _not_zero(cls, delta: int) -> int:
+        if delta == 0:
+            raise ValueError("delta must not be 0")
+        return delta
 
 
 class TeamMemberIn(Body):

@@ -24,7 +24,6 @@ from app.account.shapes import (
     ExportBot,
     ExportGroup,
     ExportHead,
-    ExportPointsEntry,
     ExportProfile,
     ExportRating,
     ExportUpload,
@@ -46,6 +45,7 @@ from app.orders.shapes import Ref
 from app.property.models import PropertyCompany, PropertyCompanyCommunity, PropertyCompanyStaff
 from app.runtime import Runtime
 from app.timebank.ledger import PointsEntry, balance_of
+from app.timebank.statement import entry_out
 from app.uploads.models import Attachment
 from app.volunteers.models import Team, TeamMember
 from app.volunteers.skills import skills_of
@@ -199,10 +199,7 @@ def _points(session: Session, actor: Actor, after: int) -> list[tuple[int, Shape
         .order_by(PointsEntry.id)
         .limit(BATCH)
     )
-    return [
-        (e.id, ExportPointsEntry(id=e.id, delta=e.delta, reason=e.reason, order_id=e.order_id, at=e.created_at))
-        for e in rows
-    ]
+    return [(e.id, entry_out(e)) for e in rows]
 
 
 def _uploads(session: Session, actor: Actor, after: int) -> list[tuple[int, Shape]]:

@@ -7,6 +7,7 @@ from app.core.shapes import ShanghaiTime, Shape
 from app.identity.shapes import HouseholdOut, RoleOut, UserOut
 from app.notify.shapes import NotificationOut
 from app.orders.shapes import OrderOut, Ref
+from app.timebank.shapes import PointsEntryOut
 from app.uploads.shapes import PhotoRef
 
 
@@ -48,14 +49,6 @@ class ExportGroup(Shape):
     name: str
     #: The community's code.
     community: str
-
-
-class ExportPointsEntry(Shape):
-    id: int
-    delta: int
-    reason: str
-    order_id: int | None
-    at: ShanghaiTime
 
 
 class ExportRating(Shape):
@@ -121,6 +114,7 @@ class AccountExport(ExportHead):
     #: Ratings of the caller's work as a volunteer (the rater is not named).
     ratings_received: list[ExportRating]
     notifications: list[NotificationOut]
-    points: list[ExportPointsEntry]
+    #: Each entry as ``GET /points`` shows it.
+    points: list[PointsEntryOut]
     uploads: list[ExportUpload]
     audit: list[ExportAuditEntry]

@@ -61,7 +61,8 @@ class ServiceCategory(Base):
     community_id: Mapped[int] = fk("areas.id", ondelete="CASCADE")
     code: Mapped[str] = mapped_column(sa.String(32))
     name: Mapped[str] = mapped_column(sa.String(50))
-    #: Time-bank points a volunteer earns for a completed, rated order of this category.
+    #: Time-bank points a volunteer earns per hour worked on a rated order of this category
+    #: (app/timebank/rules.py: hours rounded, floored and capped by `[timebank]`).
     points: Mapped[int] = mapped_column(default=0)
     #: Hours within which an order of this category should be finished.
     sla_hours: Mapped[int] = mapped_column(default=48)

@@ -20,6 +20,8 @@ class AuditKind(enum.StrEnum):
     ROLE_GRANTED = "role_granted"
     #: Staff marked a resident's household as checked.
     HOUSEHOLD_VERIFIED = "household_verified"
+    #: A secretary added or took away a volunteer's points by hand (``detail``: the delta).
+    POINTS_ADJUSTED = "points_adjusted"
 
 
 class AuditEntry(Base):

@@ -24,6 +24,7 @@ KIND_LABELS: Final = {
     AuditKind.CONTACT_REVEALED: "查看联系方式",
     AuditKind.ROLE_GRANTED: "授予角色",
     AuditKind.HOUSEHOLD_VERIFIED: "核实住址",
+    AuditKind.POINTS_ADJUSTED: "调整积分",
 }
 
 #: A reveal's detail is the capacity the contact was seen in: a role, or the assignee.

@@ -268,6 +268,50 @@ class UploadsSection(_Section):
     unattached_hours: int = Field(default=24, ge=1)
 
 
+class EarningRule(_Section):
+    """How an order of one category earns points (app/timebank/rules.py); every key optional in a
+    ``[timebank.categories.<code>]`` override, the rest taken from ``[timebank]``."""
+
+    #: Hours counted for an order with no start (completed straight from accepted).
+    default_hours: float | None = Field(default=None, gt=0, le=24)
+    #: Fewest and most hours one order counts for, after rounding.
+    min_hours: float | None = Field(default=None, ge=0, le=24)
+    max_hours: float | None = Field(default=None, gt=0, le=24)
+    #: Points added for a 5-star rating.
+    five_star_bonus: int | None = Field(default=None, ge=0, le=1000)
+
+
+class TimebankSection(_Section):
+    """时间银行: points = the category's points × hours worked (+ a 5-star bonus); see config.toml."""
+
+    #: Hours are rounded to the nearest multiple of this many minutes (half up).
+    round_minutes: int = Field(default=30, ge=1, le=240)
+    default_hours: float = Field(default=1, gt=0, le=24)
+    min_hours: float = Field(default=1, ge=0, le=24)
+    max_hours: float = Field(default=8, gt=0, le=24)
+    five_star_bonus: int = Field(default=2, ge=0, le=1000)
+    #: A closed order may be disputed (reopened, its points reversed) for this many days.
+    dispute_window_days: float = Field(default=7, ge=0, le=90)
+    #: Per category code: the keys of ``[timebank]`` this category counts differently.
+    categories: dict[str, EarningRule] = {}
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> TimebankSection:
+        for code in ["", *sorted(self.categories)]:
+            floor, cap = self.hours_bounds(code)
+            if floor > cap:
+                where = f"timebank.categories.{code}" if code else "timebank"
+                raise ValueError(f"{where}: min_hours must not exceed max_hours")
+        return self
+
+    def hours_bounds(self, code: str) -> tuple[float, float]:
+        rule = self.categories.get(code, EarningRule())
+        return (
+            self.min_hours if rule.min_hours is None else rule.min_hours,
+            self.max_hours if rule.max_hours is None else rule.max_hours,
+        )
+
+
 class PrivacySection(_Section):
     """How long personal data of finished orders is kept (app/orders/anonymise.py)."""
 
@@ -351,6 +395,7 @@ class Settings(_Section):
     uploads: UploadsSection = UploadsSection()
     bot: BotSection = BotSection()
     privacy: PrivacySection = PrivacySection()
+    timebank: TimebankSection = TimebankSection()
     metrics: MetricsSection = MetricsSection()
 
     @model_validator(mode="after")

@@ -75,6 +75,18 @@ class AlreadyClaimedError(ConflictError):
     default_message = "手慢了，该任务已被其他志愿者认领"
 
 
+class InsufficientPointsError(ConflictError):
+    code = "insufficient_points"
+    default_message = "积分不足"
+
+
+class AlreadySettledError(ConflictError):
+    """A second entry where the ledger allows one per order, volunteer and settlement."""
+
+    code = "already_settled"
+    default_message = "该工单的积分已经结算过了"
+
+
 class ContentRejectedError(LinliError):
     code = "content_rejected"
     http_status = 422

@@ -97,8 +97,10 @@ _HANDLERS: dict[Action, _Handler] = {
     Action.DECLINE: lambda step, data, _cfg: handlers.decline(step, data.reason),
     Action.START: lambda step, _data, _cfg: handlers.start(step),
     Action.COMPLETE: lambda step, data, _cfg: handlers.complete(step, data.note, data.photos),
-    Action.RATE: lambda step, data, _cfg: handlers.rate(step, data.score, data.comment, data.speed, data.attitude),
-    Action.DISPUTE: lambda step, data, _cfg: handlers.dispute(step, data.reason),
+    Action.RATE: lambda step, data, cfg: handlers.rate(
+        step, cfg, data.score, data.comment, speed=data.speed, attitude=data.attitude
+    ),
+    Action.DISPUTE: lambda step, data, cfg: handlers.dispute(step, cfg, data.reason),
     Action.URGE: lambda step, _data, cfg: handlers.urge(step, cfg.orders.urge_interval_hours),
     Action.CANCEL: lambda step, data, _cfg: handlers.cancel(step, data.reason),
     Action.REJECT: lambda step, data, _cfg: handlers.reject(step, data.reason),

@@ -12,21 +12,20 @@ import sqlalchemy as sa
 
 from app.areas.models import ServiceCategory
 from app.core.clock import now_utc
+from app.core.config import Settings
 from app.core.errors import AlreadyClaimedError, InvalidInputError, InvalidTransitionError, RateLimitedError
 from app.identity.models import RoleMembership
 from app.identity.roles import Role
-from app.orders import texts
+from app.orders import earnings, texts
 from app.orders.models import Rating, ReturnVisit
 from app.orders.steps import Step
 from app.orders.workflow import LEVEL_LABELS, Action, OrderStatus, TriageLevel, transition_for
 from app.property.companies import serves
-from app.timebank.ledger import credit
+from app.timebank.rules import LOW_RATING
 from app.uploads.store import attach_uploads
 from app.volunteers.models import Team
 from app.volunteers.stats import record_rating
 
-#: Ratings at or below this go on the secretary's return-visit (回访) list.
-LOW_RATING = 2
 #: Statuses in which a lost claim means "someone was faster", not "never in the pool".
 _TAKEN = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED})
 
@@ -141,31 +140,44 @@ def complete(step: Step, note: str, photos: tuple[int, ...]) -> None:
         attach_uploads(step.session, step.actor_id, list(photos), step.order.id, "completion")
 
 
-def rate(step: Step, score: int | None, comment: str, speed: int | None, attitude: int | None) -> None:
+def rate(
+    step: Step, cfg: Settings, score: int | None, comment: str, *, speed: int | None, attitude: int | None
+) -> None:
     """The resident rates: the order closes, the rating is kept, a low one goes on the return-visit
-    list, and the volunteer who did the work earns the category's points (the time-bank ledger)."""
+    list, and the volunteer who did the work earns points (app/orders/earnings.py: paid, or held
+    for the return visit when the score is low). After a reopening the order is rated afresh: the
+    rating row is the latest one, and the new settlement earns again."""
     if score is None:
         raise InvalidInputError("请给出 1–5 星评分", details={"fields": ["score"]})
     session, order = step.session, step.order
     assignee_id = order.assignee_id
     step.move(Action.RATE, note=texts.rating_note(score, comment), values={"closed_at": now_utc()})
-    session.add(
-        Rating(order_id=order.id, score=score, speed=speed, attitude=attitude, comment=comment, assignee_id=assignee_id)
-    )
-    if score <= LOW_RATING:
+    rating = session.scalar(sa.select(Rating).where(Rating.order_id == order.id))
+    if rating is None:
+        session.add(
+            Rating(
+                order_id=order.id, score=score, speed=speed, attitude=attitude, comment=comment, assignee_id=assignee_id
+            )
+        )
+    else:
+        # Rated again after a dispute reopened it; the first rating stays in the order's trail.
+        rating.score, rating.speed, rating.attitude, rating.comment = score, speed, attitude, comment
+        rating.assignee_id = assignee_id
+    if score <= LOW_RATING:  # rules.LOW_RATING: the same line holds the points for this visit
         # The resident's words go with it: they are what the secretary calls about.
         session.add(
             ReturnVisit(order_id=order.id, community_id=order.community_id, reason="low_rating", comment=comment)
         )
     if assignee_id is not None:
         record_rating(session, assignee_id, score)
-        points = session.scalar(sa.select(ServiceCategory.points).where(ServiceCategory.id == order.category_id))
-        if points:
-            credit(session, assignee_id, points, "order_rated", order_id=order.id)
+    earnings.earn_on_rating(session, cfg, order, score)
     session.flush()
 
 
-def dispute(step: Step, reason: str) -> None:
+def dispute(step: Step, cfg: Settings, reason: str) -> None:
+    """The resident says it is not done: a completed order goes back to its assignee; so does a
+    closed one within ``timebank.dispute_window_days`` of closing, and the points its rating
+    earned are reversed by a new ledger entry."""
     if not reason:
         raise InvalidInputError("请说明哪里没有完成", details={"fields": ["reason"]})
     order = step.order
@@ -175,9 +187,20 @@ def dispute(step: Step, reason: str) -> None:
         raise InvalidTransitionError(
             "该工单由上级部门办结，不能申诉；如不满意请给出评价，社区会回访", details={"action": "dispute"}
         )
-    step.move(Action.DISPUTE, note=reason, values={"completed_at": None})
+    reopening = order.status is OrderStatus.CLOSED
+    if reopening:
+        window = timedelta(days=cfg.timebank.dispute_window_days)
+        if order.closed_at is None or now_utc() - order.closed_at > window:
+            raise InvalidTransitionError(
+                f"工单办结已超过 {cfg.timebank.dispute_window_days:g} 天，不能再申诉",
+                details={"action": "dispute", "status": order.status.value},
+            )
+        settlement = earnings.settlement_of(step.session, order.id)
+    step.move(Action.DISPUTE, note=reason, values={"completed_at": None, "closed_at": None})
     # The secretary sees disputes on the same list as low ratings and calls the resident.
     step.session.add(ReturnVisit(order_id=order.id, community_id=order.community_id, reason="dispute", comment=reason))
+    if reopening:
+        earnings.reverse_on_reopening(step.session, cfg, order, settlement)
     step.session.flush()
 
 

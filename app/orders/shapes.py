@@ -137,6 +137,9 @@ class ReturnVisitOut(Shape):
     done: bool
     #: What the resident said on the phone (empty until the call is recorded).
     note: str
+    #: Points a low rating held for the volunteer, still waiting for this call's decision
+    #: (``"points": "pay"|"withhold"`` when recording it); null when none are held.
+    held_points: int | None
     called_at: ShanghaiTime | None
     created_at: ShanghaiTime
 

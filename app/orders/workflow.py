@@ -111,6 +111,8 @@ OPEN: Final = frozenset(
 CANCELLABLE: Final = frozenset({OrderStatus.SUBMITTED, OrderStatus.ASSIGNED, OrderStatus.POOLED})
 #: Statuses in which the assignee holds the order.
 HELD: Final = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE})
+#: Statuses in which an order is finished. A closed one may still be reopened by a dispute for
+#: a few days (``[timebank] dispute_window_days``); nothing else moves any of them.
 TERMINAL: Final = frozenset({OrderStatus.CLOSED, OrderStatus.REJECTED, OrderStatus.CANCELLED})
 
 _STAFF: Final = frozenset({Party.SECRETARY, Party.GRID_WORKER})
@@ -153,7 +155,8 @@ TRANSITIONS: Final[Mapping[Action, Transition]] = {
         _t(Action.START, frozenset({_S.ACCEPTED}), _S.IN_SERVICE, Party.ASSIGNEE),
         _t(Action.COMPLETE, HELD, _S.COMPLETED, Party.ASSIGNEE),
         _t(Action.RATE, frozenset({_S.COMPLETED}), _S.CLOSED, Party.OWNER),
-        _t(Action.DISPUTE, frozenset({_S.COMPLETED}), _S.ACCEPTED, Party.OWNER),
+        # From closed too, within [timebank] dispute_window_days (app/orders/handlers.py checks it).
+        _t(Action.DISPUTE, frozenset({_S.COMPLETED, _S.CLOSED}), _S.ACCEPTED, Party.OWNER),
         _t(Action.URGE, OPEN, None, Party.OWNER),
         _t(Action.CANCEL, CANCELLABLE, _S.CANCELLED, Party.OWNER),
         _t(Action.REJECT, frozenset({_S.SUBMITTED}), _S.REJECTED, Party.SECRETARY),

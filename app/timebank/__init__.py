@@ -1,1 +1,2 @@
-"""The time bank (时间银行): the points ledger; rewards, merchants and redemptions come next."""
+"""The time bank (时间银行): the points ledger, the earning rule, settling an order's points and a
+volunteer's statement; rewards, merchants and redemptions come next."""

@@ -210,11 +210,15 @@ def test_a_risky_return_visit_note_is_refused(client: FlaskClient, rt: Runtime, 
     with rt.db.read() as session:
         visit_id = session.scalar(sa.select(ReturnVisit.id))
     before = snapshot(rt)
-    response = client.post(f"/api/v1/return-visits/{visit_id}", json={"note": RISKY}, headers=people.secretary.headers)
+    response = client.post(
+        f"/api/v1/return-visits/{visit_id}", json={"note": RISKY, "points": "pay"}, headers=people.secretary.headers
+    )
     assert (response.status_code, response.get_json()["error"]["code"]) == (422, "content_rejected")
     assert response.get_json()["error"]["details"]["fields"] == ["note"]
     assert snapshot(rt) == before
-    done = client.post(f"/api/v1/return-visits/{visit_id}", json={"note": "已回访"}, headers=people.secretary.headers)
+    done = client.post(
+        f"/api/v1/return-visits/{visit_id}", json={"note": "已回访", "points": "pay"}, headers=people.secretary.headers
+    )
     assert done.status_code == 200
     assert done.get_json()["done"] is True
 

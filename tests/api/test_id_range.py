@@ -188,6 +188,10 @@ def _integers(schema: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+#: The integers that are amounts which may be negative (taking points away), not ids or counts.
+SIGNED_AMOUNTS = {"PointsAdjustmentIn.properties.delta"}
+
+
 def test_every_integer_an_input_accepts_is_bounded() -> None:
     """An unbounded integer is how an id reaches the driver out of range; ids are 1..2^63 − 1 and
     other integers (stars, hours, limits) have bounds of their own, so every one must have both."""
@@ -196,6 +200,10 @@ def test_every_integer_an_input_accepts_is_bounded() -> None:
     integers = [found for m in models for found in _integers(m.model_json_schema(mode="validation"), m.__name__)]
     assert len(integers) >= 10
     for where, node in integers:
+        if where in SIGNED_AMOUNTS:
+            # Bounded both ways, far inside what a column holds.
+            assert -MAX_ID < node["minimum"] < 0 < node["maximum"], (where, node)
+            continue
         assert node.get("minimum", 0) >= 1, (where, node)
         assert "maximum" in node, (where, node)
         assert node["maximum"] <= MAX_ID, (where, node)
@@ -219,6 +227,7 @@ def _body_cases(people: People, submitted: int, held: int, bad: int) -> list[tup
             "leader_id",
         ),
         ("secretary", "/api/v1/teams/1/members", {"volunteer_id": bad}, "volunteer_id"),
+        ("secretary", "/api/v1/points/adjustments", {"volunteer_id": bad, "delta": 1, "reason": "补"}, "volunteer_id"),
     ]
 
 
@@ -257,6 +266,7 @@ def test_a_cursor_holding_an_out_of_range_number_is_400(
         ("/api/v1/tasks/pool", people.volunteer),
         ("/api/v1/notifications", people.resident),
         ("/api/v1/return-visits", people.secretary),
+        ("/api/v1/points", people.volunteer),
         (f"/api/v1/volunteers?community={World().community}", people.secretary),
         (f"/api/v1/teams?community={World().community}", people.secretary),
         (f"/api/v1/property-companies?community={World().community}", people.secretary),

@@ -71,7 +71,8 @@ def test_the_pool_path_from_submit_to_closed(client: FlaskClient, rt: Runtime) -
     assert detail["events"][3]["actor"]["id"] == people.volunteer.id
     assert all(e["at"].endswith("+08:00") for e in detail["events"])
     me = client.get("/api/v1/me", headers=people.volunteer.headers).get_json()
-    assert me["points_balance"] == 5  # the grocery category's points
+    # The grocery category's 5 points for the one-hour floor, and the 5-star bonus ([timebank]).
+    assert me["points_balance"] == 5 + 2
 
 
 def test_assigned_path_with_decline_and_redispatch(client: FlaskClient, rt: Runtime) -> None:
@@ -122,8 +123,11 @@ def test_assigned_path_with_decline_and_redispatch(client: FlaskClient, rt: Runt
     # A low rating puts the order on the secretary's return-visit list.
     visits = client.get("/api/v1/return-visits", headers=people.secretary.headers).get_json()["items"]
     assert [(v["order_id"], v["reason"]) for v in visits] == [(oid, "low_rating")]
+    # Two stars held the points: the call decides them.
     recorded = client.post(
-        f"/api/v1/return-visits/{visits[0]['id']}", json={"note": "已电话致歉"}, headers=people.secretary.headers
+        f"/api/v1/return-visits/{visits[0]['id']}",
+        json={"note": "已电话致歉", "points": "pay"},
+        headers=people.secretary.headers,
     )
     assert recorded.status_code == 200
     assert recorded.get_json()["done"] is True

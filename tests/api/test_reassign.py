@@ -141,7 +141,8 @@ def test_reassign_an_accepted_order_to_another_volunteer(
         who.openid: client.get("/api/v1/me", headers=who.headers).get_json()["points_balance"]
         for who in (people.volunteer, people.other_volunteer)
     }
-    assert balances == {people.volunteer.openid: 0, people.other_volunteer.openid: 5}
+    # The grocery category's 5 points for the one-hour floor, and the 5-star bonus.
+    assert balances == {people.volunteer.openid: 0, people.other_volunteer.openid: 5 + 2}
 
 
 def test_reassign_to_the_pool_or_back_to_the_queue(

@@ -142,6 +142,8 @@ def test_a_low_rating_puts_its_comment_on_the_return_visit(
     ]
     # Recording the call keeps what the resident wrote beside what they said.
     recorded = client.post(
-        f"/api/v1/return-visits/{visits[1]['id']}", json={"note": "已致歉"}, headers=people.secretary.headers
+        f"/api/v1/return-visits/{visits[1]['id']}",
+        json={"note": "已致歉", "points": "pay"},
+        headers=people.secretary.headers,
     ).get_json()
     assert (recorded["comment"], recorded["note"], recorded["score"]) == ("来得太晚，菜也不新鲜", "已致歉", 2)

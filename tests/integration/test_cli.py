@@ -254,7 +254,7 @@ def _round_trip_as_the_readme_pastes_it(api_port: int, env: dict[str, str]) -> N
     lines = done.stdout.splitlines()
     assert re.fullmatch(r"dispatch \d+: 200", lines[0]), done.stdout
     assert re.fullmatch(r"pool: \['\d{8}-\d{4}'(, '\d{8}-\d{4}')*\]", lines[1]), done.stdout
-    assert lines[2:7] == ["claim: 200", "start: 200", "complete: 200", "rate: 200", "points: 5"], done.stdout
+    assert lines[2:7] == ["claim: 200", "start: 200", "complete: 200", "rate: 200", "points: 7"], done.stdout
     # The bot answers the secretary's 待办 with the one order still waiting (of the demo's two).
     assert lines[7] == "【待派单】共 1 件", done.stdout
     assert "3栋楼道灯坏了" in lines[8], done.stdout

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from app.core.config import TimebankSection
 from app.notify.models import DeliveryStatus
 from app.orders.models import Order, OrderEvent, Rating
 from app.orders.workflow import Action, OrderStatus
@@ -85,7 +86,8 @@ def _event(order_id: int, n: int, action: Action, source: OrderStatus | None, ta
 
 
 def _stored(soak: ModuleType) -> Any:
-    """One pooled, claimed, completed and rated order (category 1: 5 points) and its ledger."""
+    """One pooled, claimed, completed (with no start: the default hour) and rated order (category
+    1: 5 points an hour) and its ledger."""
     at = datetime(2026, 12, 1, tzinfo=UTC)
     order = Order(
         id=1,
@@ -112,8 +114,9 @@ def _stored(soak: ModuleType) -> Any:
         orders={1: order},
         trails={1: trail},
         ratings={1: Rating(order_id=1, score=4, assignee_id=20)},
-        points={1: 5},
-        entries=[PointsEntry(user_id=20, delta=5, order_id=1)],
+        categories={1: ("grocery", 5)},
+        timebank=TimebankSection(),
+        entries=[PointsEntry(user_id=20, delta=5, order_id=1, kind="earned", settlement=1, minutes=60)],
         outbox=[(1, DeliveryStatus.SENT, ""), (2, DeliveryStatus.DEAD, "errcode=-1 system error")],
         raw_statuses={"closed"},
     )
@@ -157,15 +160,30 @@ def test_the_checks_catch_a_broken_trail_bad_columns_a_double_credit_and_an_undr
     stored = _stored(soak)
     del stored.trails[1][2]  # pooled → completed: no claim on the trail
     stored.orders[1].assignee_id = None  # closed by a rating with nobody who did the work
-    stored.entries.append(PointsEntry(user_id=20, delta=5, order_id=1))  # credited twice
+    stored.entries.append(PointsEntry(user_id=20, delta=5, order_id=1, kind="earned", settlement=1))  # twice
     stored.outbox.append((3, DeliveryStatus.PENDING, ""))
     stored.outbox.append((4, DeliveryStatus.DEAD, ""))
     found = _findings(soak, stored, soak.Record(), received=0)
     text = "\n".join(found.inconsistent)
     assert "complete from accepted but the order was pooled" in text
     assert "closed without an assignee" in text
-    assert "credited 2 times" in text
-    assert "ledger 10" in text
+    assert "order 1, settlement 1: ['earned', 'earned']" in text
     assert "still pending after the drain" in text
     assert "dead without a reason" in text
     assert "1 messages marked sent, 0 at the simulator" in text
+
+
+def test_the_checks_hold_the_ledger_to_the_earning_rule(soak: ModuleType) -> None:
+    stored = _stored(soak)
+    stored.entries[0].delta = 7  # 5 points an hour for the default hour, 4 stars: 5
+    found = _findings(soak, stored, soak.Record())
+    assert any("the rule says Earning(paid=5, held=0, minutes=60)" in line for line in found.inconsistent), found
+
+
+def test_the_checks_catch_points_kept_after_a_reopening(soak: ModuleType) -> None:
+    stored = _stored(soak)
+    s = OrderStatus
+    stored.orders[1].status = s.ACCEPTED
+    stored.trails[1].append(_event(1, 6, Action.DISPUTE, s.CLOSED, s.ACCEPTED))  # no reversal written
+    found = _findings(soak, stored, soak.Record())
+    assert any("settlement 1 was reopened, yet 5 points remain" in line for line in found.inconsistent), found
