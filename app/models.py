@@ -7,7 +7,7 @@ that owns them (an import-linter contract holds that).
 from app.areas import models as areas
 from app.audit import models as audit
 from app.bot import models as bot
-from app.core import job_runs, ratelimit
+from app.core import idempotency, job_runs, ratelimit
 from app.core.db import Base
 from app.identity import models as identity
 from app.notify import models as notify
@@ -23,6 +23,7 @@ __all__ = [
     "areas",
     "audit",
     "bot",
+    "idempotency",
     "identity",
     "job_runs",
     "ledger",
