@@ -14,6 +14,7 @@ from app.notify import models as notify
 from app.orders import models as orders
 from app.property import models as property_companies
 from app.timebank import ledger
+from app.timebank import models as timebank
 from app.uploads import models as uploads
 from app.volunteers import models as volunteers
 
@@ -31,6 +32,7 @@ __all__ = [
     "orders",
     "property_companies",
     "ratelimit",
+    "timebank",
     "uploads",
     "volunteers",
 ]

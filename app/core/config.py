@@ -172,6 +172,21 @@ class NotifySection(_Section):
         return self
 
 
+class RedemptionsSection(_Section):
+    """Codes of rewards redeemed with time-bank points (``[timebank.redemptions]``)."""
+
+    #: An unverified code expires after this many hours; its points and its stock come back.
+    valid_hours: float = Field(default=168, gt=0)
+    #: Redemptions the expiry job settles per transaction.
+    expiry_batch: int = Field(default=100, ge=1, le=1000)
+
+
+class TimebankSection(_Section):
+    """The time bank (``[timebank]``); its earning rules join here beside the redemptions."""
+
+    redemptions: RedemptionsSection = RedemptionsSection()
+
+
 class RemindersSection(_Section):
     """Thresholds of the reminder and escalation rules, in hours."""
 
@@ -207,6 +222,7 @@ RATE_LIMIT_KEYS = (
     "redeem_per_ip",
     "bind_code_per_user",
     "bind_code_per_ip",
+    "verify_redemption_per_user",
 )
 
 
@@ -235,6 +251,7 @@ class LimitsSection(_Section):
     redeem_per_ip: str = "60/minute;300/hour"
     bind_code_per_user: str = "5/minute;20/hour"
     bind_code_per_ip: str = "120/minute"
+    verify_redemption_per_user: str = "60/minute;600/hour"
 
     @field_validator(*RATE_LIMIT_KEYS)
     @classmethod
@@ -344,6 +361,7 @@ class Settings(_Section):
     auth: AuthSection = AuthSection()
     wechat: WeChatSection = WeChatSection()
     orders: OrdersSection = OrdersSection()
+    timebank: TimebankSection = TimebankSection()
     notify: NotifySection = NotifySection()
     reminders: RemindersSection = RemindersSection()
     redis: RedisSection = RedisSection()
