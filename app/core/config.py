@@ -177,7 +177,7 @@ class RedemptionsSection(_Section):
 
     #: An unverified code expires after this many hours; its points and its stock come back.
     valid_hours: float = Field(default=168, gt=0)
-    #: Redemptions the expiry job settles per transaction.
+    #: Expired codes the expiry job looks up at a time (each is settled in its own transaction).
     expiry_batch: int = Field(default=100, ge=1, le=1000)
 
 

@@ -41,8 +41,9 @@ from tests.integration.test_claim_race import (  # the threaded server and a log
 Outcome = tuple[int, dict[str, Any]]
 
 
-def _all_at_once(calls: Sequence[Callable[[], requests.Response]]) -> list[Outcome]:
-    """Release every call at once; (status, JSON body) per call, in order (-1 for a transport failure)."""
+def _all_at_once(calls: Sequence[Callable[[], requests.Response | None]]) -> list[Outcome]:
+    """Release every call at once; (status, JSON body) per call, in order (-1 for a transport
+    failure, 0 for a call that is no request)."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[Outcome | None] = [None] * len(calls)
 
@@ -52,6 +53,9 @@ def _all_at_once(calls: Sequence[Callable[[], requests.Response]]) -> list[Outco
             response = calls[index]()
         except requests.RequestException as exc:
             outcomes[index] = (-1, {"exception": repr(exc)})
+            return
+        if response is None:
+            outcomes[index] = (0, {})
             return
         try:
             outcomes[index] = (response.status_code, response.json())
@@ -185,3 +189,35 @@ def test_two_expiry_runs_at_once_refund_each_code_once(rt: Runtime) -> None:
     assert refunds == 30
     assert statuses == {RedemptionStatus.EXPIRED}
     assert stock == 50
+
+
+def test_expiry_and_new_redemptions_of_the_same_reward_at_once(rt: Runtime, base_url: str) -> None:  # noqa: F811
+    """The job giving stock back while the same volunteers take more of the same reward: no
+    deadlock (PostgreSQL), no 5xx, every ledger adds up to what its codes say."""
+    world = make_world(rt)
+    reward = make_reward(rt, world.community, make_merchant(rt, world.community, "惠民超市"), points=10, stock=100)
+    volunteers = [_volunteer(rt, base_url, world, f"busy-{i}", points=50) for i in range(8)]
+    try:
+        for http, _ in volunteers:  # each holds two codes that will be past their time
+            for _ in range(2):
+                assert _redeem(base_url, http, reward)().status_code == 201
+        with rt.db.write() as session:
+            session.execute(sa.update(Redemption).values(expires_at=now_utc() - timedelta(minutes=1)))
+        reports: list[ExpiryReport] = []
+
+        def expire() -> None:
+            reports.append(expire_redemptions(rt, now_utc()))
+
+        calls = [expire, expire, *(_redeem(base_url, http, reward) for http, _ in volunteers)]
+        outcomes = _all_at_once(calls)
+        assert [status for status, _ in outcomes] == [0, 0] + [201] * len(volunteers), _codes(outcomes)
+        assert sum(report.expired for report in reports) == 2 * len(volunteers)
+        with rt.db.read() as session:
+            for _, user_id in volunteers:
+                # 50 earned, 3 × 10 spent, 2 × 10 refunded.
+                assert balance_of(session, user_id) == 40
+            stock = session.scalar(sa.select(Reward.stock).where(Reward.id == reward))
+        assert stock == 100 - len(volunteers)
+    finally:
+        for http, _ in volunteers:
+            http.close()
