@@ -20,6 +20,7 @@ from app.timebank.expiry import expire_redemptions
 from app.timebank.ledger import PointsEntry, balance_of
 from app.timebank.models import Redemption, Reward
 from jobs import expire_redemptions as expire_job
+from tests.api.test_statement_counts import counting
 from tests.factories import (
     People,
     Person,
@@ -350,3 +351,21 @@ def test_deleting_an_account_cancels_its_open_codes_and_unlinks_its_till(rt: Run
     assert client.delete("/api/v1/me", headers=shop.cashier.logged_in(client).headers).status_code == 204
     listed = client.get("/api/v1/merchants?community=SQ1", headers=people.secretary.headers).get_json()
     assert listed["items"][0]["staff_count"] == 0
+
+
+def test_statements_of_redeeming_and_listing(rt: Runtime, client: FlaskClient) -> None:
+    """A redemption is a fixed handful of statements (the lock, the sum, the stock, two inserts),
+    and the list costs the same whatever its length."""
+    _world, people, shop = _setup(rt, client)
+    give_points(rt, people.volunteer, 1000)
+    _redeem(client, people.volunteer, shop.reward)  # warm: the first request loads what it caches
+    with counting(rt) as issuing:
+        assert _redeem(client, people.volunteer, shop.reward).status_code == 201
+    with counting(rt) as short:
+        assert len(client.get("/api/v1/redemptions", headers=people.volunteer.headers).get_json()["items"]) == 2
+    for _ in range(3):
+        assert _redeem(client, people.volunteer, shop.reward).status_code == 201
+    with counting(rt) as long:
+        assert len(client.get("/api/v1/redemptions", headers=people.volunteer.headers).get_json()["items"]) == 5
+    assert len(long) == len(short)
+    assert len(issuing) <= 12, issuing  # 11 on SQLite: BEGINs and authentication included
