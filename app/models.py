@@ -7,13 +7,14 @@ that owns them (an import-linter contract holds that).
 from app.areas import models as areas
 from app.audit import models as audit
 from app.bot import models as bot
-from app.core import job_runs, ratelimit
+from app.core import idempotency, job_runs, ratelimit
 from app.core.db import Base
 from app.identity import models as identity
 from app.notify import models as notify
 from app.orders import models as orders
 from app.property import models as property_companies
 from app.timebank import ledger
+from app.timebank import models as timebank
 from app.uploads import models as uploads
 from app.volunteers import models as volunteers
 
@@ -23,6 +24,7 @@ __all__ = [
     "areas",
     "audit",
     "bot",
+    "idempotency",
     "identity",
     "job_runs",
     "ledger",
@@ -30,6 +32,7 @@ __all__ = [
     "orders",
     "property_companies",
     "ratelimit",
+    "timebank",
     "uploads",
     "volunteers",
 ]

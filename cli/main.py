@@ -355,6 +355,49 @@ def property_company_add(name: str, communities: tuple[str, ...], staff_openids:
         click.echo(f"added property company {created.id} {created.name} serving {', '.join(communities)}")
 
 
+# -- the time bank ----------------------------------------------------------------------------------
+
+
+@main.group()
+def merchant() -> None:
+    """Partner merchants (商业合伙人) that take time-bank points."""
+
+
+@merchant.command("add")
+@click.argument("community")
+@click.argument("name")
+@_friendly_errors
+def merchant_add(community: str, name: str) -> None:
+    """Register a merchant of COMMUNITY, e.g. `linli merchant add SQ001 惠民超市`."""
+    from app.timebank.merchants import add_merchant
+
+    with _runtime() as rt:
+        created = add_merchant(rt, community, name)
+        click.echo(f"added merchant {created.id} {created.name} in {community}")
+
+
+@main.group()
+def reward() -> None:
+    """Rewards of a community's catalogue, redeemed with points."""
+
+
+@reward.command("add")
+@click.argument("community")
+@click.argument("merchant_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("name")
+@click.argument("points", type=click.IntRange(1, 1_000_000))
+@click.option("--stock", type=click.IntRange(1, 1_000_000), help="how many there are (default: no limit)")
+@_friendly_errors
+def reward_add(community: str, merchant_id: int, name: str, points: int, stock: int | None) -> None:
+    """Add a reward of COMMUNITY given by merchant MERCHANT_ID, e.g. `linli reward add SQ001 1 洗衣液 30 --stock 20`."""
+    from app.timebank.rewards import add_reward
+
+    with _runtime() as rt:
+        created = add_reward(rt, community, merchant_id=merchant_id, name=name, points=points, stock=stock)
+        left = "unlimited" if created.stock is None else str(created.stock)
+        click.echo(f"added reward {created.id} {created.name} for {created.points} points ({left}) in {community}")
+
+
 # -- the Official Account bot ------------------------------------------------------------------
 
 

@@ -10,7 +10,15 @@ from datetime import datetime
 from app.core.clock import to_shanghai
 from app.core.config import Settings
 from app.runtime import Runtime
-from jobs import daily_digest, deliver_outbox, privacy_retention, prune_revocations, purge_uploads, sla_reminders
+from jobs import (
+    daily_digest,
+    deliver_outbox,
+    expire_redemptions,
+    privacy_retention,
+    prune_revocations,
+    purge_uploads,
+    sla_reminders,
+)
 
 #: When the retention job runs, Shanghai (hour, minute).
 RETENTION_AT = (3, 30)
@@ -49,4 +57,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("prune_revocations", prune_revocations.run, every_seconds=3600),
         # A quiet hour: the purge takes the write lock in short batches, and nobody is uploading.
         JobSpec("purge_uploads", purge_uploads.run, daily_at=(4, 0)),
+        # Codes expire by the hour or day: a few minutes late costs nothing, and a run that finds
+        # nothing is one indexed query.
+        JobSpec("expire_redemptions", expire_redemptions.run, every_seconds=300),
     ]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from miniprogram_api import audit, bot, directory, identity, notifications, ops, orders, points, uploads
+from miniprogram_api import (
+    audit,
+    bot,
+    directory,
+    identity,
+    notifications,
+    ops,
+    orders,
+    points,
+    timebank,
+    uploads,
+)
 from miniprogram_api.errors import register_error_handlers
 from miniprogram_api.registry import IdConverter
 
@@ -19,6 +30,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(identity.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(directory.bp)
+    app.register_blueprint(timebank.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(audit.bp)

@@ -435,6 +435,7 @@ EXPORT: Final = {
     "skills": [],
     "teams": [],
     "property_companies": [],
+    "merchants": [],
     "bot": {"oa_openid": None, "following": False},
     "subscriptions": {"order_claimed": 0, "order_completed": 1},
     "points_balance": 0,
@@ -443,6 +444,7 @@ EXPORT: Final = {
     "ratings_received": [],
     "notifications": NOTIFICATIONS["items"],
     "points": [],
+    "redemptions": [],
     "uploads": [
         {
             "id": 1,
@@ -466,3 +468,30 @@ EXPORT: Final = {
         }
     ],
 }
+
+# -- the time bank: merchants, rewards, redemptions (李师傅 spends points at 惠民超市) ----------------
+
+_MERCHANT_REF: Final = {"id": 4, "name": "惠民超市"}
+MERCHANT_ENVELOPE: Final = {"merchant": {**_MERCHANT_REF, "staff_count": 0, "created_at": _AT}}
+MERCHANTS: Final = {
+    "items": [{**MERCHANT_ENVELOPE["merchant"], "staff_count": 1}],
+    "next_cursor": None,
+}
+_REWARD: Final = {"id": 9, "name": "洗衣液一瓶", "points": 30, "merchant": _MERCHANT_REF, "stock": 20, "active": True}
+REWARD_ENVELOPE: Final = {"reward": _REWARD}
+REWARDS: Final = {"items": [{**_REWARD, "stock": 19}], "next_cursor": None}
+WITHDRAWN_REWARD: Final = {"reward": {**_REWARD, "stock": 19, "active": False}}
+_REDEMPTION: Final = {
+    "id": 21,
+    "code": "7KQ2MXRT4H",
+    "points": 30,
+    "status": "issued",
+    "expires_at": "2026-12-08T17:26:01+08:00",
+    "redeemed_at": None,
+    "created_at": _AT,
+    "reward": {"id": 9, "name": "洗衣液一瓶", "merchant": _MERCHANT_REF},
+}
+REDEMPTION_ENVELOPE: Final = {"redemption": _REDEMPTION}
+REDEEMED_ENVELOPE: Final = {"redemption": {**_REDEMPTION, "status": "redeemed", "redeemed_at": _LATER}}
+CANCELLED_ENVELOPE: Final = {"redemption": {**_REDEMPTION, "status": "cancelled"}}
+REDEMPTIONS: Final = {"items": [_REDEMPTION], "next_cursor": None}

@@ -12,6 +12,7 @@ from app.identity import login as auth
 from app.identity.actor import Actor
 from app.identity.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut
 from app.property import companies
+from app.timebank import merchants
 from miniprogram_api import examples
 from miniprogram_api.auth import bearer_token, runtime
 from miniprogram_api.registry import ANSWER_CONTEXT, Limit, endpoint
@@ -118,6 +119,8 @@ def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
         area_code=body.area,
         property_company_id=body.property_company_id,
         company_serves=companies.serves,
+        merchant_id=body.merchant_id,
+        merchant_of=merchants.merchant_of,
     )
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from pydantic import BaseModel
 
 from app.areas import catalogue
 from app.areas.shapes import CategoryList
-from app.core.errors import InvalidInputError
 from app.identity.actor import Actor
 from app.orders import actions, candidates, contact, queries, return_visits, submit
 from app.orders.actions import ActionInput, Target
@@ -18,7 +17,7 @@ from app.orders.shapes import CandidateList, ContactOut, OrderEnvelope, OrderPag
 from app.orders.workflow import STATUS_LABELS, TRANSITIONS, Action, OrderStatus, Party, Transition
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
-from miniprogram_api.registry import Header, Limit, endpoint
+from miniprogram_api.registry import Limit, endpoint, idempotency_header, idempotency_key
 from miniprogram_api.schemas import (
     CategoryQuery,
     CompleteIn,
@@ -40,12 +39,9 @@ from miniprogram_api.schemas import (
 
 bp = Blueprint("orders", __name__, url_prefix="/api/v1")
 
-_IDEMPOTENCY_KEY_MAX = 128
-_IDEMPOTENCY_KEY = Header(
-    "Idempotency-Key",
+_IDEMPOTENCY_KEY = idempotency_header(
     "每次点击「提交」生成一个（如 UUID），超时重试时原样再发：同一用户 24 小时内同一个键只建一张工单，"
-    "返回第一次的结果；同一个键配不同的请求体答复 409 idempotency_key_reused。",
-    max_length=_IDEMPOTENCY_KEY_MAX,
+    "返回第一次的结果；同一个键配不同的请求体答复 409 idempotency_key_reused。"
 )
 
 
@@ -81,11 +77,8 @@ def categories(actor: Actor, query: CategoryQuery) -> CategoryList:
     limits=(Limit("order_create_per_user", "user"),),
 )
 def create_order(actor: Actor, body: OrderIn) -> OrderEnvelope:
-    key = request.headers.get(_IDEMPOTENCY_KEY.name)
-    if key is not None and not (0 < len(key.strip()) <= _IDEMPOTENCY_KEY_MAX):
-        raise InvalidInputError("Idempotency-Key 无效", details={"Idempotency-Key": "1–128 characters"})
     new = submit.describe_new_order(body.model_dump())
-    created = submit.submit_order(runtime(), actor, new, idempotency_key=key.strip() if key else None)
+    created = submit.submit_order(runtime(), actor, new, idempotency_key=idempotency_key())
     return OrderEnvelope(order=created)
 
 

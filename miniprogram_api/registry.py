@@ -39,6 +39,26 @@ class Header:
     required: bool = False
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 128
+
+
+def idempotency_header(description: str) -> Header:
+    """The documentation of an endpoint's ``Idempotency-Key`` (app/core/idempotency.py)."""
+    return Header(IDEMPOTENCY_KEY, description, max_length=IDEMPOTENCY_KEY_MAX)
+
+
+def idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key`` without surrounding spaces, None without one; a key
+    that is blank or longer than 128 characters is a 400."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not 0 < len(key.strip()) <= IDEMPOTENCY_KEY_MAX:
+        raise InvalidInputError("Idempotency-Key 无效", details={IDEMPOTENCY_KEY: "1–128 characters"})
+    return key.strip()
+
+
 @dataclass(frozen=True)
 class Limit:
     """A rate limit of ``[limits]`` an endpoint counts each request against: per client address

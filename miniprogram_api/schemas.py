@@ -60,6 +60,8 @@ class InvitationIn(Body):
     area: AreaCode
     #: Required for ``property_company`` (the staff member is linked to it on redeem), else absent.
     property_company_id: DbId | None = None
+    #: Required for ``merchant`` (the staff member is linked to it on redeem), else absent.
+    merchant_id: DbId | None = None
 
 
 class RedeemIn(Body):
@@ -322,6 +324,35 @@ class PropertyCompanyIn(Body):
         list[AreaCode],
         Field(min_length=1, max_length=50, description="服务的社区编码：社区书记选本社区，街道管理员选本街道的社区"),
     ]
+
+
+# -- the time bank: merchants, rewards, redemptions --------------------------------------------------
+
+#: Points and stock are small counts; the bound keeps them in a 32-bit column.
+Count = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class MerchantIn(Body):
+    model_config = _example({"community": "SQ-HP", "name": "惠民超市"})
+
+    community: AreaCode
+    name: GroupName
+
+
+class RewardIn(Body):
+    model_config = _example({"community": "SQ-HP", "name": "洗衣液一瓶", "points": 30, "merchant_id": 4, "stock": 20})
+
+    community: AreaCode
+    name: GroupName
+    points: Count = Field(description="兑换所需积分，大于 0")
+    merchant_id: DbId = Field(description="本社区的商户")
+    stock: Count | None = Field(default=None, description="库存；不填为不限量")
+
+
+class RedemptionIn(Body):
+    model_config = _example({"reward_id": 9})
+
+    reward_id: DbId
 
 
 # -- a user's rights: logout (export and DELETE /me take no body) ------------------------------------

@@ -35,6 +35,9 @@ from app.orders.shapes import OrderOut
 from app.orders.submit import NewOrder, submit_order
 from app.orders.workflow import Action, OrderKind, OrderStatus
 from app.runtime import Runtime
+from app.timebank.ledger import PointsEntry
+from app.timebank.merchants import create_merchant, link_merchant_staff
+from app.timebank.rewards import add_reward
 from app.uploads.store import store_upload
 
 
@@ -293,3 +296,26 @@ def make_photo(rt: Runtime, who: Person | Actor, data: bytes | None = None) -> i
     actor = who if isinstance(who, Actor) else who.actor(rt)
     stream = io.BytesIO(data if data is not None else photo_bytes())
     return store_upload(rt, actor, filename="p.jpg", stream=stream, declared_type="image/jpeg").id
+
+
+# -- the time bank -------------------------------------------------------------------------------
+
+
+def give_points(rt: Runtime, who: Person, points: int) -> None:
+    """``points`` more in ``who``'s ledger, as if earned."""
+    with rt.db.write() as session:
+        session.add(PointsEntry(user_id=who.id, delta=points, reason="test_earned"))
+
+
+def make_merchant(rt: Runtime, community: str, name: str, *staff: Person) -> int:
+    """A merchant of ``community`` whose codes ``staff`` verify (each holds the merchant role there)."""
+    with rt.db.write() as session:
+        merchant = create_merchant(session, community, name)
+        for person in staff:
+            assign_role(session, person.openid, Role.MERCHANT, community)
+            link_merchant_staff(session, merchant.id, person.id)
+        return merchant.id
+
+
+def make_reward(rt: Runtime, community: str, merchant_id: int, *, points: int, stock: int | None = None) -> int:
+    return add_reward(rt, community, merchant_id=merchant_id, name="洗衣液一瓶", points=points, stock=stock).id

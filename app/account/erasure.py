@@ -3,13 +3,15 @@ stays, anonymous.
 
 Erased, in one transaction: nickname (→ 已注销用户), phone, openid (→ a tombstone, so the same
 WeChat account logging in again is a new user), unionid, the Official Account binding and its bind
-codes, session key, every token, roles, household, skills, teams, property companies, unused
-invitations they issued, subscribe grants, the inbox, the outbox's copies of messages to them
-(unsent ones cancelled), their Idempotency-Keys, their photos and the photos of their orders.
+codes, session key, every token, roles, household, skills, teams, property companies, merchants,
+unused invitations they issued, unused redemption codes (cancelled, their points refunded),
+subscribe grants, the inbox, the outbox's copies of messages to them (unsent ones cancelled),
+their Idempotency-Keys, their photos and the photos of their orders.
 
 Kept, pointing at the anonymous tombstone: their orders (without phone and room; building and
 unit stay for the statistics), the orders' audit trails and ratings, the points ledger (a
-volunteer's sum does not change), the audit trail of who saw whose contact or granted what.
+volunteer's sum does not change), their redemptions (which reward, when: the merchant's and the
+stock's accounts), the audit trail of who saw whose contact or granted what.
 
 Orders nobody has taken on yet are cancelled. While someone works on the person's order, or the
 person holds one as a volunteer, the deletion is refused (409 ``account_busy``), because the
@@ -31,6 +33,8 @@ from app.notify.forget import forget_recipient
 from app.orders.anonymise import erase_resident_orders, refuse_while_busy, withdraw_orders
 from app.property.companies import unlink_staff_everywhere
 from app.runtime import Runtime
+from app.timebank.merchants import unlink_merchant_staff_everywhere
+from app.timebank.redemptions import cancel_open_redemptions
 from app.uploads.models import Attachment
 from app.uploads.removal import delete_attachments, remove_unreferenced_files
 from app.volunteers.skills import replace_skills
@@ -63,6 +67,8 @@ def delete_account(rt: Runtime, actor: Actor, *, forget_elsewhere: tuple[Forget,
         replace_skills(session, user.id, [])
         leave_teams(session, user.id)
         unlink_staff_everywhere(session, user.id)
+        unlink_merchant_staff_everywhere(session, user.id)
+        cancel_open_redemptions(session, user.id, now)
         forget_recipient(session, user.id)
         for forget in forget_elsewhere:
             forget(session, user.id)

@@ -45,6 +45,8 @@ from app.orders.shapes import Ref
 from app.property.models import PropertyCompany, PropertyCompanyCommunity, PropertyCompanyStaff
 from app.runtime import Runtime
 from app.timebank.ledger import PointsEntry, balance_of
+from app.timebank.models import Merchant, MerchantStaff, Redemption
+from app.timebank.redemptions import present, presented
 from app.timebank.statement import entry_out
 from app.uploads.models import Attachment
 from app.volunteers.models import Team, TeamMember
@@ -101,6 +103,13 @@ def _head(session: Session, actor: Actor) -> ExportHead:
         .where(PropertyCompanyStaff.user_id == user.id)
         .order_by(PropertyCompany.id, Area.id)
     )
+    merchants = session.execute(
+        sa.select(Merchant.id, Merchant.name, Area.code)
+        .join(MerchantStaff, MerchantStaff.merchant_id == Merchant.id)
+        .join(Area, Area.id == Merchant.community_id)
+        .where(MerchantStaff.user_id == user.id)
+        .order_by(Merchant.id)
+    )
     grants = session.execute(
         sa.select(SubscriptionGrant.template_key, SubscriptionGrant.remaining)
         .where(SubscriptionGrant.user_id == user.id)
@@ -123,6 +132,7 @@ def _head(session: Session, actor: Actor) -> ExportHead:
         skills=skills_of(session, user.id),
         teams=[ExportGroup(id=i, name=name, community=code) for i, name, code in teams],
         property_companies=[ExportGroup(id=i, name=name, community=code) for i, name, code in companies],
+        merchants=[ExportGroup(id=i, name=name, community=code) for i, name, code in merchants],
         bot=ExportBot(oa_openid=user.oa_openid, following=user.oa_following),
         subscriptions=dict(grants.all()),
         points_balance=balance_of(session, user.id),
@@ -202,6 +212,16 @@ def _points(session: Session, actor: Actor, after: int) -> list[tuple[int, Shape
     return [(e.id, entry_out(e)) for e in rows]
 
 
+def _redemptions(session: Session, actor: Actor, after: int) -> list[tuple[int, Shape]]:
+    rows = session.execute(
+        presented()
+        .where(Redemption.user_id == actor.user_id, Redemption.id > after)
+        .order_by(Redemption.id)
+        .limit(BATCH)
+    ).all()
+    return [(shaped.id, shaped) for shaped in present(rows)]
+
+
 def _uploads(session: Session, actor: Actor, after: int) -> list[tuple[int, Shape]]:
     rows = session.scalars(
         sa.select(Attachment)
@@ -260,6 +280,7 @@ _SECTIONS: Final[tuple[tuple[str, Fetch], ...]] = (
     ("ratings_received", _ratings(lambda actor: Rating.assignee_id == actor.user_id)),
     ("notifications", _notifications),
     ("points", _points),
+    ("redemptions", _redemptions),
     ("uploads", _uploads),
     ("audit", _audit),
 )

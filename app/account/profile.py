@@ -17,6 +17,7 @@ from app.identity.shapes import roles_out
 from app.property.companies import link_staff
 from app.runtime import Runtime
 from app.timebank.ledger import balance_of
+from app.timebank.merchants import link_merchant_staff
 from app.volunteers.skills import replace_skills, skills_of
 
 
@@ -75,4 +76,7 @@ def redeem_invitation(rt: Runtime, actor: Actor, code: str) -> ProfileOut:
         if invitation.property_company_id is not None:
             # Property staff act on their company's orders from the moment they join.
             link_staff(session, invitation.property_company_id, actor.user_id)
+        if invitation.merchant_id is not None:
+            # Merchant staff verify their merchant's codes from the moment they join.
+            link_merchant_staff(session, invitation.merchant_id, actor.user_id)
         return _profile(session, actor.user_id)

@@ -7,7 +7,7 @@ from app.core.shapes import ShanghaiTime, Shape
 from app.identity.shapes import HouseholdOut, RoleOut, UserOut
 from app.notify.shapes import NotificationOut
 from app.orders.shapes import OrderOut, Ref
-from app.timebank.shapes import PointsEntryOut
+from app.timebank.shapes import PointsEntryOut, RedemptionOut
 from app.uploads.shapes import PhotoRef
 
 
@@ -43,7 +43,7 @@ class ExportBot(Shape):
 
 
 class ExportGroup(Shape):
-    """A volunteer team or a property company the caller belongs to."""
+    """A volunteer team, a property company or a merchant the caller belongs to."""
 
     id: int
     name: str
@@ -98,6 +98,8 @@ class ExportHead(Shape):
     skills: list[str]
     teams: list[ExportGroup]
     property_companies: list[ExportGroup]
+    #: Merchants whose redemption codes the caller verifies.
+    merchants: list[ExportGroup]
     bot: ExportBot
     #: Subscribe-message grants left, by template key.
     subscriptions: dict[str, int]
@@ -116,5 +118,7 @@ class AccountExport(ExportHead):
     notifications: list[NotificationOut]
     #: Each entry as ``GET /points`` shows it.
     points: list[PointsEntryOut]
+    #: Rewards the caller took for points, with their codes (used, expired and cancelled ones too).
+    redemptions: list[RedemptionOut]
     uploads: list[ExportUpload]
     audit: list[ExportAuditEntry]

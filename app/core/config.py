@@ -172,6 +172,15 @@ class NotifySection(_Section):
         return self
 
 
+class RedemptionsSection(_Section):
+    """Codes of rewards redeemed with time-bank points (``[timebank.redemptions]``)."""
+
+    #: An unverified code expires after this many hours; its points and its stock come back.
+    valid_hours: float = Field(default=168, gt=0)
+    #: Expired codes the expiry job looks up at a time (each is settled in its own transaction).
+    expiry_batch: int = Field(default=100, ge=1, le=1000)
+
+
 class RemindersSection(_Section):
     """Thresholds of the reminder and escalation rules, in hours."""
 
@@ -207,6 +216,7 @@ RATE_LIMIT_KEYS = (
     "redeem_per_ip",
     "bind_code_per_user",
     "bind_code_per_ip",
+    "verify_redemption_per_user",
 )
 
 
@@ -235,6 +245,7 @@ class LimitsSection(_Section):
     redeem_per_ip: str = "60/minute;300/hour"
     bind_code_per_user: str = "5/minute;20/hour"
     bind_code_per_ip: str = "120/minute"
+    verify_redemption_per_user: str = "60/minute;600/hour"
 
     @field_validator(*RATE_LIMIT_KEYS)
     @classmethod
@@ -294,6 +305,7 @@ class TimebankSection(_Section):
     dispute_window_days: float = Field(default=7, ge=0, le=90)
     #: Per category code: the keys of ``[timebank]`` this category counts differently.
     categories: dict[str, EarningRule] = {}
+    redemptions: RedemptionsSection = RedemptionsSection()
 
     @model_validator(mode="after")
     def _floor_below_cap(self) -> TimebankSection:

@@ -77,8 +77,10 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-#: Is this property company one that serves this community? (asked by the layer that knows companies)
+#: Is this property company one that serves this community? Is this merchant one of this
+#: community? (asked of the layers that know companies and merchants)
 CompanyCheck = Callable[[Session, int, int], bool]
+MerchantCheck = Callable[[Session, int, int], bool]
 
 
 def create_invitation(
@@ -89,11 +91,14 @@ def create_invitation(
     area_code: str,
     property_company_id: int | None = None,
     company_serves: CompanyCheck | None = None,
+    merchant_id: int | None = None,
+    merchant_of: MerchantCheck | None = None,
 ) -> InvitationOut:
     """A one-time code, by the hierarchy of ``INVITED_BY``: a street admin for the secretaries of
     the street's communities, a secretary for the other roles of their community.
     Property staff are invited for one company (``property_company_id``, checked with
-    ``company_serves``), and are linked to it when they redeem the code.
+    ``company_serves``), and are linked to it when they redeem the code; merchant staff likewise
+    for one merchant of the community (``merchant_id``, checked with ``merchant_of``).
 
     Raises InvalidInputError (role not invitable there, company missing or not of the community),
     NotFoundError, ForbiddenError.
@@ -105,6 +110,8 @@ def create_invitation(
         raise InvalidInputError(
             "邀请物业人员时须选择物业企业，其他角色不能选择", details={"fields": ["property_company_id"]}
         )
+    if (role is Role.MERCHANT) != (merchant_id is not None):
+        raise InvalidInputError("邀请商户人员时须选择商户，其他角色不能选择", details={"fields": ["merchant_id"]})
     with rt.db.write() as session:
         area = get_area(session, area_code)
         if not _may_invite(actor, area, role):
@@ -122,11 +129,16 @@ def create_invitation(
             or not company_serves(session, property_company_id, area.community_id)
         ):
             raise InvalidInputError("物业企业不存在或不服务本社区", details={"fields": ["property_company_id"]})
+        if merchant_id is not None and (
+            merchant_of is None or area.community_id is None or not merchant_of(session, merchant_id, area.community_id)
+        ):
+            raise InvalidInputError("商户不存在或不属于本社区", details={"fields": ["merchant_id"]})
         invitation = Invitation(
             code=_new_code(),
             role=role,
             area_id=area.id,
             property_company_id=property_company_id,
+            merchant_id=merchant_id,
             created_by_id=actor.user_id,
             expires_at=now_utc() + timedelta(hours=rt.settings.auth.invitation_ttl_hours),
         )

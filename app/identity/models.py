@@ -109,6 +109,8 @@ class Invitation(Base):
     property_company_id: Mapped[int | None] = fk(
         "property_companies.id", ondelete="CASCADE", index=False, nullable=True
     )
+    #: For merchant staff: the merchant whose redemption codes they will verify once they redeem it.
+    merchant_id: Mapped[int | None] = fk("merchants.id", ondelete="CASCADE", index=False, nullable=True)
     created_by_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
     expires_at: Mapped[datetime]
     redeemed_by_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", index=False, nullable=True)

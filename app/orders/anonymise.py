@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError
+from app.core.idempotency import IdempotencyKey
 from app.orders import handlers, texts
-from app.orders.models import RETENTION_CLOSED, RETENTION_ENDED, IdempotencyKey, Order, OrderEvent
+from app.orders.models import RETENTION_CLOSED, RETENTION_ENDED, Order, OrderEvent
 from app.orders.notifications import Holding, notify_order_event
 from app.orders.steps import Step
 from app.orders.workflow import CANCELLABLE, HELD, OrderStatus

@@ -1,9 +1,8 @@
-"""Orders, their audit trail, ratings, return visits, order numbers and idempotency keys."""
+"""Orders, their audit trail, ratings, return visits and order numbers."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -210,22 +209,3 @@ class OrderNumberCounter(Base):
     community_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)  # YYYYMMDD
     last: Mapped[int] = mapped_column(default=0)
-
-
-class IdempotencyKey(Base):
-    """A POST /orders answered once for (user, Idempotency-Key); replays get the same answer."""
-
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (
-        sa.UniqueConstraint("user_id", "key"),
-        # The retention job deletes keys past their window: the stored answers hold full phones.
-        sa.Index("ix_idempotency_keys_created_at", "created_at"),
-    )
-
-    id: Mapped[intpk]
-    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE", index=False)
-    key: Mapped[str] = mapped_column(sa.String(128))
-    #: SHA-256 of the canonical request body: the same key with another body is refused.
-    request_hash: Mapped[str] = mapped_column(sa.String(64))
-    response: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
-    created_at: Mapped[created_at]

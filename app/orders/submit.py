@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,13 +14,14 @@ from sqlalchemy.orm import Session
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.core.clock import now_utc, to_shanghai
 from app.core.config import Settings
-from app.core.errors import ConflictError, ForbiddenError, InvalidInputError
+from app.core.errors import ForbiddenError, InvalidInputError
+from app.core.idempotency import Keyed, answer_once, replayed, request_hash
 from app.identity.actor import Actor
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.orders import texts
 from app.orders.content import check_texts
-from app.orders.models import IdempotencyKey, Order, OrderEvent, OrderNumberCounter
+from app.orders.models import Order, OrderEvent, OrderNumberCounter
 from app.orders.notifications import notify_order_event
 from app.orders.present import present_orders
 from app.orders.shapes import OrderOut
@@ -30,11 +29,6 @@ from app.orders.workflow import Action, OrderKind, OrderStatus
 from app.runtime import Runtime
 from app.uploads.store import attach_uploads
 from app.wechat.gateway import Verdict
-
-
-class IdempotencyKeyReusedError(ConflictError):
-    code = "idempotency_key_reused"
-    default_message = "该请求编号已用于另一份内容不同的工单"
 
 
 @dataclass(frozen=True)
@@ -87,11 +81,6 @@ def next_order_number(session: Session, community_id: int, moment: datetime) -> 
     return f"{day}-{last:04d}"
 
 
-def _request_hash(order: NewOrder) -> str:
-    payload = json.dumps(order.__dict__, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 def _content_verdict(rt: Runtime, actor: Actor, order: NewOrder) -> bool:
     """True when the text needs a secretary's review; ContentRejectedError when it is risky."""
     verdict = check_texts(rt, actor, {"title": order.title, "description": order.description})
@@ -136,62 +125,21 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
     the same user within the configured hours answers the first order and creates nothing.
     Raises InvalidInputError, ForbiddenError, ContentRejectedError, IdempotencyKeyReusedError.
     """
-    request_hash = _request_hash(order)
+    keyed = None
     if idempotency_key:
-        replay = _replay(rt, actor, idempotency_key, request_hash)
+        keyed = Keyed(
+            actor.user_id, idempotency_key, request_hash(order.__dict__), rt.settings.orders.idempotency_hours
+        )
+        replay = replayed(rt.db, keyed, OrderOut)
         if replay is not None:
             return replay
     needs_review = _content_verdict(rt, actor, order)
-    try:
-        with rt.db.write() as session:
-            if idempotency_key:
-                # Claim the key first: a concurrent twin blocks here on the unique index and then
-                # fails, instead of creating a second order.
-                session.add(
-                    IdempotencyKey(
-                        user_id=actor.user_id,
-                        key=idempotency_key,
-                        request_hash=request_hash,
-                        response={},
-                    )
-                )
-                session.flush()
-            created = _create(session, rt.settings, actor, order, needs_review, numbering=_numbering(rt, session))
-            shaped = present_orders(session, actor, [created], lanes=rt.settings.orders.lanes)[0]
-            if idempotency_key:
-                session.execute(
-                    sa.update(IdempotencyKey)
-                    .where(IdempotencyKey.user_id == actor.user_id, IdempotencyKey.key == idempotency_key)
-                    .values(response=shaped.model_dump(mode="json"))
-                )
-            return shaped
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        replay = _replay(rt, actor, idempotency_key, request_hash)
-        if replay is None:
-            raise
-        return replay
 
+    def work(session: Session) -> OrderOut:
+        created = _create(session, rt.settings, actor, order, needs_review, numbering=_numbering(rt, session))
+        return present_orders(session, actor, [created], lanes=rt.settings.orders.lanes)[0]
 
-def _replay(rt: Runtime, actor: Actor, key: str, request_hash: str) -> OrderOut | None:
-    horizon = now_utc() - timedelta(hours=rt.settings.orders.idempotency_hours)
-    mine = sa.and_(IdempotencyKey.user_id == actor.user_id, IdempotencyKey.key == key)
-    # Almost every key is new: look in a read transaction (on SQLite a write one would queue for
-    # the database's one write lock just to find nothing).
-    with rt.db.read() as session:
-        stored = session.execute(
-            sa.select(IdempotencyKey.created_at, IdempotencyKey.request_hash, IdempotencyKey.response).where(mine)
-        ).first()
-    if stored is None:
-        return None
-    if stored.created_at < horizon:
-        with rt.db.write() as session:  # expired: the key may be used afresh
-            session.execute(sa.delete(IdempotencyKey).where(mine, IdempotencyKey.created_at < horizon))
-        return None
-    if stored.request_hash != request_hash:
-        raise IdempotencyKeyReusedError(details={"idempotency_key": key})
-    return OrderOut.model_validate(stored.response)
+    return answer_once(rt.db, keyed, OrderOut, work)
 
 
 Numbering = Callable[[int, datetime], str]

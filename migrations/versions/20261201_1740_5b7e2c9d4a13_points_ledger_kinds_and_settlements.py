@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b7e2c9d4a13"
-down_revision: str | Sequence[str] | None = "aa828fde385d"
+down_revision: str | Sequence[str] | None = "cca1ad5d754e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

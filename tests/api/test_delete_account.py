@@ -16,6 +16,7 @@ from app.account.erasure import delete_account
 from app.bot.binding import create_bind_code
 from app.bot.models import BotBindCode
 from app.core.clock import now_utc
+from app.core.idempotency import IdempotencyKey
 from app.identity.erasure import DELETED_NICKNAME
 from app.identity.models import Household, Invitation, RoleMembership, User
 from app.identity.roles import Role
@@ -23,7 +24,7 @@ from app.notify.consent import record_grants
 from app.notify.forget import RECIPIENT_DELETED
 from app.notify.models import DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant
 from app.orders import texts
-from app.orders.models import IdempotencyKey, Order, OrderEvent, Rating
+from app.orders.models import Order, OrderEvent, Rating
 from app.orders.reminder_scan import run_reminders
 from app.orders.workflow import Action, OrderStatus
 from app.runtime import Runtime

@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from app.core.idempotency import IdempotencyKey
 from app.identity.roles import Role
-from app.orders.models import IdempotencyKey, Order, OrderEvent
+from app.orders.models import Order, OrderEvent
 from app.property.companies import create_property_company
 from app.runtime import Runtime
 from app.volunteers.teams import create_team

@@ -40,7 +40,19 @@ from app.orders.workflow import OrderStatus as S
 from app.runtime import Runtime
 from app.volunteers.teams import create_team
 from miniprogram_api.registry import OPERATIONS, Operation  # importing the package registers every endpoint
-from tests.factories import Crew, World, actor_of, grant, login, make_order, make_world
+from tests.factories import (
+    Crew,
+    World,
+    actor_of,
+    give_points,
+    grant,
+    login,
+    make_merchant,
+    make_order,
+    make_reward,
+    make_world,
+)
+from tests.factories import Person as FactoryPerson
 
 # -- the endpoints under test, straight from the registry -----------------------------------------
 
@@ -106,6 +118,9 @@ OTHER_OBJECT_OPERATIONS = {
     "GET /api/v1/photos/{upload_id}/{token}",
     "POST /api/v1/teams/{team_id}/members",
     "DELETE /api/v1/teams/{team_id}/members/{volunteer_id}",
+    "POST /api/v1/rewards/{reward_id}/withdraw",
+    "POST /api/v1/redemptions/{redemption_id}/cancel",
+    "POST /api/v1/redemptions/{code}/verify",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.
@@ -552,6 +567,49 @@ def test_another_communitys_teams_and_pickers_are_hidden(api: Api, rt: Runtime) 
     assert volunteers["items"][0]["teams"] == [{"id": team_id, "name": "幸福里服务队"}]
     teams = api.ok("GET", f"/api/v1/teams?community={t.world.other_community}", p["sq2_secretary"])
     assert [item["id"] for item in teams["items"]] == [team_id]
+
+
+def test_another_communitys_time_bank_is_hidden(api: Api, rt: Runtime) -> None:
+    """SQ2's reward, a code issued there and its catalogue: SQ1's callers, a till of an SQ1
+    merchant among them, get the answer they get for a missing one (403 to those whose role may
+    never use the endpoint, 404 to the others), never SQ2's rows, and nothing changes."""
+    t = _build(api, rt)
+    p, sq2 = t.people, t.world.other_community
+    sq2_till = _person(api, rt, "sq2_cashier")
+    merchant = make_merchant(rt, sq2, "幸福药店", FactoryPerson(sq2_till.openid, sq2_till.id))
+    reward = make_reward(rt, sq2, merchant, points=10)
+    sq1_till = _person(api, rt, "sq1_cashier")
+    make_merchant(rt, t.world.community, "惠民超市", FactoryPerson(sq1_till.openid, sq1_till.id))
+    give_points(rt, FactoryPerson(p["sq2_volunteer"].openid, p["sq2_volunteer"].id), 50)
+    issued = api.ok("POST", "/api/v1/redemptions", p["sq2_volunteer"], {"reward_id": reward})["redemption"]
+    give_points(rt, FactoryPerson(p["sq1_volunteer"].openid, p["sq1_volunteer"].id), 50)
+    baseline = _snapshot(rt)
+    missing_id = reward + issued["id"] + 1000
+    cases = (
+        ("/api/v1/rewards/{}/withdraw", reward, missing_id, None),
+        ("/api/v1/redemptions/{}/cancel", issued["id"], missing_id, None),
+        ("/api/v1/redemptions/{}/verify", issued["code"], "ABCDEFGHJK", None),
+        ("/api/v1/redemptions", None, None, ({"reward_id": reward}, {"reward_id": missing_id})),
+    )
+    for caller in (*t.foreign_callers, sq1_till):
+        for path, target, missing, bodies in cases:
+            if bodies is None:
+                response = api.call("POST", path.format(target), caller, {})
+                absent = api.call("POST", path.format(missing), caller, {})
+            else:
+                response = api.call("POST", path, caller, bodies[0])
+                absent = api.call("POST", path, caller, bodies[1])
+            case = (caller.label, path, response.get_json())
+            assert response.status_code in (403, 404), case
+            assert (response.status_code, response.get_json()) == (absent.status_code, absent.get_json()), case
+        for url in ("/api/v1/merchants", "/api/v1/rewards"):
+            response = api.call("GET", f"{url}?community={sq2}", caller)
+            assert response.status_code in (403, 404), (caller.label, url, response.get_json())
+    assert not _changes(baseline, _snapshot(rt))
+    # Not hidden for the wrong reason: SQ2's till verifies the code.
+    assert api.ok("POST", f"/api/v1/redemptions/{issued['code']}/verify", sq2_till, {})["redemption"]["status"] == (
+        "redeemed"
+    )
 
 
 # -- 2. inside one community -------------------------------------------------------------------------

@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.clock import now_utc
+from app.core.idempotency import IdempotencyKey
 from app.orders.anonymise import apply_retention
-from app.orders.models import IdempotencyKey, Order
+from app.orders.models import Order
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
 from app.uploads.models import Attachment
