@@ -235,6 +235,49 @@ class SkillsIn(Body):
     ]
 
 
+SkillCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+#: HH:MM (24:00 ends a day); whether it is a time of day, and before its end, the domain checks.
+Clock = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=5)]
+
+
+class SlotIn(Body):
+    weekday: int = Field(description="1 = 周一 … 7 = 周日（不在此范围答复 400）")
+    start: Clock = Field(description="HH:MM，北京时间")
+    end: Clock = Field(description="HH:MM，晚于 start；24:00 为当天结束")
+
+
+class VolunteerProfileIn(Body):
+    model_config = _example(
+        {
+            "skills": ["electrician", "appliance"],
+            "availability": [{"weekday": 3, "start": "09:00", "end": "12:00"}],
+            "max_active": 3,
+            "party_member": True,
+            "in_service": True,
+            "employer_unit": "区税务局",
+            "unit_hours": 40,
+        }
+    )
+
+    skills: Annotated[list[SkillCode], Field(max_length=20, description="本社区技能库中的编码")]
+    availability: Annotated[list[SlotIn], Field(max_length=28)]
+    max_active: int = Field(description="同时最多手头几单（1–10）；满了就不再被推荐")
+    party_member: StrictBool
+    in_service: StrictBool = Field(default=False, description="在职党员双报到（须为党员）")
+    employer_unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+        default=None, description="双报到的报到单位；只有在职党员可填，且必填"
+    )
+    unit_hours: int | None = Field(default=None, description="报到单位要求的每年服务小时数（0–2000）")
+
+
+class SkillIn(Body):
+    model_config = _example({"community": "SQ-HP", "code": "sewing", "name": "缝补"})
+
+    community: AreaCode
+    code: SkillCode
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+
 class SubscriptionsIn(Body):
     model_config = _example({"accepted": ["order_claimed", "order_completed"]})
 

@@ -8,6 +8,7 @@ from app.identity.shapes import HouseholdOut, RoleOut, UserOut
 from app.notify.shapes import NotificationOut
 from app.orders.shapes import OrderOut, Ref
 from app.uploads.shapes import PhotoRef
+from app.volunteers.shapes import VolunteerProfileOut
 
 
 class ProfileOut(UserOut):
@@ -15,6 +16,8 @@ class ProfileOut(UserOut):
     household: HouseholdOut | None
     points_balance: int
     skills: list[str]
+    #: A volunteer's registry entry (as ``GET /me/volunteer``); null for anyone not a volunteer.
+    volunteer: VolunteerProfileOut | None = None
 
 
 # -- the export (GET /me/export) -------------------------------------------------------------------
