@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from app.audit.models import AuditKind
 from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
 from app.orders.workflow import OrderKind, OrderStatus, TriageLevel
+from app.volunteers.profiles import MAX_ACTIVE_LIMIT, UNIT_HOURS_MAX
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -241,7 +242,7 @@ Clock = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, ma
 
 
 class SlotIn(Body):
-    weekday: int = Field(description="1 = 周一 … 7 = 周日（不在此范围答复 400）")
+    weekday: StrictInt = Field(ge=1, le=7, description="1 = 周一 … 7 = 周日")
     start: Clock = Field(description="HH:MM，北京时间")
     end: Clock = Field(description="HH:MM，晚于 start；24:00 为当天结束")
 
@@ -261,13 +262,15 @@ class VolunteerProfileIn(Body):
 
     skills: Annotated[list[SkillCode], Field(max_length=20, description="本社区技能库中的编码")]
     availability: Annotated[list[SlotIn], Field(max_length=28)]
-    max_active: int = Field(description="同时最多手头几单（1–10）；满了就不再被推荐")
+    max_active: StrictInt = Field(ge=1, le=MAX_ACTIVE_LIMIT, description="同时最多手头几单；满了就不再被推荐")
     party_member: StrictBool
     in_service: StrictBool = Field(default=False, description="在职党员双报到（须为党员）")
     employer_unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
         default=None, description="双报到的报到单位；只有在职党员可填，且必填"
     )
-    unit_hours: int | None = Field(default=None, description="报到单位要求的每年服务小时数（0–2000）")
+    unit_hours: StrictInt | None = Field(
+        default=None, ge=1, le=UNIT_HOURS_MAX, description="报到单位要求的每年服务小时数"
+    )
 
 
 class SkillIn(Body):

@@ -28,7 +28,7 @@ from app.volunteers.stats import record_accept, record_rating
 #: Ratings at or below this go on the secretary's return-visit (回访) list.
 LOW_RATING = 2
 #: Statuses in which a lost claim means "someone was faster", not "never in the pool".
-_TAKEN = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED})
+TAKEN = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED})
 
 
 def clear_assignment() -> dict[str, Any]:
@@ -40,7 +40,7 @@ def raise_not_claimable(status: OrderStatus, *, yours: bool = False) -> NoReturn
     """Someone else holds it (409 already_claimed), or it was never in the pool (invalid_transition).
     ``yours``: the caller is the one holding it; the code stays ``already_claimed`` (the order is
     taken either way) but the words and ``details.yours`` say it is theirs, not that they lost."""
-    if status in _TAKEN:
+    if status in TAKEN:
         if yours:
             raise AlreadyClaimedError("该工单已由您接下，无需重复接单", details={"yours": True})
         raise AlreadyClaimedError()

@@ -52,8 +52,8 @@ def validate(session: Session, communities: Collection[int], wanted: ProfileIn) 
         problems.append({"field": "employer_unit", "problem": "required for in-service party members"})
     if not wanted.in_service and unit:
         problems.append({"field": "employer_unit", "problem": "only for in-service party members"})
-    if wanted.unit_hours is not None and (not wanted.in_service or not 0 <= wanted.unit_hours <= UNIT_HOURS_MAX):
-        problems.append({"field": "unit_hours", "problem": f"0..{UNIT_HOURS_MAX}, in-service party members only"})
+    if wanted.unit_hours is not None and (not wanted.in_service or not 1 <= wanted.unit_hours <= UNIT_HOURS_MAX):
+        problems.append({"field": "unit_hours", "problem": f"1..{UNIT_HOURS_MAX}, in-service party members only"})
     if problems:
         raise InvalidInputError("志愿者信息有误", details={"fields": problems})
     slots = parse_slots(wanted.availability)

@@ -106,6 +106,7 @@ OTHER_OBJECT_OPERATIONS = {
     "GET /api/v1/photos/{upload_id}/{token}",
     "POST /api/v1/teams/{team_id}/members",
     "DELETE /api/v1/teams/{team_id}/members/{volunteer_id}",
+    "PUT /api/v1/teams/{team_id}/leader",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.
