@@ -23,7 +23,7 @@ from app.core.clock import now_utc
 from app.core.config import RemindersSection
 from app.identity.models import RoleMembership, User
 from app.identity.roles import Role
-from app.orders.candidates import ranking
+from app.orders.candidates import best
 from app.orders.models import Order
 from app.orders.queries import newest_orders
 from app.orders.reminder_scan import window_ids
@@ -81,12 +81,7 @@ def main(argv: list[str]) -> int:
             _plan(
                 session,
                 f"candidates for order {order.id} (skill {skill})",
-                ranking(
-                    order,
-                    skill,
-                    week_window(order.preferred_start, order.preferred_end),
-                    narrow=bool(skill or order.grid_id),
-                ),
+                best(order, skill, week_window(order.preferred_start, order.preferred_end)),
             )
         _plan(
             session,
