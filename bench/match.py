@@ -13,13 +13,15 @@ What it does, on PostgreSQL, in a database of its own (default ``test_linli_matc
 3. takes one submitted order of a skilled category in a grid, gives it a preferred time (a
    Wednesday, 10:00–11:00 Shanghai), and times ``--runs`` rankings of it: the current one
    (``app.orders.candidates.best``) and, in the same run on the same data, the one before the
-   registry (``bench/match_baseline.py``);
+   registry (``bench/match_baseline.py``); then the current one for the same order as if it had no
+   grid (its first tier is everyone with the skill, about a tenth of the community);
 4. prints per ranking the median and p99 milliseconds (statement sent, rows fetched), the rows the
    plan read (actual rows × loops of every scan node) and buffers, and the ``EXPLAIN (ANALYZE,
    BUFFERS)`` plan of each.
 
 Usage: ``.venv/bin/python bench/match.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-[--database-name test_linli_match] [--volunteers 100000] [--runs 200] [--seed 1] [--discard]``.
+[--database-name test_linli_match] [--volunteers 100000] [--runs 200] [--seed 1] [--discard | --reuse]``
+(``--reuse``: rank again in the database a previous run kept, without seeding).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from match_baseline import baseline_ranking
 from seed import city_size, seed
 from seed import parse_args as seed_args
 from seed_city import CATALOGUE, FOCUS_CODE
-from seed_load import _conninfo, prepare_target
+from seed_load import Target, _conninfo, prepare_target
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area, ServiceCategory
@@ -67,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--discard", action="store_true", help="drop the database at the end")
+    parser.add_argument("--reuse", action="store_true", help="rank in the database a previous run seeded and kept")
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
         parser.error("PostgreSQL only (the plans and the goal are PostgreSQL's)")
@@ -79,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.reuse:
+        target = Target(url=make_url(args.database_url).set(database=args.database_name), created=True)
+        return rank(target, args)
     target = prepare_target(args.database_url, args.database_name, seed=args.seed, replace=True)
     print(f"seeding {target.safe_url}: a community of {args.volunteers:,} volunteers", flush=True)
     # A small city around one very large community: the seeder's counts, the focus one's raised.
@@ -99,19 +106,32 @@ def main(argv: list[str] | None = None) -> int:
         # The seeder's own consistency checks (event chains, counters …) say nothing about the
         # rows the ranking reads; the figures below stand, but the failure is reported.
         print("match.py: the seeder's consistency checks failed (above); ranking anyway", flush=True)
+    registry_rows(_conninfo(target.url), random.Random(f"{args.seed}/registry"))  # noqa: S311 - synthetic
+    target.analyze()
+    return rank(target, args)
+
+
+def rank(target: Target, args: argparse.Namespace) -> int:
+    """Time the rankings of one order in ``target`` and print the figures; 1 if the goal is missed."""
     engine = target.engine()
     try:
-        registry_rows(_conninfo(target.url), random.Random(f"{args.seed}/registry"))  # noqa: S311 - synthetic
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM (ANALYZE)"))
         with Session(engine) as session:
             order, skill = pick_order(session)
             window = week_window(order.preferred_start, order.preferred_end)
             print(f"\norder {order.id}: skill {skill}, grid {order.grid_id}, preferred {order.preferred_start}")
+            ranked, before = best(order, skill, window), baseline_ranking(order, skill)
             figures = [
-                measure(session, "current (app.orders.candidates.best)", best(order, skill, window), args.runs),
-                measure(session, "baseline (before the registry)", baseline_ranking(order, skill), args.runs),
+                # As rank_candidates runs it: JIT off for its transaction.
+                measure(session, "current (app.orders.candidates.best)", ranked, args.runs, jit=False),
+                # As the app ran it, and then with JIT off too, for a fair comparison.
+                measure(session, "baseline (before the registry)", before, args.runs, jit=True),
+                measure(session, "baseline, JIT off", before, args.runs, jit=False),
             ]
+            # The same order as if it had no grid: the first tier is everyone with the skill.
+            gridless = Order(community_id=order.community_id, grid_id=None)
+            figures.append(
+                measure(session, "current, the order in no grid", best(gridless, skill, window), args.runs, jit=False)
+            )
     finally:
         engine.dispose()
         if args.discard:
@@ -188,19 +208,31 @@ def pick_order(session: Session) -> tuple[Order, str]:
     return order, str(skill)
 
 
-def measure(session: Session, name: str, statement: sa.Select[Any], runs: int) -> tuple[str, float, float, int, int]:
-    """Median and p99 ms of ``runs`` executions (after three to warm up), the plan's rows and buffers."""
-    for _ in range(3):
+def measure(
+    session: Session, name: str, statement: sa.Select[Any], runs: int, *, jit: bool
+) -> tuple[str, float, float, int, int]:
+    """Median and p99 ms of ``runs`` executions (after three to warm up), each in a transaction of
+    its own (with ``SET LOCAL jit = off`` first unless ``jit``), the plan's rows and buffers."""
+
+    def once() -> None:
+        if not jit:
+            session.execute(sa.text("SET LOCAL jit = off"))
         session.execute(statement).all()
+        session.rollback()
+
+    for _ in range(3):
+        once()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        session.execute(statement).all()
+        once()
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     p50 = statistics.median(times)
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
     sql = str(statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    if not jit:
+        session.execute(sa.text("SET LOCAL jit = off"))
     (plan,) = session.execute(sa.text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")).scalar_one()
     rows = _rows_read(plan["Plan"])
     buffers = int(plan["Plan"].get("Shared Hit Blocks", 0)) + int(plan["Plan"].get("Shared Read Blocks", 0))

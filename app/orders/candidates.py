@@ -1,14 +1,25 @@
 """Ranking volunteers for a dispatch: skill, same grid, free at the order's preferred time, current
 load against their capacity, response speed and past ratings, each with a reason in Chinese.
 
-The database does all of it (only the returned rows travel). In a large community it first narrows
-to those who have the order's skill or live in its grid (two indexes: user_skills (skill, user),
-households (grid, user)) and scores only them; only when fewer than a page of those can take the
-order is the whole community scored. Volunteers already holding as many orders as they take at once
-(``max_active``) are left out: they could not take this one, and the picker still lists them."""
+The database does all of it (only the returned rows travel), and in a large community it scores
+few of the volunteers, exactly: the skill and the grid are worth more than all the other factors
+can add (at most ``MAX_EXTRA``), so volunteers are scored by tiers, from two indexes (user_skills
+(skill, user), households (grid, user)):
+
+1. those with the skill who live in the grid (base SKILL_WEIGHT + SAME_GRID_WEIGHT),
+2. those with one of the two (base at most SKILL_WEIGHT),
+3. everyone else of the community (base 0),
+
+and a tier is scored only when the tiers before it found fewer than MAX_CANDIDATES, or their
+MAX_CANDIDATES-th score is below the tier's base plus MAX_EXTRA (someone in it could still rank
+among them). Each gate is a condition the database evaluates once, before the tier (PostgreSQL: a
+one-time filter; the tier's plan says "never executed"). Volunteers already holding as many
+orders as they take at once (``max_active``) are left out: they could not take this one, and the
+picker still lists them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,14 +50,30 @@ RESPONSE_WEIGHT = 1.0
 RESPONSE_HORIZON_MINUTES = 120
 #: A rating average is compared with this neutral score (3 of 5 stars).
 NEUTRAL_RATING = 3.0
+BEST_RATING = 5.0
+#: The most the factors besides skill and grid can add (free, quickest, five stars, nothing held).
+MAX_EXTRA = AVAILABLE_WEIGHT + RESPONSE_WEIGHT + (BEST_RATING - NEUTRAL_RATING)
 MAX_CANDIDATES = 20
 #: Orders a volunteer is already holding.
 ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE)
 
 
-def ranking(order: Order, skill: str | None, window: Slot | None, *, narrow: bool) -> sa.Select[Any]:
-    """The community's volunteers who can take one more order, with their factors and score, best
-    first. ``narrow``: only those with the skill or living in the order's grid."""
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Volunteers scored together: their base score at most, which they are, and whether they
+    have the skill and live in the grid when that is known for all of them (None: ask each)."""
+
+    base: float
+    among: sa.ColumnElement[bool] | None = None
+    skilled: bool | None = None
+    in_grid: bool | None = None
+
+
+def ranking(order: Order, skill: str | None, window: Slot | None, tier: Tier | None = None) -> sa.Select[Any]:
+    """The community's volunteers who can take one more order (those of ``tier``), with their
+    factors and score, the best MAX_CANDIDATES first. Per volunteer only primary-key and index
+    probes; the name and the slot's end are looked up for the rows returned only (:func:`best`)."""
+    tier = tier or Tier(0.0)
     member = RoleMembership
     # Orders held now, counted over the community's open orders (its status index), not over
     # every order of every volunteer.
@@ -59,15 +86,9 @@ def ranking(order: Order, skill: str | None, window: Slot | None, *, narrow: boo
     stats = VolunteerStats
     average = sa.cast(stats.score_sum, sa.Float) / sa.func.nullif(stats.rated_count, 0)
     response = sa.cast(stats.accept_minutes_sum, sa.Float) / sa.func.nullif(stats.accepted_count, 0)
-    skilled: sa.ColumnElement[bool] = (
-        sa.exists().where(UserSkill.user_id == member.user_id, UserSkill.skill == skill) if skill else sa.false()
-    )
-    same_grid: sa.ColumnElement[bool] = (
-        sa.and_(Household.grid_id.is_not(None), Household.grid_id == order.grid_id) if order.grid_id else sa.false()
-    )
-    slot_starts, slot_ends = _free_slot(member.user_id, window)
-    skill_match = sa.case((skilled, 1), else_=0)
-    grid_match = sa.case((same_grid, 1), else_=0)
+    skill_match = _flag(tier.skilled, _skilled(member.user_id, skill))
+    grid_match = _flag(tier.in_grid, _in_grid(member.user_id, order.grid_id))
+    slot_starts = _free_slot(member.user_id, window)
     free = sa.case((slot_starts.is_not(None), 1), else_=0)
     active = sa.func.coalesce(load.c.active, 0)
     capacity = sa.func.coalesce(VolunteerProfile.max_active, DEFAULT_MAX_ACTIVE)
@@ -87,11 +108,9 @@ def ranking(order: Order, skill: str | None, window: Slot | None, *, narrow: boo
     statement = (
         sa.select(
             member.user_id,
-            User.nickname,
             skill_match.label("skilled"),
             grid_match.label("same_grid"),
             slot_starts.label("slot_starts"),
-            slot_ends.label("slot_ends"),
             active.label("active"),
             capacity.label("capacity"),
             response.label("response"),
@@ -99,8 +118,6 @@ def ranking(order: Order, skill: str | None, window: Slot | None, *, narrow: boo
             sa.func.coalesce(stats.rated_count, 0).label("rated"),
             score,
         )
-        .join(User, User.id == member.user_id)
-        .outerjoin(Household, Household.user_id == member.user_id)
         .outerjoin(load, load.c.user_id == member.user_id)
         .outerjoin(stats, stats.user_id == member.user_id)
         .outerjoin(VolunteerProfile, VolunteerProfile.user_id == member.user_id)
@@ -108,50 +125,81 @@ def ranking(order: Order, skill: str | None, window: Slot | None, *, narrow: boo
         .order_by(score.desc(), member.user_id)
         .limit(MAX_CANDIDATES)
     )
-    if narrow:
-        statement = statement.where(member.user_id.in_(_likely(order, skill)))
-    return statement
+    return statement.where(tier.among) if tier.among is not None else statement
+
+
+def _flag(known: bool | None, asked: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    """1 or 0: what the tier knows of all its volunteers, else asked of each."""
+    if known is not None:
+        return sa.literal(int(known))
+    return sa.case((asked, 1), else_=0)
 
 
 def best(order: Order, skill: str | None, window: Slot | None) -> sa.Select[Any]:
-    """The top MAX_CANDIDATES in one statement: the narrowed ranking when it fills a page, else the
-    whole community's. The whole community's branch is guarded by a condition on the narrowed
-    one's count that the database evaluates once (PostgreSQL: a one-time filter), so it is not
-    scored at all when the narrowed ranking is full."""
-    if not (skill or order.grid_id):
-        return ranking(order, skill, window, narrow=False)
-    narrowed = ranking(order, skill, window, narrow=True).cte("narrowed")
-    found = sa.select(sa.func.count()).select_from(narrowed).scalar_subquery()
-    whole = ranking(order, skill, window, narrow=False).subquery("whole")
-    either = sa.union_all(
-        sa.select(narrowed).where(found >= MAX_CANDIDATES),
-        sa.select(whole).where(found < MAX_CANDIDATES),
-    ).subquery("best")
-    return sa.select(either).order_by(either.c.score.desc(), either.c.user_id)
+    """The top MAX_CANDIDATES in one statement, scoring tier after tier while a tier could still
+    place someone among them (see the module), with each row's name and free slot."""
+    so_far: Any = None
+    for tier in _tiers(order, skill):
+        scored = sa.select(ranking(order, skill, window, tier).subquery())
+        if so_far is not None:
+            top = sa.select(so_far.c.score).order_by(so_far.c.score.desc()).limit(MAX_CANDIDATES).subquery()
+            found = sa.select(sa.func.count()).select_from(top).scalar_subquery()
+            floor = sa.select(sa.func.min(top.c.score)).scalar_subquery()
+            # "<=": someone there could tie with the last one and win on the lower id.
+            scored = scored.where(sa.or_(found < MAX_CANDIDATES, floor <= tier.base + MAX_EXTRA))
+            so_far = sa.union_all(sa.select(so_far), scored).cte()
+        else:
+            so_far = scored.cte()
+    slot_ends = _free_slot(so_far.c.user_id, window, ends=True)
+    return (
+        sa.select(so_far, User.nickname, slot_ends.label("slot_ends"))
+        .join(User, User.id == so_far.c.user_id)
+        .order_by(so_far.c.score.desc(), so_far.c.user_id)
+        .limit(MAX_CANDIDATES)
+    )
 
 
-def _likely(order: Order, skill: str | None) -> sa.CompoundSelect[Any] | sa.Select[Any]:
-    """Who has the skill or lives in the grid, each from its own index."""
-    branches: list[sa.Select[Any]] = []
+def _tiers(order: Order, skill: str | None) -> list[Tier]:
+    """From the best tier down; disjoint, together the whole community."""
+    user = RoleMembership.user_id
+    skilled = user.in_(sa.select(UserSkill.user_id).where(UserSkill.skill == skill))
+    in_grid = user.in_(sa.select(Household.user_id).where(Household.grid_id == order.grid_id))
+    if skill and order.grid_id:
+        return [
+            Tier(SKILL_WEIGHT + SAME_GRID_WEIGHT, sa.and_(skilled, in_grid), skilled=True, in_grid=True),
+            Tier(max(SKILL_WEIGHT, SAME_GRID_WEIGHT), sa.or_(skilled, in_grid) & ~sa.and_(skilled, in_grid)),
+            Tier(0.0, sa.and_(~skilled, ~in_grid), skilled=False, in_grid=False),
+        ]
     if skill:
-        branches.append(sa.select(UserSkill.user_id).where(UserSkill.skill == skill))
+        return [Tier(SKILL_WEIGHT, skilled, skilled=True), Tier(0.0, ~skilled, skilled=False)]
     if order.grid_id:
-        branches.append(sa.select(Household.user_id).where(Household.grid_id == order.grid_id))
-    return sa.union(*branches) if len(branches) > 1 else branches[0]
+        return [Tier(SAME_GRID_WEIGHT, in_grid, in_grid=True), Tier(0.0, ~in_grid, in_grid=False)]
+    return [Tier(0.0)]
 
 
-def _free_slot(user_id: Any, window: Slot | None) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
-    """The first of the volunteer's weekly slots that overlaps ``window`` (its start and end), by
+def _skilled(user_id: Any, skill: str | None) -> sa.ColumnElement[bool]:
+    if not skill:
+        return sa.false()
+    return sa.exists().where(UserSkill.user_id == user_id, UserSkill.skill == skill)
+
+
+def _in_grid(user_id: Any, grid_id: int | None) -> sa.ColumnElement[bool]:
+    """By the households' unique user index: a probe per volunteer scored, not a scan of them all."""
+    if not grid_id:
+        return sa.false()
+    return sa.exists().where(Household.user_id == user_id, Household.grid_id == grid_id)
+
+
+def _free_slot(user_id: Any, window: Slot | None, *, ends: bool = False) -> sa.ColumnElement[Any]:
+    """The start (or end) of the first of the volunteer's weekly slots that overlaps ``window``, by
     the primary key (user, starts). Slots of one volunteer never overlap, so the smallest start
     and the smallest end belong to the same slot."""
     if window is None:
-        none = sa.null()
-        return none, none
+        return sa.null()
     slot = VolunteerAvailability
+    column = slot.ends if ends else slot.starts
     overlapping = sa.and_(slot.user_id == user_id, slot.starts < window.ends, slot.ends > window.starts)
-    starts = sa.select(sa.func.min(slot.starts)).where(overlapping).scalar_subquery()
-    ends = sa.select(sa.func.min(slot.ends)).where(overlapping).scalar_subquery()
-    return starts, ends
+    return sa.select(sa.func.min(column)).where(overlapping).scalar_subquery()
 
 
 def _reasons(row: sa.Row[Any], skill_label: str | None) -> list[str]:
@@ -186,6 +234,11 @@ def rank_candidates(rt: Runtime, actor: Actor, order_id: int) -> CandidateList:
             .where(ServiceCategory.id == order.category_id)
         ).one()
         window = week_window(order.preferred_start, order.preferred_end)
+        if session.get_bind().dialect.name == "postgresql":
+            # The planner prices the tiers it will skip too, which crosses jit_above_cost: compiling
+            # the plan took 2.7 s of a 3.3 s ranking at 100,000 volunteers (bench/match.py), for a
+            # query that runs in milliseconds. For this transaction only.
+            session.execute(sa.text("SET LOCAL jit = off"))
         rows = session.execute(best(order, skill, window)).all()
     return CandidateList(
         items=[

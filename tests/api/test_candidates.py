@@ -297,3 +297,67 @@ def test_the_whole_community_is_scored_when_few_have_the_skill_or_the_grid(rt: R
     sec = make_person(rt, "sec").logged_in(client).headers
     items = client.get(f"/api/v1/orders/{order_id}/candidates", headers=sec).get_json()["items"]
     assert [item["volunteer_id"] for item in items] == [skilled, *rest]
+
+
+def test_a_lower_tier_is_scored_when_it_could_still_place_someone(rt: Runtime, client: FlaskClient) -> None:
+    """Twenty volunteers with the skill in the grid, all poorly rated (5 - 2 = 3), fill a page: a
+    volunteer with the skill only who is free and well rated (3 + 1.5 + 2 = 6.5), and one with
+    neither who is free, quick and well rated (1.5 + 1 + 2 = 4.5), still rank above them."""
+    world = _community(rt)
+    poor = [_volunteer(rt, world, f"vol-poor-{n:02d}", home=True, skill="electrician") for n in range(20)]
+    for user_id in poor:
+        _rated(rt, user_id, 1)
+    skilled = _volunteer(rt, world, "vol-skilled", skill="electrician")
+    _profile(rt, "vol-skilled", skills=["electrician"], slots=[(3, "09:00", "12:00")])
+    _rated(rt, skilled, 5)
+    neither = _volunteer(rt, world, "vol-neither")
+    _profile(rt, "vol-neither", slots=[(3, "08:00", "11:00")])
+    _rated(rt, neither, 5)
+    _responded(rt, neither, 0)
+    order_id = make_order(
+        rt,
+        actor_of(rt, "res"),
+        world,
+        category="repair",
+        grid=world.grid,
+        preferred_start=_next_wednesday_at(10),
+        preferred_end=_next_wednesday_at(11),
+    )
+    sec = make_person(rt, "sec").logged_in(client).headers
+    items = client.get(f"/api/v1/orders/{order_id}/candidates", headers=sec).get_json()["items"]
+    assert [item["volunteer_id"] for item in items] == [skilled, neither, *poor[:18]]
+    assert [item["score"] for item in items[:3]] == [6.5, 4.5, 3.0]
+    assert items[1]["reasons"] == [
+        "周三 8:00–11:00 有空",
+        "当前空闲（上限 3 单）",
+        "平均 1 分钟内响应",
+        "历史评分 5.0（1 次）",
+    ]
+
+
+def test_a_lower_tier_is_not_scored_when_nobody_there_could_place(rt: Runtime, client: FlaskClient) -> None:
+    """Twenty with the skill in the grid and five stars (5 + 2 = 7): one with the skill only can
+    reach 3 + 1.5 + 1 + 2 = 7.5 at most, so that tier is still scored and ranks where it belongs;
+    everyone else (4.5 at most) is not proposed."""
+    world = _community(rt)
+    good = [_volunteer(rt, world, f"vol-good-{n:02d}", home=True, skill="electrician") for n in range(20)]
+    for user_id in good:
+        _rated(rt, user_id, 5)
+    best_other = _volunteer(rt, world, "vol-other", skill="electrician")
+    _profile(rt, "vol-other", skills=["electrician"], slots=[(3, "09:00", "12:00")])
+    _rated(rt, best_other, 5)
+    _responded(rt, best_other, 0)
+    _volunteer(rt, world, "vol-neither")
+    order_id = make_order(
+        rt,
+        actor_of(rt, "res"),
+        world,
+        category="repair",
+        grid=world.grid,
+        preferred_start=_next_wednesday_at(10),
+        preferred_end=_next_wednesday_at(11),
+    )
+    sec = make_person(rt, "sec").logged_in(client).headers
+    items = client.get(f"/api/v1/orders/{order_id}/candidates", headers=sec).get_json()["items"]
+    assert [item["volunteer_id"] for item in items] == [best_other, *good[:19]]
+    assert [item["score"] for item in items[:2]] == [7.5, 7.0]
