@@ -158,6 +158,19 @@ def _profile(
         store_profile(session, actor.user_id, wanted, validate(session, actor.communities_as(Role.VOLUNTEER), wanted))
 
 
+def _repair_on_wednesday(rt: Runtime, world: World) -> int:
+    """A repair (the skill electrician) in the grid, wanted next Wednesday 10:00–11:00."""
+    return make_order(
+        rt,
+        actor_of(rt, "res"),
+        world,
+        category="repair",
+        grid=world.grid,
+        preferred_start=_next_wednesday_at(10),
+        preferred_end=_next_wednesday_at(11),
+    )
+
+
 def _hold_one(rt: Runtime, world: World, openid: str) -> None:
     make_order(rt, Crew("res", "sec", openid), world, status=OrderStatus.ACCEPTED)
 
@@ -314,15 +327,7 @@ def test_a_lower_tier_is_scored_when_it_could_still_place_someone(rt: Runtime, c
     _profile(rt, "vol-neither", slots=[(3, "08:00", "11:00")])
     _rated(rt, neither, 5)
     _responded(rt, neither, 0)
-    order_id = make_order(
-        rt,
-        actor_of(rt, "res"),
-        world,
-        category="repair",
-        grid=world.grid,
-        preferred_start=_next_wednesday_at(10),
-        preferred_end=_next_wednesday_at(11),
-    )
+    order_id = _repair_on_wednesday(rt, world)
     sec = make_person(rt, "sec").logged_in(client).headers
     items = client.get(f"/api/v1/orders/{order_id}/candidates", headers=sec).get_json()["items"]
     assert [item["volunteer_id"] for item in items] == [skilled, neither, *poor[:18]]
@@ -348,15 +353,7 @@ def test_a_lower_tier_is_not_scored_when_nobody_there_could_place(rt: Runtime, c
     _rated(rt, best_other, 5)
     _responded(rt, best_other, 0)
     _volunteer(rt, world, "vol-neither")
-    order_id = make_order(
-        rt,
-        actor_of(rt, "res"),
-        world,
-        category="repair",
-        grid=world.grid,
-        preferred_start=_next_wednesday_at(10),
-        preferred_end=_next_wednesday_at(11),
-    )
+    order_id = _repair_on_wednesday(rt, world)
     sec = make_person(rt, "sec").logged_in(client).headers
     items = client.get(f"/api/v1/orders/{order_id}/candidates", headers=sec).get_json()["items"]
     assert [item["volunteer_id"] for item in items] == [best_other, *good[:19]]

@@ -14,8 +14,8 @@ from app.core.clock import SHANGHAI
 from app.identity.roles import Role
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
-from app.volunteers.profiles import ProfileIn, store_profile, validate
 from app.volunteers.shapes import SlotOut
+from tests.api.test_candidates import _profile
 from tests.factories import Crew, OrderFields, actor_of, make_order, make_person, make_world
 
 
@@ -35,17 +35,7 @@ def test_the_pool_ranks_skill_grid_then_a_time_in_the_volunteers_slots(rt: Runti
     volunteer = make_person(rt, "vol", (Role.VOLUNTEER, world.community))
     actor = actor_of(rt, "vol")
     set_household(rt, actor, community=world.community, grid=world.grid, building="1", unit="1", room="101")
-    wanted = ProfileIn(
-        skills=["electrician"],
-        availability=[(3, "09:00", "12:00"), (7, "23:00", "24:00")],
-        max_active=3,
-        party_member=False,
-        in_service=False,
-        employer_unit=None,
-        unit_hours=None,
-    )
-    with rt.db.write() as session:
-        store_profile(session, actor.user_id, wanted, validate(session, actor.communities_as(Role.VOLUNTEER), wanted))
+    _profile(rt, "vol", skills=["electrician"], slots=[(3, "09:00", "12:00"), (7, "23:00", "24:00")])
 
     crew = Crew("res", "sec", "vol")
 

@@ -5,7 +5,6 @@ Runs on SQLite and, with LINLI_TEST_DATABASE_URL, on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import requests
@@ -18,42 +17,12 @@ from app.orders.workflow import Action
 from app.runtime import Runtime
 from app.volunteers.models import VolunteerStats
 from tests.factories import make_world
-from tests.integration.test_claim_race import (
-    BARRIER_TIMEOUT_SECONDS,
-    REQUEST_TIMEOUT_SECONDS,
-    Outcome,
-    _login,
-    _my_id,
-    base_url,
-)
+from tests.integration.test_claim_race import REQUEST_TIMEOUT_SECONDS, _login, _my_id, _race, base_url
 
 __all__ = ["base_url"]  # the fixture, used by name
 
 ROUNDS = 5
 MEMBERS = 2
-
-
-def _accept_at_once(base: str, members: list[requests.Session], order_id: int) -> list[Outcome]:
-    barrier = threading.Barrier(len(members))
-    outcomes: list[Outcome] = [Outcome(status=-1, body={})] * len(members)
-
-    def accept(index: int) -> None:
-        barrier.wait(timeout=BARRIER_TIMEOUT_SECONDS)
-        try:
-            response = members[index].post(
-                f"{base}/api/v1/orders/{order_id}/accept", json={}, timeout=REQUEST_TIMEOUT_SECONDS
-            )
-            outcomes[index] = Outcome(status=response.status_code, body=response.json())
-        except (requests.RequestException, ValueError) as exc:  # an outcome to report, not a crash
-            outcomes[index] = Outcome(status=-1, body={"exception": repr(exc)})
-
-    threads = [threading.Thread(target=accept, args=(i,)) for i in range(len(members))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=BARRIER_TIMEOUT_SECONDS + REQUEST_TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a member never got an answer"
-    return outcomes
 
 
 def test_two_members_accepting_a_team_order_at_once_one_wins(rt: Runtime, base_url: str) -> None:
@@ -97,7 +66,7 @@ def test_two_members_accepting_a_team_order_at_once_one_wins(rt: Runtime, base_u
             )
             assert dispatched.status_code == 200, dispatched.text
 
-            outcomes = _accept_at_once(base_url, members, order_id)
+            outcomes = _race(base_url, members, order_id, action="accept")
 
             assert Counter(o.status for o in outcomes) == Counter({200: 1, 409: 1}), outcomes
             (lost,) = [o for o in outcomes if o.status == 409]
