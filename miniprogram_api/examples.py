@@ -419,6 +419,7 @@ EXPORT: Final = {
     "roles": _ROLES,
     "household": _HOUSEHOLD,
     "skills": [],
+    "volunteer": None,
     "teams": [],
     "property_companies": [],
     "bot": {"oa_openid": None, "following": False},

@@ -106,6 +106,9 @@ class ExportHead(Shape):
     #: In full (the room too): the caller's own address.
     household: HouseholdOut | None
     skills: list[str]
+    #: The volunteer registry entry (slots, capacity, party membership, employer unit); null for
+    #: someone who never was a volunteer.
+    volunteer: VolunteerProfileOut | None = None
     teams: list[ExportGroup]
     property_companies: list[ExportGroup]
     bot: ExportBot

@@ -225,3 +225,14 @@ def test_slots_that_touch_are_not_an_overlap(client: FlaskClient, people: People
         (2, "09:00"),
         (2, "12:00"),
     ]
+
+
+def test_the_entry_is_in_the_export_and_gone_with_the_account(rt: Runtime, client: FlaskClient, people: People) -> None:
+    assert _put(client, people, GOOD).status_code == 200
+    export = client.get("/api/v1/me/export", headers=people.volunteer.headers)
+    assert export.status_code == 200
+    assert export.get_json()["volunteer"]["employer_unit"] == "区税务局"
+    assert client.get("/api/v1/me/export", headers=people.resident.headers).get_json()["volunteer"] is None
+
+    assert client.delete("/api/v1/me", headers=people.volunteer.headers).status_code in (200, 204)
+    assert _rows(rt) == []
