@@ -3,23 +3,24 @@ load against their capacity, response speed and past ratings, each with a reason
 
 The database does all of it (only the returned rows travel), and in a large community it scores
 few of the volunteers, exactly: the skill and the grid are worth more than all the other factors
-can add (at most ``MAX_EXTRA``), so volunteers are scored by tiers, from two indexes (user_skills
-(skill, user), households (grid, user)):
+can add (at most ``MAX_EXTRA``), so volunteers are scored by tiers, from three indexes
+(user_skills (skill, user), households (grid, user), volunteer_availability (starts, ends, user)):
 
 1. those with the skill who live in the grid (base SKILL_WEIGHT + SAME_GRID_WEIGHT),
 2. those with one of the two (base at most SKILL_WEIGHT),
 3. everyone else of the community (base 0),
 
-and a tier is scored only when the tiers before it found fewer than MAX_CANDIDATES, or their
-MAX_CANDIDATES-th score is below the tier's base plus MAX_EXTRA (someone in it could still rank
-among them). Each gate is a condition the database evaluates once, before the tier (PostgreSQL: a
-one-time filter; the tier's plan says "never executed"). Volunteers already holding as many
-orders as they take at once (``max_active``) are left out: they could not take this one, and the
-picker still lists them."""
+each split, when the order has a preferred time, into those free then (base + AVAILABLE_WEIGHT)
+and the others, best base first. A tier is scored only when the tiers before it found fewer than
+MAX_CANDIDATES, or their MAX_CANDIDATES-th score is at most the most anyone in it can score
+(``Tier.ceiling``: someone there could still rank among them). Each gate is a condition the
+database evaluates once, before the tier (PostgreSQL: a one-time filter; the tier's plan says
+"never executed"). Volunteers already holding as many orders as they take at once
+(``max_active``) are left out: they could not take this one, and the picker still lists them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +36,7 @@ from app.orders.models import Order
 from app.orders.shapes import CandidateList, CandidateOut
 from app.orders.workflow import OrderStatus, Party
 from app.runtime import Runtime
-from app.volunteers.availability import Slot, week_window
+from app.volunteers.availability import DAY, Slot, week_window
 from app.volunteers.models import UserSkill, VolunteerAvailability, VolunteerProfile, VolunteerStats
 from app.volunteers.profiles import DEFAULT_MAX_ACTIVE
 
@@ -67,6 +68,13 @@ class Tier:
     among: sa.ColumnElement[bool] | None = None
     skilled: bool | None = None
     in_grid: bool | None = None
+    #: Whether they have a slot at the order's preferred time.
+    free: bool | None = None
+
+    @property
+    def ceiling(self) -> float:
+        """The most anyone of the tier can score."""
+        return self.base + MAX_EXTRA - (AVAILABLE_WEIGHT if self.free is not None else 0.0)
 
 
 def ranking(order: Order, skill: str | None, window: Slot | None, tier: Tier | None = None) -> sa.Select[Any]:
@@ -88,8 +96,7 @@ def ranking(order: Order, skill: str | None, window: Slot | None, tier: Tier | N
     response = sa.cast(stats.accept_minutes_sum, sa.Float) / sa.func.nullif(stats.accepted_count, 0)
     skill_match = _flag(tier.skilled, _skilled(member.user_id, skill))
     grid_match = _flag(tier.in_grid, _in_grid(member.user_id, order.grid_id))
-    slot_starts = _free_slot(member.user_id, window)
-    free = sa.case((slot_starts.is_not(None), 1), else_=0)
+    free = _flag(tier.free, _free_slot(member.user_id, window).is_not(None) if window else sa.false())
     active = sa.func.coalesce(load.c.active, 0)
     capacity = sa.func.coalesce(VolunteerProfile.max_active, DEFAULT_MAX_ACTIVE)
     quick = sa.case(
@@ -105,19 +112,19 @@ def ranking(order: Order, skill: str | None, window: Slot | None, tier: Tier | N
         + RESPONSE_WEIGHT * quick
         + sa.func.coalesce(average - NEUTRAL_RATING, 0.0)
     ).label("score")
+    columns: list[Any] = [
+        member.user_id,
+        skill_match.label("skilled"),
+        grid_match.label("same_grid"),
+        active.label("active"),
+        capacity.label("capacity"),
+        response.label("response"),
+        average.label("average"),
+        sa.func.coalesce(stats.rated_count, 0).label("rated"),
+        score,
+    ]
     statement = (
-        sa.select(
-            member.user_id,
-            skill_match.label("skilled"),
-            grid_match.label("same_grid"),
-            slot_starts.label("slot_starts"),
-            active.label("active"),
-            capacity.label("capacity"),
-            response.label("response"),
-            average.label("average"),
-            sa.func.coalesce(stats.rated_count, 0).label("rated"),
-            score,
-        )
+        sa.select(*columns)
         .outerjoin(load, load.c.user_id == member.user_id)
         .outerjoin(stats, stats.user_id == member.user_id)
         .outerjoin(VolunteerProfile, VolunteerProfile.user_id == member.user_id)
@@ -139,42 +146,68 @@ def best(order: Order, skill: str | None, window: Slot | None) -> sa.Select[Any]
     """The top MAX_CANDIDATES in one statement, scoring tier after tier while a tier could still
     place someone among them (see the module), with each row's name and free slot."""
     so_far: Any = None
-    for tier in _tiers(order, skill):
+    for tier in _tiers(order, skill, window):
         scored = sa.select(ranking(order, skill, window, tier).subquery())
         if so_far is not None:
             top = sa.select(so_far.c.score).order_by(so_far.c.score.desc()).limit(MAX_CANDIDATES).subquery()
             found = sa.select(sa.func.count()).select_from(top).scalar_subquery()
             floor = sa.select(sa.func.min(top.c.score)).scalar_subquery()
             # "<=": someone there could tie with the last one and win on the lower id.
-            scored = scored.where(sa.or_(found < MAX_CANDIDATES, floor <= tier.base + MAX_EXTRA))
+            scored = scored.where(sa.or_(found < MAX_CANDIDATES, floor <= tier.ceiling))
             so_far = sa.union_all(sa.select(so_far), scored).cte()
         else:
             so_far = scored.cte()
+    slot_starts = _free_slot(so_far.c.user_id, window)
     slot_ends = _free_slot(so_far.c.user_id, window, ends=True)
     return (
-        sa.select(so_far, User.nickname, slot_ends.label("slot_ends"))
+        sa.select(so_far, User.nickname, slot_starts.label("slot_starts"), slot_ends.label("slot_ends"))
         .join(User, User.id == so_far.c.user_id)
         .order_by(so_far.c.score.desc(), so_far.c.user_id)
         .limit(MAX_CANDIDATES)
     )
 
 
-def _tiers(order: Order, skill: str | None) -> list[Tier]:
-    """From the best tier down; disjoint, together the whole community."""
+def _tiers(order: Order, skill: str | None, window: Slot | None) -> list[Tier]:
+    """From the best tier down; disjoint, together the whole community. With a preferred time each
+    tier of skill and grid is split into those free then and the others."""
     user = RoleMembership.user_id
     skilled = user.in_(sa.select(UserSkill.user_id).where(UserSkill.skill == skill))
     in_grid = user.in_(sa.select(Household.user_id).where(Household.grid_id == order.grid_id))
+    tiers: list[Tier]
     if skill and order.grid_id:
-        return [
+        tiers = [
             Tier(SKILL_WEIGHT + SAME_GRID_WEIGHT, sa.and_(skilled, in_grid), skilled=True, in_grid=True),
             Tier(max(SKILL_WEIGHT, SAME_GRID_WEIGHT), sa.or_(skilled, in_grid) & ~sa.and_(skilled, in_grid)),
             Tier(0.0, sa.and_(~skilled, ~in_grid), skilled=False, in_grid=False),
         ]
-    if skill:
-        return [Tier(SKILL_WEIGHT, skilled, skilled=True), Tier(0.0, ~skilled, skilled=False)]
-    if order.grid_id:
-        return [Tier(SAME_GRID_WEIGHT, in_grid, in_grid=True), Tier(0.0, ~in_grid, in_grid=False)]
-    return [Tier(0.0)]
+    elif skill:
+        tiers = [Tier(SKILL_WEIGHT, skilled, skilled=True), Tier(0.0, ~skilled, skilled=False)]
+    elif order.grid_id:
+        tiers = [Tier(SAME_GRID_WEIGHT, in_grid, in_grid=True), Tier(0.0, ~in_grid, in_grid=False)]
+    else:
+        tiers = [Tier(0.0)]
+    if window is None:
+        return tiers
+    free = user.in_(_free_during(window))
+    split = [
+        replace(
+            tier,
+            base=tier.base + weight,
+            among=is_free if tier.among is None else sa.and_(tier.among, is_free),
+            free=flag,
+        )
+        for tier in tiers
+        for flag, weight, is_free in ((True, AVAILABLE_WEIGHT, free), (False, 0.0, ~free))
+    ]
+    return sorted(split, key=lambda tier: -tier.base)
+
+
+def _free_during(window: Slot) -> sa.Select[Any]:
+    """Who has a slot overlapping ``window``: slots never cross midnight, so those starting that day
+    before the window ends, a range of ix_volunteer_availability_starts_ends_user_id."""
+    slot = VolunteerAvailability
+    day = window.starts - window.starts % DAY
+    return sa.select(slot.user_id).where(slot.starts >= day, slot.starts < window.ends, slot.ends > window.starts)
 
 
 def _skilled(user_id: Any, skill: str | None) -> sa.ColumnElement[bool]:

@@ -93,6 +93,9 @@ class VolunteerAvailability(Base):
     range comparison on the primary key, whatever the weekday."""
 
     __tablename__ = "volunteer_availability"
+    # Who is free at an order's time: the slots starting that day before the order's window ends
+    # (app.orders.candidates), a range of this index that carries everything the check reads.
+    __table_args__ = (sa.Index("ix_volunteer_availability_starts_ends_user_id", "starts", "ends", "user_id"),)
 
     user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     starts: Mapped[int] = mapped_column(primary_key=True)

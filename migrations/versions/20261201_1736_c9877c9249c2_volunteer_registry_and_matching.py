@@ -69,6 +69,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", "starts", name=op.f("pk_volunteer_availability")),
     )
+    with op.batch_alter_table("volunteer_availability", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_volunteer_availability_starts_ends_user_id", ["starts", "ends", "user_id"], unique=False
+        )
+
     op.create_table(
         "volunteer_profiles",
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
