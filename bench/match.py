@@ -14,7 +14,8 @@ What it does, on PostgreSQL, in a database of its own (default ``test_linli_matc
    Wednesday, 10:00–11:00 Shanghai), and times ``--runs`` rankings of it: the current one
    (``app.orders.candidates.best``) and, in the same run on the same data, the one before the
    registry (``bench/match_baseline.py``); then the current one for the same order as if it had no
-   grid (its first tier is everyone with the skill, about a tenth of the community);
+   grid (its first tier is everyone with the skill, about a tenth of the community), and as if it had
+   no preferred time;
 4. prints per ranking the median and p99 milliseconds (statement sent, rows fetched), the rows the
    plan read (actual rows × loops of every scan node) and buffers, and the ``EXPLAIN (ANALYZE,
    BUFFERS)`` plan of each.
@@ -129,9 +130,10 @@ def rank(target: Target, args: argparse.Namespace) -> int:
             ]
             # The same order as if it had no grid: the first tier is everyone with the skill.
             gridless = Order(community_id=order.community_id, grid_id=None)
-            figures.append(
-                measure(session, "current, the order in no grid", best(gridless, skill, window), args.runs, jit=False)
-            )
+            figures += [
+                measure(session, "current, the order in no grid", best(gridless, skill, window), args.runs, jit=False),
+                measure(session, "current, no preferred time", best(order, skill, None), args.runs, jit=False),
+            ]
     finally:
         engine.dispose()
         if args.discard:

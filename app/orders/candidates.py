@@ -169,7 +169,7 @@ def best(order: Order, skill: str | None, window: Slot | None) -> sa.Select[Any]
 
 def _tiers(order: Order, skill: str | None, window: Slot | None) -> list[Tier]:
     """From the best tier down; disjoint, together the whole community. With a preferred time each
-    tier of skill and grid is split into those free then and the others."""
+    tier of skill and grid is split into those free then and the others; without one, nobody is."""
     user = RoleMembership.user_id
     skilled = user.in_(sa.select(UserSkill.user_id).where(UserSkill.skill == skill))
     in_grid = user.in_(sa.select(Household.user_id).where(Household.grid_id == order.grid_id))
@@ -187,7 +187,8 @@ def _tiers(order: Order, skill: str | None, window: Slot | None) -> list[Tier]:
     else:
         tiers = [Tier(0.0)]
     if window is None:
-        return tiers
+        # Nobody earns the availability weight: the tiers' ceilings are that much lower.
+        return [replace(tier, free=False) for tier in tiers]
     free = user.in_(_free_during(window))
     split = [
         replace(
