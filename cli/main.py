@@ -300,6 +300,19 @@ def skill_add(community: str, code: str, name: str) -> None:
         click.echo(f"added skill {created.code} {created.name} to {community}")
 
 
+@skill.command("deactivate")
+@click.argument("community")
+@click.argument("code")
+@_friendly_errors
+def skill_deactivate(community: str, code: str) -> None:
+    """COMMUNITY's skill CODE can no longer be chosen; those who have it keep it."""
+    from app.volunteers.catalogue import retire_skill
+
+    with _runtime() as rt:
+        retired = retire_skill(rt, community, code)
+        click.echo(f"skill {retired.code} {retired.name} of {community} is no longer offered")
+
+
 @main.command()
 @click.argument("openid")
 @click.argument("role", type=click.Choice([r.value for r in Role]))

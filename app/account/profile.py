@@ -70,7 +70,9 @@ def set_skills(rt: Runtime, actor: Actor, skills: list[str]) -> ProfileOut:
     if not actor.has_role(Role.VOLUNTEER):
         raise ForbiddenError("只有志愿者可以登记技能")
     with rt.db.write() as session:
-        require_skills(session, actor.communities_as(Role.VOLUNTEER), skills, "skills")
+        require_skills(
+            session, actor.communities_as(Role.VOLUNTEER), skills, "skills", kept=skills_of(session, actor.user_id)
+        )
         replace_skills(session, actor.user_id, skills)
         return _profile(session, actor.user_id)
 

@@ -33,10 +33,10 @@ def set_volunteer_profile(rt: Runtime, actor: Actor, wanted: ProfileIn) -> Volun
     if not communities:
         raise ForbiddenError(_ONLY_VOLUNTEERS)
     with rt.db.read() as session:
-        validate(session, communities, wanted)
+        validate(session, actor.user_id, communities, wanted)
     # Asked outside any transaction: WeChat may be slow, and no row should wait on it.
     check_texts(rt, actor, {"employer_unit": wanted.employer_unit or ""})
     with rt.db.write() as session:
-        slots = validate(session, communities, wanted)
+        slots = validate(session, actor.user_id, communities, wanted)
         store_profile(session, actor.user_id, wanted, slots)
         return profile_of(session, actor.user_id, communities)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.areas.models import Skill
-from app.core.errors import ConflictError, InvalidInputError
+from app.core.errors import ConflictError, InvalidInputError, NotFoundError
 
 #: The catalogue a new community starts with (code → the Chinese name every sentence shows: 技能匹配：电工).
 SKILL_NAMES: dict[str, str] = {
@@ -82,10 +82,24 @@ def _taken(code: str) -> ConflictError:
     )
 
 
-def require_skills(session: Session, community_ids: Collection[int], codes: Iterable[str], field: str) -> None:
-    """Every code is an active skill of one of ``community_ids``; else InvalidInputError naming the
-    unknown codes under ``field``."""
-    wanted = set(codes)
+def deactivate_skill(session: Session, community_id: int, code: str) -> Skill:
+    """The skill can no longer be chosen (those who have it keep it, and its name); already
+    inactive: the same. Raises NotFoundError (no such code in the community)."""
+    skill = session.scalar(sa.select(Skill).where(Skill.community_id == community_id, Skill.code == code))
+    if skill is None:
+        raise NotFoundError(f"本社区的技能库中没有 {code}", details={"code": code})
+    skill.active = False
+    session.flush()
+    return skill
+
+
+def require_skills(
+    session: Session, community_ids: Collection[int], codes: Iterable[str], field: str, kept: Iterable[str] = ()
+) -> None:
+    """Every code is an active skill of one of ``community_ids``, or one of ``kept`` (what they have
+    already: a skill deactivated since is theirs to keep when they save again); else
+    InvalidInputError naming the unknown codes under ``field``."""
+    wanted = set(codes) - set(kept)
     if not wanted:
         return
     known = set(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.areas.models import Area, AreaKind, Skill
-from app.areas.skills import create_skill
+from app.areas.skills import create_skill, deactivate_skill
 from app.areas.tree import get_area
 from app.core.errors import NotFoundError
 from app.identity.actor import Actor, community_for
@@ -41,6 +41,14 @@ def add_skill(rt: Runtime, community_code: str, code: str, name: str) -> SkillOu
     with rt.db.write() as session:
         area = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
         return _out(create_skill(session, area.id, code, name))
+
+
+def retire_skill(rt: Runtime, community_code: str, code: str) -> SkillOut:
+    """Operators (CLI): the community's skill ``code`` can no longer be chosen (nor asked for by a
+    new category); volunteers and categories that have it keep it. Raises NotFoundError."""
+    with rt.db.write() as session:
+        area = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
+        return _out(deactivate_skill(session, area.id, code))
 
 
 def _out(skill: Skill) -> SkillOut:

@@ -37,9 +37,10 @@ class ProfileIn:
     unit_hours: int | None
 
 
-def validate(session: Session, communities: Collection[int], wanted: ProfileIn) -> list[Slot]:
+def validate(session: Session, user_id: int, communities: Collection[int], wanted: ProfileIn) -> list[Slot]:
     """Every rule of a profile, before anything is written; the slots parsed. Raises
-    InvalidInputError naming the fields: skills not in the volunteer's communities' catalogues,
+    InvalidInputError naming the fields: skills not in the volunteer's communities' catalogues
+    (unless they have them already),
     bad slots, ``max_active`` out of 1..MAX_ACTIVE_LIMIT, 双报到 without being a party member, an
     employer unit or its hours without 双报到 (or 双报到 without a unit)."""
     problems: list[dict[str, str]] = []
@@ -57,7 +58,7 @@ def validate(session: Session, communities: Collection[int], wanted: ProfileIn) 
     if problems:
         raise InvalidInputError("志愿者信息有误", details={"fields": problems})
     slots = parse_slots(wanted.availability)
-    require_skills(session, communities, wanted.skills, "skills")
+    require_skills(session, communities, wanted.skills, "skills", kept=skills_of(session, user_id))
     return slots
 
 

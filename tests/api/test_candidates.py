@@ -155,7 +155,12 @@ def _profile(
         unit_hours=None,
     )
     with rt.db.write() as session:
-        store_profile(session, actor.user_id, wanted, validate(session, actor.communities_as(Role.VOLUNTEER), wanted))
+        store_profile(
+            session,
+            actor.user_id,
+            wanted,
+            validate(session, actor.user_id, actor.communities_as(Role.VOLUNTEER), wanted),
+        )
 
 
 def _repair_on_wednesday(rt: Runtime, world: World) -> int:

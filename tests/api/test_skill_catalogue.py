@@ -15,6 +15,7 @@ from app.areas.models import Skill
 from app.areas.skills import SKILL_NAMES
 from app.core.errors import InvalidInputError
 from app.runtime import Runtime
+from app.volunteers.catalogue import retire_skill
 from tests.factories import People, World, make_people, make_world
 
 
@@ -128,3 +129,22 @@ def test_the_secretary_adds_a_skill_only_to_their_community(client: FlaskClient,
     assert declared.status_code == 200, declared.get_json()
     registry = client.get("/api/v1/me/volunteer", headers=people.volunteer.headers).get_json()
     assert (registry["skills"], registry["skill_names"]) == (["sewing"], ["缝补"])
+
+
+def test_a_deactivated_skill_is_kept_by_who_has_it_and_chosen_by_nobody_else(
+    rt: Runtime, client: FlaskClient, world: World, people: People
+) -> None:
+    keep = client.put("/api/v1/me/skills", json={"skills": ["haircut"]}, headers=people.volunteer.headers)
+    assert keep.status_code == 200
+    retire_skill(rt, world.community, "haircut")
+
+    listed = client.get(f"/api/v1/skills?community={world.community}", headers=people.volunteer.headers)
+    assert "haircut" not in [item["code"] for item in listed.get_json()["items"]]
+    refused = client.put("/api/v1/me/skills", json={"skills": ["haircut"]}, headers=people.other_volunteer.headers)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["details"]["unknown"] == ["haircut"]
+    registry = client.get("/api/v1/me/volunteer", headers=people.volunteer.headers).get_json()
+    assert (registry["skills"], registry["skill_names"]) == (["haircut"], ["理发"])
+    # Saving their entry again keeps it.
+    again = client.put("/api/v1/me/skills", json={"skills": ["haircut", "cooking"]}, headers=people.volunteer.headers)
+    assert again.status_code == 200, again.get_json()

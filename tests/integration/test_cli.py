@@ -373,6 +373,26 @@ def test_skills_are_added_to_one_communitys_catalogue_and_categories_may_ask_for
     assert "sewing" in elsewhere.output
 
 
+def test_a_deactivated_skill_can_no_longer_be_asked_for(cli_db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    missing = runner.invoke(main, ["skill", "deactivate", "SQ001", "juggling"], env=env)
+    assert missing.exit_code != 0
+    assert "juggling" in missing.output
+    retired = runner.invoke(main, ["skill", "deactivate", "SQ001", "haircut"], env=env)
+    assert retired.exit_code == 0, retired.output
+    assert "skill haircut 理发 of SQ001 is no longer offered" in retired.output
+    asks = ["category", "add", "SQ001", "cut", "理发", "--points", "5", "--sla-hours", "24", "--skill", "haircut"]
+    refused = runner.invoke(main, asks, env=env)
+    assert refused.exit_code != 0
+    assert "haircut" in refused.output
+    assert runner.invoke(main, [*asks[:2], "SQ002", *asks[3:]], env=env).exit_code == 0  # theirs is still offered
+    # Added again: offered again.
+    assert runner.invoke(main, ["skill", "add", "SQ001", "haircut", "理发"], env=env).exit_code == 0
+    assert runner.invoke(main, asks, env=env).exit_code == 0
+
+
 def test_a_team_leader_is_one_of_its_members(cli_db: str, tmp_path: Path) -> None:
     runner = CliRunner()
     env = _env(cli_db, tmp_path)
