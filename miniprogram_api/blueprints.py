@@ -13,6 +13,7 @@ from miniprogram_api import (
     ops,
     orders,
     points,
+    reports,
     timebank,
     uploads,
 )
@@ -35,4 +36,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(uploads.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(points.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(bot.bp)

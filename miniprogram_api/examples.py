@@ -531,3 +531,50 @@ REDEMPTION_ENVELOPE: Final = {"redemption": _REDEMPTION}
 REDEEMED_ENVELOPE: Final = {"redemption": {**_REDEMPTION, "status": "redeemed", "redeemed_at": _LATER}}
 CANCELLED_ENVELOPE: Final = {"redemption": {**_REDEMPTION, "status": "cancelled"}}
 REDEMPTIONS: Final = {"items": [_REDEMPTION], "next_cursor": None}
+
+VOLUNTEER_HOURS = {
+    "area": "SQ-HP",
+    "area_name": "和平社区",
+    "date_from": "2026-11-01",
+    "date_to": "2026-11-30",
+    "days": 30,
+    "by": "employer_unit",
+    "rows": [
+        {
+            "key": "区税务局",
+            "volunteer_id": None,
+            "volunteers": 2,
+            "minutes": 390,
+            "hours": 6.5,
+            "orders": 4,
+            "service_points": 35,
+            "adjusted_points": 0,
+            "required_hours": 1.6,
+            "below": [{"volunteer_id": 21, "name": "陈**", "hours": 0.0, "required_hours": 1.6}],
+        },
+        {
+            "key": "非双报到",
+            "volunteer_id": None,
+            "volunteers": 5,
+            "minutes": 600,
+            "hours": 10.0,
+            "orders": 7,
+            "service_points": 52,
+            "adjusted_points": -5,
+            "required_hours": None,
+            "below": None,
+        },
+    ],
+    "totals": {
+        "volunteers": 7,
+        "minutes": 990,
+        "hours": 16.5,
+        "orders": 11,
+        "service_points": 87,
+        "adjusted_points": -5,
+    },
+    "rule": (
+        "每个双报到单位一行，非双报到的志愿者归入「非双报到」，各行相加等于合计；"
+        "单位要求时长按区间折算：每年要求时长 × 区间天数 ÷ 365。"
+    ),
+}

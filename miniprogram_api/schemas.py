@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -418,3 +421,22 @@ class LogoutIn(Body):
 
     #: Strict: logging out every device is not something a "yes" or a 1 should do by accident.
     all: StrictBool = Field(default=False, description="true：退出所有设备（本账号的全部登录凭证失效）")
+
+
+def _plain_day(value: object) -> object:
+    # pydantic would take "2026-11-01T00:00:00+08:00" for a day too: a report's day is a day.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+#: A day in Asia/Shanghai, as YYYY-MM-DD and nothing else.
+Day = Annotated[date, BeforeValidator(_plain_day)]
+
+
+class VolunteerHoursQuery(Body):
+    area: AreaCode = Field(description="社区编码（本社区书记），或街道编码（本街道管理员：所辖全部社区）")
+    date_from: Day = Field(alias="from", description="开始日期（上海时间，YYYY-MM-DD）")
+    date_to: Day = Field(alias="to", description="结束日期（含当天）；区间最长 366 天")
+    by: Literal["volunteer", "team", "employer_unit"] = "volunteer"
+    format: Literal["json", "xlsx"] = "json"

@@ -36,3 +36,54 @@ class AuditEntryOut(Shape):
 class AuditPage(Shape):
     items: list[AuditEntryOut]
     next_cursor: str | None
+
+
+class HoursFigures(Shape):
+    #: Service minutes from the ledger (what adds up exactly) and the same as hours, to 0.1.
+    minutes: int
+    hours: float
+    #: Orders whose service minutes in the range still count (a reversed one does not).
+    orders: int
+    #: Points earned by service: earned + released − reversed.
+    service_points: int
+    #: Secretaries' adjustments (积分调整), apart.
+    adjusted_points: int
+
+
+class BelowUnitHours(Shape):
+    volunteer_id: int
+    name: str
+    hours: float
+    required_hours: float
+
+
+class HoursRow(HoursFigures):
+    #: The volunteer's name, the team's, the unit's, or 不在服务队 / 非双报到.
+    key: str
+    #: by=volunteer: whose row it is.
+    volunteer_id: int | None
+    #: How many volunteers the row counts.
+    volunteers: int
+    #: by=employer_unit: the hours the unit asks of each member over the range (yearly hours ×
+    #: days / 365), and who did fewer.
+    required_hours: float | None
+    below: list[BelowUnitHours] | None
+
+
+class HoursTotals(HoursFigures):
+    volunteers: int
+
+
+class VolunteerHoursOut(Shape):
+    area: str
+    area_name: str
+    #: The range, Shanghai days, ``to`` included.
+    date_from: str
+    date_to: str
+    days: int
+    by: str
+    rows: list[HoursRow]
+    #: Each volunteer once. by=team: a volunteer in two teams is in both rows (see ``rule``).
+    totals: HoursTotals
+    #: How the rows relate to the totals, in Chinese.
+    rule: str

@@ -1,0 +1,43 @@
+"""Reports for community and street staff (thin views over app.community)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from app.community.hours_out import report_filename, report_out, report_sheets
+from app.community.hours_rules import GroupBy
+from app.community.shapes import VolunteerHoursOut
+from app.community.volunteer_hours import volunteer_hours
+from app.identity.actor import Actor
+from miniprogram_api import examples
+from miniprogram_api.auth import runtime
+from miniprogram_api.registry import endpoint
+from miniprogram_api.schemas import VolunteerHoursQuery
+from miniprogram_api.spreadsheet_answer import spreadsheet_answer
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1")
+
+
+@endpoint(
+    bp,
+    "/reports/volunteer-hours",
+    method="GET",
+    summary="志愿服务时长统计（按志愿者、服务队或双报到单位）",
+    description=(
+        "社区书记（本社区）或街道管理员（本街道全部社区，或其中一个社区）；其他角色 403，不属于自己的区域 404。"
+        "`from`、`to` 为上海日期（含 `to` 当天），最长 366 天。服务时长取自积分明细的分钟数（撤销、未予发放时收回）；"
+        "工单的明细计入工单所属社区，积分调整计入该志愿者所在的社区。`format=xlsx` 返回同样数字的 Excel 文件"
+        "（汇总、分组与成员明细三张表）。各行与合计的关系见 `rule`。"
+    ),
+    example=examples.VOLUNTEER_HOURS,
+    query=VolunteerHoursQuery,
+    response=VolunteerHoursOut,
+    errors=(400, 401, 403, 404),
+)
+def get_volunteer_hours(actor: Actor, query: VolunteerHoursQuery) -> VolunteerHoursOut | Response:
+    report = volunteer_hours(
+        runtime(), actor, query.area, start=query.date_from, end=query.date_to, by=GroupBy(query.by)
+    )
+    if query.format == "xlsx":
+        return spreadsheet_answer(report_sheets(report), report_filename(report))
+    return report_out(report)
