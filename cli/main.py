@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -441,6 +442,46 @@ def reward_add(community: str, merchant_id: int, name: str, points: int, stock: 
         created = add_reward(rt, community, merchant_id=merchant_id, name=name, points=points, stock=stock)
         left = "unlimited" if created.stock is None else str(created.stock)
         click.echo(f"added reward {created.id} {created.name} for {created.points} points ({left}) in {community}")
+
+
+# -- reports -----------------------------------------------------------------------------------------
+
+
+@main.group()
+def report() -> None:
+    """Reports of a community or street."""
+
+
+@report.command("volunteer-hours")
+@click.option("--area", required=True, help="a community's or a street's code")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="first day (Shanghai)")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last day, included")
+@click.option("--by", type=click.Choice(["volunteer", "team", "employer_unit"]), default="volunteer", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write an .xlsx here")
+@_friendly_errors
+def report_volunteer_hours(area: str, start: datetime, end: datetime, by: str, output: str | None) -> None:
+    """Service hours of AREA's volunteers, e.g. `linli report volunteer-hours --area SQ001 --from 2026-11-01
+    --to 2026-11-30 --by employer_unit -o hours.xlsx` (without -o: a table on the terminal)."""
+    from app.community.hours_out import report_out, report_sheets
+    from app.community.hours_rules import GroupBy
+    from app.community.volunteer_hours import operator_report
+    from app.core.spreadsheets import write_workbook
+
+    with _runtime() as rt:
+        result = operator_report(rt, area, start=start.date(), end=end.date(), by=GroupBy(by))
+    if output:
+        write_workbook(output, report_sheets(result))
+        click.echo(f"wrote {output}")
+        return
+    answer = report_out(result)
+    for row in answer.rows:
+        click.echo(
+            f"{row.key}\t{row.volunteers}\t{row.hours}h\t{row.orders}\t{row.service_points}\t{row.adjusted_points}"
+        )
+    totals = answer.totals
+    click.echo(
+        f"合计\t{totals.volunteers}\t{totals.hours}h\t{totals.orders}\t{totals.service_points}\t{totals.adjusted_points}"
+    )
 
 
 # -- the Official Account bot ------------------------------------------------------------------

@@ -53,29 +53,36 @@ class Report:
     totals: Figures
 
 
+def _communities_of(session: Session, area: Area) -> list[int]:
+    if area.kind is AreaKind.COMMUNITY:
+        return [area.id]
+    return list(
+        session.scalars(
+            sa.select(Area.id).where(Area.parent_id == area.id, Area.kind == AreaKind.COMMUNITY).order_by(Area.id)
+        )
+    )
+
+
+def _named_area(session: Session, code: str) -> Area | None:
+    kinds = [AreaKind.COMMUNITY, AreaKind.STREET]
+    return session.scalar(sa.select(Area).where(Area.code == code, Area.kind.in_(kinds)))
+
+
 def report_area(session: Session, actor: Actor, code: str) -> tuple[Area, list[int]]:
     """The area ``code`` names and its communities, for a secretary of that community or a street
     admin of it or of its street. ForbiddenError for anyone else (before any query), NotFoundError
     for an area that is not theirs, the same as for one that does not exist."""
     if not actor.communities_as(*REPORT_ROLES):
         raise ForbiddenError("只有社区书记和街道管理员可以查看服务时长统计")
-    area = session.scalar(
-        sa.select(Area).where(Area.code == code, Area.kind.in_([AreaKind.COMMUNITY, AreaKind.STREET]))
-    )
+    area = _named_area(session, code)
     if area is None:
         raise NotFoundError(f"找不到社区或街道 {code}")
     if area.kind is AreaKind.STREET:
         if not any(m.role is Role.STREET_ADMIN and m.area_id == area.id for m in actor.memberships):
             raise NotFoundError(f"找不到社区或街道 {code}")
-        communities = list(
-            session.scalars(
-                sa.select(Area.id).where(Area.parent_id == area.id, Area.kind == AreaKind.COMMUNITY).order_by(Area.id)
-            )
-        )
-        return area, communities
-    if area.id not in actor.communities_as(*REPORT_ROLES):
+    elif area.id not in actor.communities_as(*REPORT_ROLES):
         raise NotFoundError(f"找不到社区或街道 {code}")
-    return area, [area.id]
+    return area, _communities_of(session, area)
 
 
 def _volunteers_of(communities: Collection[int]) -> sa.Select[int]:
@@ -172,21 +179,13 @@ def _people(session: Session, communities: Collection[int], figures: dict[int, F
     ]
 
 
-def volunteer_hours(rt: Runtime, actor: Actor, code: str, *, start: date, end: date, by: GroupBy) -> Report:
-    """The report for area ``code`` (a community, or a street: all its communities) from ``start``
-    to ``end`` (Shanghai days, ``end`` included). Raises ForbiddenError, NotFoundError (see
-    ``report_area``), InvalidInputError (a range backwards or too long)."""
-    if not actor.communities_as(*REPORT_ROLES):
-        raise ForbiddenError("只有社区书记和街道管理员可以查看服务时长统计")
-    days = check_range(start, end)
-    with rt.db.read() as session:
-        area, communities = report_area(session, actor, code)
-        figures = _figures(session, communities, start, end) if communities else {}
-        volunteers = _people(session, communities, figures) if communities else []
-        area_code, area_name = area.code, area.name
+def _report(session: Session, area: Area, communities: list[int], *, start: date, end: date, by: GroupBy) -> Report:
+    days = (end - start).days + 1
+    figures = _figures(session, communities, start, end) if communities else {}
+    volunteers = _people(session, communities, figures) if communities else []
     return Report(
-        area_code=area_code,
-        area_name=area_name,
+        area_code=area.code,
+        area_name=area.name,
         start=start,
         end=end,
         days=days,
@@ -195,3 +194,26 @@ def volunteer_hours(rt: Runtime, actor: Actor, code: str, *, start: date, end: d
         volunteers=volunteers,
         totals=total(volunteers),
     )
+
+
+def volunteer_hours(rt: Runtime, actor: Actor, code: str, *, start: date, end: date, by: GroupBy) -> Report:
+    """The report for area ``code`` (a community, or a street: all its communities) from ``start``
+    to ``end`` (Shanghai days, ``end`` included). Raises ForbiddenError, NotFoundError (see
+    ``report_area``), InvalidInputError (a range backwards or too long)."""
+    if not actor.communities_as(*REPORT_ROLES):
+        raise ForbiddenError("只有社区书记和街道管理员可以查看服务时长统计")
+    check_range(start, end)
+    with rt.db.read() as session:
+        area, communities = report_area(session, actor, code)
+        return _report(session, area, communities, start=start, end=end, by=by)
+
+
+def operator_report(rt: Runtime, code: str, *, start: date, end: date, by: GroupBy) -> Report:
+    """The same report for the operator at the command line (``linli report volunteer-hours``):
+    any community or street. NotFoundError for a code that names neither."""
+    check_range(start, end)
+    with rt.db.read() as session:
+        area = _named_area(session, code)
+        if area is None:
+            raise NotFoundError(f"找不到社区或街道 {code}")
+        return _report(session, area, _communities_of(session, area), start=start, end=end, by=by)
