@@ -146,6 +146,9 @@ TEMPLATE_KEYS = (
     "order_escalated",
     "reminder",
     "digest",
+    # The time bank's messages to volunteers: points moved, a code verified or expired, the
+    # month's summary (app.timebank.texts).
+    "points_changed",
 )
 
 

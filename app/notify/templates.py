@@ -22,6 +22,7 @@ TITLES: Final[Mapping[str, str]] = {
     "order_escalated": "社区吹哨：请报到",
     "reminder": "工单提醒",
     "digest": "工作日报",
+    "points_changed": "积分变动提醒",
 }
 
 

@@ -1,6 +1,5 @@
-"""Telling a volunteer their points moved: the inbox always, and the subscribe message of the
-``reminder`` template where they granted one (a points change is a reminder of sorts, and a
-template of its own would need one more consent from every volunteer)."""
+"""Telling a volunteer their points moved: the inbox always, and the ``points_changed`` subscribe
+message where they granted one (``app.timebank.texts``)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from app.notify.outbox import notify_user
 from app.notify.payloads import Rendered, character_string, thing, time_value
 from app.timebank.labels import KIND_LABELS
 from app.timebank.ledger import PointsEntry, PointsKind, kind_of
+from app.timebank.texts import POINTS_KEY
 
 POINTS_PAGE = "pages/points/index"
 
@@ -50,7 +50,7 @@ def tell_volunteer(session: Session, cfg: NotifySection, entry: PointsEntry, *, 
         session,
         cfg,
         user=user,
-        template_key="reminder",
+        template_key=POINTS_KEY,
         rendered=rendered,
         dedupe_key=f"points:{entry.id}",
         channel=Channel.SUBSCRIBE,

@@ -1,5 +1,9 @@
-"""What the time bank tells a volunteer about their redemptions (the inbox's wording and the
-subscribe message's fields; field limits are applied by ``app.notify.payloads``)."""
+"""What the time bank tells a volunteer (the inbox's wording and the subscribe message's fields;
+field limits are applied by ``app.notify.payloads``).
+
+Every time-bank message goes out under one subscribe template, ``points_changed`` (积分变动提醒),
+with four fields: ``character_string1`` (the points moved, or a code), ``thing2`` (what happened),
+``thing3`` (the detail), ``time4`` (when). One consent covers points, codes and the month's summary."""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from datetime import datetime
 
 from app.notify.payloads import Rendered, character_string, thing, time_value
 
-#: Template keys of the messages; they have no subscribe template (yet), so they reach the inbox.
-VERIFIED_KEY = "redemption_verified"
-EXPIRED_KEY = "redemption_expired"
+#: The template key of every time-bank message (``[notify.subscribe_templates]``).
+POINTS_KEY = "points_changed"
+VERIFIED_KEY = POINTS_KEY
+EXPIRED_KEY = POINTS_KEY
 
 REDEMPTIONS_PAGE = "pages/points/redemptions"
 

@@ -19,7 +19,11 @@ def test_every_template_key_has_a_chinese_title() -> None:
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in title) for title in TITLES.values())
 
 
-@pytest.mark.parametrize("key", [key for key in TEMPLATE_KEYS if key != "digest"])
+#: Keys whose messages are not the order texts': the digest's own, and the time bank's (below).
+NOT_ORDER_TEXTS = {"digest", "points_changed"}
+
+
+@pytest.mark.parametrize("key", [key for key in TEMPLATE_KEYS if key not in NOT_ORDER_TEXTS])
 def test_titles_are_those_of_the_messages(key: str) -> None:
     facts = texts.OrderFacts(
         order_id=1,
@@ -53,3 +57,18 @@ def test_only_configured_templates_are_listed_in_key_order() -> None:
 def test_an_empty_template_id_is_not_listed() -> None:
     notify = NotifySection(subscribe_templates={"order_started": ""})
     assert subscribe_templates_of(notify).items == []
+
+
+def test_the_time_banks_messages_fill_the_points_changed_fields_within_wechats_limits() -> None:
+    from app.notify.payloads import THING_MAX
+    from app.timebank import texts as timebank_texts
+
+    long = "一" * 40
+    for rendered in (
+        timebank_texts.verified("ABCDEFGHJK", long, long, _AT),
+        timebank_texts.expired("ABCDEFGHJK", long, 30, _AT),
+    ):
+        assert set(rendered.data) == {"character_string1", "thing2", "thing3", "time4"}
+        assert all(len(rendered.data[key]["value"]) <= THING_MAX for key in ("thing2", "thing3"))
+    assert timebank_texts.VERIFIED_KEY == timebank_texts.EXPIRED_KEY == timebank_texts.POINTS_KEY == "points_changed"
+    assert TITLES["points_changed"] == "积分变动提醒"
