@@ -14,6 +14,7 @@ from jobs import (
     daily_digest,
     deliver_outbox,
     expire_redemptions,
+    month_summary,
     privacy_retention,
     prune_revocations,
     purge_uploads,
@@ -22,6 +23,8 @@ from jobs import (
 
 #: When the retention job runs, Shanghai (hour, minute).
 RETENTION_AT = (3, 30)
+#: When the month's summary goes out on the 1st, Shanghai (hour, minute).
+MONTH_SUMMARY_AT = (9, 0)
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,15 @@ class JobSpec:
     #: Seconds between firings, or None for a daily job at ``daily_at`` (Shanghai hour, minute).
     every_seconds: float | None = None
     daily_at: tuple[int, int] | None = None
+    #: With ``daily_at``: only on this day of the month (a monthly job).
+    monthly_day: int | None = None
     exclusive: bool = True
 
     def slot(self, fired_at: datetime) -> str:
         """The identity of the firing that ``fired_at`` belongs to (what the unique index compares)."""
         local = to_shanghai(fired_at)
+        if self.monthly_day is not None:
+            return local.strftime("%Y-%m")
         if self.daily_at is not None:
             return local.strftime("%Y-%m-%d")
         assert self.every_seconds is not None  # noqa: S101 - one of the two is always set
@@ -60,4 +67,6 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         # Codes expire by the hour or day: a few minutes late costs nothing, and a run that finds
         # nothing is one indexed query.
         JobSpec("expire_redemptions", expire_redemptions.run, every_seconds=300),
+        # Morning of the 1st: last month is over in Shanghai, and volunteers read it over breakfast.
+        JobSpec("month_summary", month_summary.run, daily_at=MONTH_SUMMARY_AT, monthly_day=1),
     ]

@@ -78,7 +78,9 @@ def build_scheduler(rt: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=SHANGHAI, job_defaults={"coalesce": True, "max_instances": 1})
     for spec in job_specs(rt.settings):
         if spec.daily_at is not None:
-            trigger = CronTrigger(hour=spec.daily_at[0], minute=spec.daily_at[1], timezone=SHANGHAI)
+            trigger = CronTrigger(
+                day=spec.monthly_day or "*", hour=spec.daily_at[0], minute=spec.daily_at[1], timezone=SHANGHAI
+            )
         else:
             trigger = IntervalTrigger(seconds=spec.every_seconds or 60, timezone=SHANGHAI)
         scheduler.add_job(fire, trigger, args=(rt, spec), id=spec.id, name=spec.id, misfire_grace_time=30)

@@ -14,6 +14,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.core.errors import InvalidInputError
+from app.timebank.hours import hours
+
+__all__ = ["hours"]  # the report's unit, re-exported for its callers
 
 #: The longest range one report covers (a leap year and a day of slack).
 MAX_RANGE_DAYS = 366
@@ -39,11 +42,6 @@ def check_range(start: date, end: date) -> int:
     if days > MAX_RANGE_DAYS:
         raise InvalidInputError(f"统计区间最长 {MAX_RANGE_DAYS} 天", details={"fields": ["from", "to"]})
     return days
-
-
-def hours(minutes: int) -> Decimal:
-    """Minutes as hours to one decimal (half up), the report's unit."""
-    return (Decimal(minutes) / 60).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def prorated_hours(unit_hours: int, days: int) -> Decimal:

@@ -12,9 +12,7 @@ from app.notify.outbox import notify_user
 from app.notify.payloads import Rendered, character_string, thing, time_value
 from app.timebank.labels import KIND_LABELS
 from app.timebank.ledger import PointsEntry, PointsKind, kind_of
-from app.timebank.texts import POINTS_KEY
-
-POINTS_PAGE = "pages/points/index"
+from app.timebank.texts import POINTS_KEY, POINTS_PAGE
 
 
 def _sentence(entry: PointsEntry, kind: PointsKind, about: str) -> str:

@@ -17,6 +17,7 @@ VERIFIED_KEY = POINTS_KEY
 EXPIRED_KEY = POINTS_KEY
 
 REDEMPTIONS_PAGE = "pages/points/redemptions"
+POINTS_PAGE = "pages/points/index"
 
 
 def verified(code: str, reward: str, merchant: str, at: datetime) -> Rendered:
@@ -44,4 +45,20 @@ def expired(code: str, reward: str, points: int, at: datetime) -> Rendered:
         title="兑换码已过期",
         body=f"您兑换的「{reward}」未在有效期内使用（兑换码 {code}），{points} 积分已退回。",
         page=REDEMPTIONS_PAGE,
+    )
+
+
+def month_summary(month: str, minutes_as_hours: str, points: int, balance: int, at: datetime) -> Rendered:
+    """The month's summary: ``month`` as 2026年11月, hours already formatted."""
+    detail = f"服务 {minutes_as_hours} 小时，获得 {points} 积分"
+    return Rendered(
+        data={
+            "character_string1": character_string(f"{points:+d}"),
+            "thing2": thing(f"{month}服务小结"),
+            "thing3": thing(detail),
+            "time4": time_value(at),
+        },
+        title=f"{month}服务小结",
+        body=f"{month}您{detail}，当前积分余额 {balance}。感谢您的服务！",
+        page=POINTS_PAGE,
     )
