@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from app.community.hours_rules import Figures, Group, GroupBy, hours
+from app.community.hours_rules import Figures, Group, GroupBy
 from app.community.shapes import BelowUnitHours, HoursRow, HoursTotals, VolunteerHoursOut
 from app.community.volunteer_hours import Report
 from app.core.spreadsheets import Column, Format, Sheet
+from app.timebank.hours import hours
 
 RULES = {
     GroupBy.VOLUNTEER: "每位志愿者一行，各行相加等于合计。",

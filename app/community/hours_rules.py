@@ -1,4 +1,4 @@
-"""The volunteer-hours report's rules, without a database: the date range, how one volunteer's
+"""The volunteer-hours report's rules, without a database: how one volunteer's
 figures are grouped (by volunteer, team or 双报到 unit), and the unit's hours prorated to the range.
 
 The figures themselves come from the ledger (``app.community.volunteer_hours``); everything here
@@ -10,16 +10,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from app.core.errors import InvalidInputError
 from app.timebank.hours import hours
 
-__all__ = ["hours"]  # the report's unit, re-exported for its callers
-
-#: The longest range one report covers (a leap year and a day of slack).
-MAX_RANGE_DAYS = 366
 #: What a unit's yearly hours are prorated against: hours × days in the range / 365.
 DAYS_A_YEAR = 365
 #: The group of a volunteer in no team of the area, and of one who is not 双报到.
@@ -31,17 +25,6 @@ class GroupBy(enum.StrEnum):
     VOLUNTEER = "volunteer"
     TEAM = "team"
     EMPLOYER_UNIT = "employer_unit"
-
-
-def check_range(start: date, end: date) -> int:
-    """The number of days ``start`` … ``end`` covers (``end`` inclusive); InvalidInputError for a
-    range that runs backwards or is longer than ``MAX_RANGE_DAYS``."""
-    if start > end:
-        raise InvalidInputError("开始日期不能晚于结束日期", details={"fields": ["from", "to"]})
-    days = (end - start).days + 1
-    if days > MAX_RANGE_DAYS:
-        raise InvalidInputError(f"统计区间最长 {MAX_RANGE_DAYS} 天", details={"fields": ["from", "to"]})
-    return days
 
 
 def prorated_hours(unit_hours: int, days: int) -> Decimal:

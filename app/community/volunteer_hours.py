@@ -24,8 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area, AreaKind
-from app.community.hours_rules import Figures, Group, GroupBy, Volunteer, check_range, group, total
+from app.community.hours_rules import Figures, Group, GroupBy, Volunteer, group, total
 from app.core.clock import shanghai_day_bounds
+from app.core.day_range import check_range
 from app.core.errors import ForbiddenError, NotFoundError
 from app.identity.actor import Actor
 from app.identity.models import RoleMembership, User

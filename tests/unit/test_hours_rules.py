@@ -15,14 +15,14 @@ from app.community.hours_rules import (
     Volunteer,
     by_team,
     by_unit,
-    check_range,
     group,
-    hours,
     prorated_hours,
     summed,
     total,
 )
+from app.core.day_range import check_range
 from app.core.errors import InvalidInputError
+from app.timebank.hours import hours
 
 
 def test_a_backwards_range_is_refused() -> None:
