@@ -14,6 +14,7 @@ from miniprogram_api import (
     orders,
     points,
     reports,
+    service_record,
     timebank,
     uploads,
 )
@@ -37,4 +38,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(points.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(service_record.bp)
     app.register_blueprint(bot.bp)

@@ -578,3 +578,29 @@ VOLUNTEER_HOURS = {
         "单位要求时长按区间折算：每年要求时长 × 区间天数 ÷ 365。"
     ),
 }
+
+SERVICE_RECORD = {
+    "name": "李志愿",
+    "communities": ["和平社区"],
+    "teams": ["和平党员先锋队"],
+    "employer_unit": "区税务局",
+    "unit_hours": 24,
+    "date_from": "2026-11-01",
+    "date_to": "2026-11-30",
+    "orders": [
+        {
+            "order_id": 101,
+            "number": "20261105-0003",
+            "category": "买菜代购",
+            "date": "2026-11-05",
+            "minutes": 90,
+            "hours": 1.5,
+            "points": 10,
+        }
+    ],
+    "total_orders": 1,
+    "total_minutes": 90,
+    "total_hours": 1.5,
+    "total_points": 10,
+    "issued": "2026-12-01",
+}

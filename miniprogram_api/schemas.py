@@ -440,3 +440,8 @@ class VolunteerHoursQuery(Body):
     date_to: Day = Field(alias="to", description="结束日期（含当天）；区间最长 366 天")
     by: Literal["volunteer", "team", "employer_unit"] = "volunteer"
     format: Literal["json", "xlsx"] = "json"
+
+
+class DayRangeQuery(Body):
+    date_from: Day = Field(alias="from", description="开始日期（上海时间，YYYY-MM-DD）")
+    date_to: Day = Field(alias="to", description="结束日期（含当天）；区间最长 366 天")

@@ -128,3 +128,38 @@ class AccountExport(ExportHead):
     redemptions: list[RedemptionOut]
     uploads: list[ExportUpload]
     audit: list[ExportAuditEntry]
+
+
+# -- the service record (GET /me/service-record) ------------------------------------------------------
+
+
+class ServedOrder(Shape):
+    order_id: int
+    number: str
+    category: str
+    #: The Shanghai day the service was recorded (its first counting ledger entry in the range).
+    date: str
+    minutes: int
+    hours: float
+    #: Earned + released − reversed in the range.
+    points: int
+
+
+class ServiceRecordOut(Shape):
+    """服务证明: what a volunteer served in a range, to print or show an employer unit."""
+
+    name: str
+    communities: list[str]
+    teams: list[str]
+    #: The 双报到 unit (null when not 双报到) and the hours a year it asks.
+    employer_unit: str | None
+    unit_hours: int | None
+    date_from: str
+    date_to: str
+    orders: list[ServedOrder]
+    total_orders: int
+    total_minutes: int
+    total_hours: float
+    total_points: int
+    #: The Shanghai day the record was made.
+    issued: str
