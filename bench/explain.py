@@ -23,12 +23,13 @@ from app.core.clock import now_utc
 from app.core.config import RemindersSection
 from app.identity.models import RoleMembership, User
 from app.identity.roles import Role
-from app.orders.candidates import ranking
+from app.orders.candidates import best
 from app.orders.models import Order
 from app.orders.queries import newest_orders
 from app.orders.reminder_scan import window_ids
 from app.orders.reminders import WINDOWS
 from app.orders.workflow import OrderStatus
+from app.volunteers.availability import week_window
 
 
 def _plan(session: Session, title: str, query: sa.Select[Any]) -> None:
@@ -77,7 +78,11 @@ def main(argv: list[str]) -> int:
         )
         if order is not None:
             skill = session.scalar(sa.select(ServiceCategory.skill).where(ServiceCategory.id == order.category_id))
-            _plan(session, f"candidates for order {order.id} (skill {skill})", ranking(order, skill))
+            _plan(
+                session,
+                f"candidates for order {order.id} (skill {skill})",
+                best(order, skill, week_window(order.preferred_start, order.preferred_end)),
+            )
         _plan(
             session,
             "the community's secretaries",

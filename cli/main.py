@@ -281,6 +281,38 @@ def category_add(community: str, code: str, name: str, points: int, sla_hours: i
         click.echo(f"added category {created.code} {created.name} to {community}")
 
 
+@main.group()
+def skill() -> None:
+    """A community's skill catalogue (技能库): what categories ask for and volunteers declare."""
+
+
+@skill.command("add")
+@click.argument("community")
+@click.argument("code")
+@click.argument("name")
+@_friendly_errors
+def skill_add(community: str, code: str, name: str) -> None:
+    """Add skill CODE named NAME to COMMUNITY's catalogue, e.g. `linli skill add SQ001 sewing 缝补`."""
+    from app.volunteers.catalogue import add_skill
+
+    with _runtime() as rt:
+        created = add_skill(rt, community, code, name)
+        click.echo(f"added skill {created.code} {created.name} to {community}")
+
+
+@skill.command("deactivate")
+@click.argument("community")
+@click.argument("code")
+@_friendly_errors
+def skill_deactivate(community: str, code: str) -> None:
+    """COMMUNITY's skill CODE can no longer be chosen; those who have it keep it."""
+    from app.volunteers.catalogue import retire_skill
+
+    with _runtime() as rt:
+        retired = retire_skill(rt, community, code)
+        click.echo(f"skill {retired.code} {retired.name} of {community} is no longer offered")
+
+
 @main.command()
 @click.argument("openid")
 @click.argument("role", type=click.Choice([r.value for r in Role]))
@@ -332,6 +364,19 @@ def team_member_add(team_id: int, openid: str) -> None:
     with _runtime() as rt:
         joined = add_team_member(rt, team_id, openid)
         click.echo(f"{openid} is a member of team {joined.id} {joined.name}")
+
+
+@team.command("leader")
+@click.argument("team_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("openid")
+@_friendly_errors
+def team_leader(team_id: int, openid: str) -> None:
+    """OPENID, a member of team TEAM_ID, becomes its leader."""
+    from app.volunteers.teams import make_leader_by_openid
+
+    with _runtime() as rt:
+        team = make_leader_by_openid(rt, team_id, openid)
+        click.echo(f"{openid} leads team {team.id} {team.name}")
 
 
 @main.group("property-company")

@@ -11,12 +11,20 @@ from app.orders import directory
 from app.orders.shapes import VolunteerPage
 from app.property import companies
 from app.property.shapes import PropertyCompanyEnvelope, PropertyCompanyPage
-from app.volunteers import teams
-from app.volunteers.shapes import TeamEnvelope, TeamPage
+from app.volunteers import catalogue, teams
+from app.volunteers.shapes import SkillEnvelope, SkillList, TeamEnvelope, TeamPage
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
-from miniprogram_api.schemas import CommunityPageQuery, PropertyCompanyIn, TeamIn, TeamMemberIn, VolunteerQuery
+from miniprogram_api.schemas import (
+    CategoryQuery,
+    CommunityPageQuery,
+    PropertyCompanyIn,
+    SkillIn,
+    TeamIn,
+    TeamMemberIn,
+    VolunteerQuery,
+)
 
 bp = Blueprint("directory", __name__, url_prefix="/api/v1")
 
@@ -46,6 +54,39 @@ def list_volunteers(actor: Actor, query: VolunteerQuery) -> VolunteerPage:
         limit=query.limit,
         cursor=query.cursor,
     )
+
+
+@endpoint(
+    bp,
+    "/skills",
+    method="GET",
+    summary="社区技能库（志愿者登记技能、服务类别要求的技能都从中选）",
+    description="登录用户均可查看；只列出启用的技能。",
+    example=examples.SKILLS,
+    query=CategoryQuery,
+    response=SkillList,
+    errors=(400, 401, 404),
+)
+def list_skills(actor: Actor, query: CategoryQuery) -> SkillList:
+    del actor  # any logged-in user may read a catalogue
+    return catalogue.list_skills(runtime(), query.community)
+
+
+@endpoint(
+    bp,
+    "/skills",
+    method="POST",
+    summary="向社区技能库添加技能（社区书记）",
+    description="编码在本社区已存在答复 409；其他社区答复 404。",
+    example=examples.SKILL_ENVELOPE,
+    body=SkillIn,
+    response=SkillEnvelope,
+    status=201,
+    errors=(400, 401, 403, 404, 409),
+)
+def create_skill(actor: Actor, body: SkillIn) -> SkillEnvelope:
+    skill = catalogue.register_skill(runtime(), actor, community=body.community, code=body.code, name=body.name)
+    return SkillEnvelope(skill=skill)
 
 
 @endpoint(
@@ -93,6 +134,21 @@ def create_team(actor: Actor, body: TeamIn) -> TeamEnvelope:
 )
 def add_team_member(actor: Actor, team_id: int, body: TeamMemberIn) -> TeamEnvelope:
     return TeamEnvelope(team=teams.add_member(runtime(), actor, team_id, body.volunteer_id))
+
+
+@endpoint(
+    bp,
+    "/teams/<id:team_id>/leader",
+    method="PUT",
+    summary="指定服务队队长（社区书记）",
+    description="须是本队队员（否则 400 指明 `volunteer_id`）；原队长仍是队员。",
+    example=examples.TEAM_ENVELOPE,
+    body=TeamMemberIn,
+    response=TeamEnvelope,
+    errors=(400, 401, 403, 404),
+)
+def set_team_leader(actor: Actor, team_id: int, body: TeamMemberIn) -> TeamEnvelope:
+    return TeamEnvelope(team=teams.set_leader(runtime(), actor, team_id, body.volunteer_id))
 
 
 @endpoint(

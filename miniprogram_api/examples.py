@@ -180,7 +180,24 @@ PROFILE: Final = {
     "household": _HOUSEHOLD,
     "points_balance": 0,
     "skills": [],
+    "volunteer": None,
 }
+VOLUNTEER_REGISTRY: Final = {
+    "skills": ["appliance", "electrician"],
+    "skill_names": ["家电维修", "电工"],
+    "availability": [
+        {"weekday": 3, "start": "09:00", "end": "12:00"},
+        {"weekday": 6, "start": "14:00", "end": "18:00"},
+    ],
+    "max_active": 3,
+    "party_member": True,
+    "in_service": True,
+    "employer_unit": "区税务局",
+    "unit_hours": 40,
+}
+SKILL: Final = {"code": "electrician", "name": "电工", "active": True}
+SKILLS: Final = {"items": [SKILL, {"code": "escort", "name": "陪诊陪护", "active": True}]}
+SKILL_ENVELOPE: Final = {"skill": {"code": "sewing", "name": "缝补", "active": True}}
 VOLUNTEER_PROFILE: Final = {
     **PROFILE,
     "id": 15,
@@ -188,7 +205,8 @@ VOLUNTEER_PROFILE: Final = {
     "roles": [{"role": "volunteer", "area": _COMMUNITY}],
     "household": None,
     "points_balance": 15,
-    "skills": ["electrician"],
+    "skills": ["appliance", "electrician"],
+    "volunteer": VOLUNTEER_REGISTRY,
 }
 HOUSEHOLD: Final = {**_HOUSEHOLD, "verified": True}
 INVITATION: Final = {"code": "7KQ2MXRT", "role": "volunteer", "area": _COMMUNITY, "expires_at": _EXPIRES}
@@ -211,8 +229,15 @@ CANDIDATES: Final = {
         {
             "volunteer_id": 15,
             "name": "李师傅",
-            "score": 6.5,
-            "reasons": ["技能匹配：电工", "住在同一网格", "当前空闲", "历史评分 4.5（12 次）"],
+            "score": 7.9,
+            "reasons": [
+                "技能匹配：电工",
+                "住在同一网格",
+                "周三 9:00–12:00 有空",
+                "手头 1 单（上限 3）",
+                "平均 12 分钟响应",
+                "历史评分 4.5（12 次）",
+            ],
         }
     ]
 }
@@ -376,6 +401,11 @@ VOLUNTEERS: Final = {
             "teams": [_TEAM_REF],
             "current_load": 1,
             "rating": {"average": 4.5, "count": 12},
+            "max_active": 3,
+            "response_minutes": 12.5,
+            "party_member": True,
+            "in_service": True,
+            "employer_unit": "区税务局",
         },
         {
             "id": 16,
@@ -384,6 +414,11 @@ VOLUNTEERS: Final = {
             "teams": [],
             "current_load": 0,
             "rating": {"average": None, "count": 0},
+            "max_active": 3,
+            "response_minutes": None,
+            "party_member": False,
+            "in_service": False,
+            "employer_unit": None,
         },
     ],
     "next_cursor": "MTY",
@@ -433,6 +468,7 @@ EXPORT: Final = {
     "roles": _ROLES,
     "household": _HOUSEHOLD,
     "skills": [],
+    "volunteer": None,
     "teams": [],
     "property_companies": [],
     "merchants": [],

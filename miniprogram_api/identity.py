@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, stream_with_context
 
-from app.account import erasure, export, profile
+from app.account import erasure, export, profile, volunteer
 from app.account.shapes import AccountExport, ProfileOut
 from app.bot import binding
 from app.identity import households, invitations, revocation
@@ -13,10 +13,21 @@ from app.identity.actor import Actor
 from app.identity.shapes import HouseholdOut, InvitationOut, LoginOut, PhoneOut
 from app.property import companies
 from app.timebank import merchants
+from app.volunteers.profiles import ProfileIn
+from app.volunteers.shapes import VolunteerProfileOut
 from miniprogram_api import examples
 from miniprogram_api.auth import bearer_token, runtime
 from miniprogram_api.registry import ANSWER_CONTEXT, Limit, endpoint
-from miniprogram_api.schemas import HouseholdIn, InvitationIn, LoginIn, LogoutIn, PhoneIn, RedeemIn, SkillsIn
+from miniprogram_api.schemas import (
+    HouseholdIn,
+    InvitationIn,
+    LoginIn,
+    LogoutIn,
+    PhoneIn,
+    RedeemIn,
+    SkillsIn,
+    VolunteerProfileIn,
+)
 
 bp = Blueprint("identity", __name__, url_prefix="/api/v1")
 
@@ -137,6 +148,48 @@ def create_invitation(actor: Actor, body: InvitationIn) -> InvitationOut:
 )
 def redeem_invitation(actor: Actor, body: RedeemIn) -> ProfileOut:
     return profile.redeem_invitation(runtime(), actor, body.code)
+
+
+@endpoint(
+    bp,
+    "/me/volunteer",
+    method="GET",
+    summary="我的志愿者信息（技能、服务时段、同时接单上限、党员/双报到）",
+    description="志愿者本人；从未填写的项答复默认值（上限 3 单）。",
+    response=VolunteerProfileOut,
+    errors=(401, 403),
+    example=examples.VOLUNTEER_REGISTRY,
+)
+def get_volunteer_profile(actor: Actor) -> VolunteerProfileOut:
+    return volunteer.get_volunteer_profile(runtime(), actor)
+
+
+@endpoint(
+    bp,
+    "/me/volunteer",
+    method="PUT",
+    summary="登记志愿者信息（整体替换）",
+    description=(
+        "技能须在本社区技能库中；时段按周（1 = 周一），开始早于结束，同一天的时段不能重叠；`max_active` 为 1–10；"
+        "`in_service`（在职党员双报到）须是党员，且须填 `employer_unit`，只有双报到才能填单位与 `unit_hours`。"
+        "任何一项有误答复 400（`details.fields` 指明），什么也不写。报到单位名称经内容安全检测（422）。"
+    ),
+    body=VolunteerProfileIn,
+    response=VolunteerProfileOut,
+    errors=(400, 401, 403, 422),
+    example=examples.VOLUNTEER_REGISTRY,
+)
+def set_volunteer_profile(actor: Actor, body: VolunteerProfileIn) -> VolunteerProfileOut:
+    wanted = ProfileIn(
+        skills=list(body.skills),
+        availability=[(slot.weekday, slot.start, slot.end) for slot in body.availability],
+        max_active=body.max_active,
+        party_member=body.party_member,
+        in_service=body.in_service if body.in_service is not None else bool(body.employer_unit),
+        employer_unit=body.employer_unit,
+        unit_hours=body.unit_hours,
+    )
+    return volunteer.set_volunteer_profile(runtime(), actor, wanted)
 
 
 @endpoint(

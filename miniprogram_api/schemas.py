@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from app.audit.models import AuditKind
 from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
 from app.orders.workflow import OrderKind, OrderStatus, TriageLevel
+from app.volunteers.profiles import MAX_ACTIVE_LIMIT, UNIT_HOURS_MAX
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -237,6 +247,55 @@ class SkillsIn(Body):
         list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]],
         Field(max_length=20),
     ]
+
+
+SkillCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+#: HH:MM (24:00 ends a day); whether it is a time of day, and before its end, the domain checks.
+Clock = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=5)]
+
+
+class SlotIn(Body):
+    weekday: StrictInt = Field(ge=1, le=7, description="1 = 周一 … 7 = 周日")
+    start: Clock = Field(description="HH:MM，北京时间")
+    end: Clock = Field(description="HH:MM，晚于 start；24:00 为当天结束")
+
+
+class VolunteerProfileIn(Body):
+    model_config = _example(
+        {
+            "skills": ["electrician", "appliance"],
+            "availability": [{"weekday": 3, "start": "09:00", "end": "12:00"}],
+            "max_active": 3,
+            "party_member": True,
+            "in_service": True,
+            "employer_unit": "区税务局",
+            "unit_hours": 40,
+        }
+    )
+
+    skills: Annotated[list[SkillCode], Field(max_length=20, description="本社区技能库中的编码")]
+    availability: Annotated[list[SlotIn], Field(max_length=28)]
+    max_active: StrictInt = Field(ge=1, le=MAX_ACTIVE_LIMIT, description="同时最多手头几单；满了就不再被推荐")
+    party_member: StrictBool
+    # Optional beyond the contract's body: a client that sends only ``employer_unit`` (as the
+    # contract has it) means an in-service party member reporting from that unit.
+    in_service: StrictBool | None = Field(
+        default=None, description="在职党员双报到（须为党员）；不填时，填了 `employer_unit` 即为双报到"
+    )
+    employer_unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+        default=None, description="双报到的报到单位；只有在职党员可填，且必填"
+    )
+    unit_hours: StrictInt | None = Field(
+        default=None, ge=1, le=UNIT_HOURS_MAX, description="报到单位要求的每年服务小时数"
+    )
+
+
+class SkillIn(Body):
+    model_config = _example({"community": "SQ-HP", "code": "sewing", "name": "缝补"})
+
+    community: AreaCode
+    code: SkillCode
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
 class SubscriptionsIn(Body):

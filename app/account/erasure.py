@@ -37,7 +37,7 @@ from app.timebank.merchants import unlink_merchant_staff_everywhere
 from app.timebank.redemptions import cancel_open_redemptions
 from app.uploads.models import Attachment
 from app.uploads.removal import delete_attachments, remove_unreferenced_files
-from app.volunteers.skills import replace_skills
+from app.volunteers.profiles import forget_profile
 from app.volunteers.teams import leave_teams
 
 #: What a layer above the account's (the bot) forgets of a user, inside the deletion's transaction.
@@ -64,7 +64,7 @@ def delete_account(rt: Runtime, actor: Actor, *, forget_elsewhere: tuple[Forget,
         files = erase_resident_orders(session, user.id, now)
         # Their uploads elsewhere: unused ones, and completion photos on others' orders.
         files += delete_attachments(session, Attachment.uploader_id == user.id)
-        replace_skills(session, user.id, [])
+        forget_profile(session, user.id)
         leave_teams(session, user.id)
         unlink_staff_everywhere(session, user.id)
         unlink_merchant_staff_everywhere(session, user.id)

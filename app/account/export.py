@@ -35,6 +35,7 @@ from app.core.shapes import Shape
 from app.identity.actor import Actor, load_user
 from app.identity.households import household_out
 from app.identity.models import User
+from app.identity.roles import Role
 from app.identity.shapes import roles_out
 from app.notify.models import Notification, SubscriptionGrant
 from app.notify.shapes import NotificationOut
@@ -49,7 +50,9 @@ from app.timebank.models import Merchant, MerchantStaff, Redemption
 from app.timebank.redemptions import present, presented
 from app.timebank.statement import entry_out
 from app.uploads.models import Attachment
-from app.volunteers.models import Team, TeamMember
+from app.volunteers.models import Team, TeamMember, VolunteerProfile
+from app.volunteers.profiles import profile_of
+from app.volunteers.shapes import VolunteerProfileOut
 from app.volunteers.skills import skills_of
 
 FORMAT: Final = "linli-export/1"
@@ -130,6 +133,7 @@ def _head(session: Session, actor: Actor) -> ExportHead:
         roles=roles_out(user),
         household=household_out(user.household) if user.household is not None else None,
         skills=skills_of(session, user.id),
+        volunteer=_registry_entry(session, user),
         teams=[ExportGroup(id=i, name=name, community=code) for i, name, code in teams],
         property_companies=[ExportGroup(id=i, name=name, community=code) for i, name, code in companies],
         merchants=[ExportGroup(id=i, name=name, community=code) for i, name, code in merchants],
@@ -137,6 +141,14 @@ def _head(session: Session, actor: Actor) -> ExportHead:
         subscriptions=dict(grants.all()),
         points_balance=balance_of(session, user.id),
     )
+
+
+def _registry_entry(session: Session, user: User) -> VolunteerProfileOut | None:
+    """What the registry holds of them: for a volunteer, or for someone who filled it in once."""
+    volunteering = {m.area_id for m in user.memberships if m.role is Role.VOLUNTEER}
+    if not volunteering and session.get(VolunteerProfile, user.id) is None:
+        return None
+    return profile_of(session, user.id, volunteering)
 
 
 def _orders(session: Session, actor: Actor, after: int) -> list[tuple[int, Shape]]:

@@ -7,17 +7,20 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.account.shapes import ProfileOut
+from app.areas.skills import require_skills
 from app.core.errors import ForbiddenError
 from app.core.privacy import mask_phone
 from app.identity.actor import Actor, load_user
 from app.identity.households import household_out, place_household
 from app.identity.invitations import take_invitation
+from app.identity.models import User
 from app.identity.roles import Role
 from app.identity.shapes import roles_out
 from app.property.companies import link_staff
 from app.runtime import Runtime
 from app.timebank.ledger import balance_of
 from app.timebank.merchants import link_merchant_staff
+from app.volunteers.profiles import profile_of
 from app.volunteers.skills import replace_skills, skills_of
 
 
@@ -37,7 +40,12 @@ def _profile(session: Session, user_id: int) -> ProfileOut:
         household=household_out(user.household) if user.household is not None else None,
         points_balance=balance_of(session, user.id),
         skills=skills_of(session, user.id),
+        volunteer=profile_of(session, user.id, volunteering) if (volunteering := _volunteering(user)) else None,
     )
+
+
+def _volunteering(user: User) -> set[int]:
+    return {m.area_id for m in user.memberships if m.role is Role.VOLUNTEER}
 
 
 def set_household(
@@ -57,11 +65,15 @@ def set_household(
 def set_skills(rt: Runtime, actor: Actor, skills: list[str]) -> ProfileOut:
     """A volunteer: the skills that make them a good match (replaces the previous list).
 
-    Raises ForbiddenError for anyone who is not a volunteer.
+    Raises ForbiddenError for anyone who is not a volunteer, InvalidInputError for a skill not in
+    the catalogue of one of their communities.
     """
     if not actor.has_role(Role.VOLUNTEER):
         raise ForbiddenError("只有志愿者可以登记技能")
     with rt.db.write() as session:
+        require_skills(
+            session, actor.communities_as(Role.VOLUNTEER), skills, "skills", kept=skills_of(session, actor.user_id)
+        )
         replace_skills(session, actor.user_id, skills)
         return _profile(session, actor.user_id)
 

@@ -9,6 +9,7 @@ from app.notify.shapes import NotificationOut
 from app.orders.shapes import OrderOut, Ref
 from app.timebank.shapes import PointsEntryOut, RedemptionOut
 from app.uploads.shapes import PhotoRef
+from app.volunteers.shapes import VolunteerProfileOut
 
 
 class ProfileOut(UserOut):
@@ -16,6 +17,8 @@ class ProfileOut(UserOut):
     household: HouseholdOut | None
     points_balance: int
     skills: list[str]
+    #: A volunteer's registry entry (as ``GET /me/volunteer``); null for anyone not a volunteer.
+    volunteer: VolunteerProfileOut | None = None
 
 
 # -- the export (GET /me/export) -------------------------------------------------------------------
@@ -96,6 +99,9 @@ class ExportHead(Shape):
     #: In full (the room too): the caller's own address.
     household: HouseholdOut | None
     skills: list[str]
+    #: The volunteer registry entry (slots, capacity, party membership, employer unit); null for
+    #: someone who never was a volunteer.
+    volunteer: VolunteerProfileOut | None = None
     teams: list[ExportGroup]
     property_companies: list[ExportGroup]
     #: Merchants whose redemption codes the caller verifies.

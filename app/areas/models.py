@@ -72,3 +72,22 @@ class ServiceCategory(Base):
     created_at: Mapped[created_at]
 
     community: Mapped[Area] = relationship()
+
+
+class Skill(Base):
+    """One entry of a community's skill catalogue (技能特长): the codes its categories ask for and
+    its volunteers declare (``ServiceCategory.skill``, ``UserSkill.skill``), with the Chinese name
+    every sentence shows. Categories and volunteers keep the code (what the API and Excel carry);
+    each write checks it against the catalogue of the community concerned."""
+
+    __tablename__ = "skills"
+    __table_args__ = (sa.UniqueConstraint("community_id", "code"),)
+
+    id: Mapped[intpk]
+    # No index of its own: the unique constraint's index leads with the community.
+    community_id: Mapped[int] = fk("areas.id", ondelete="CASCADE", index=False)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(32))
+    #: A deactivated skill can no longer be chosen; those who have it keep it (and its name).
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]

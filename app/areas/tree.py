@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.areas.models import PARENT_KIND, Area, AreaKind
+from app.areas.skills import SKILL_NAMES, seed_catalogue
 from app.core.errors import ConflictError, InvalidInputError, NotFoundError
 from app.runtime import Runtime
 
@@ -40,6 +41,7 @@ def create_area(session: Session, kind: AreaKind, code: str, name: str, parent_c
     session.flush()
     if kind is AreaKind.COMMUNITY:
         area.community_id = area.id
+        seed_catalogue(session, area.id, SKILL_NAMES)
     elif parent is not None:
         area.community_id = parent.community_id
     session.flush()

@@ -76,6 +76,8 @@ class Household(Base):
     """Where a resident lives; one per user."""
 
     __tablename__ = "households"
+    # The volunteers living in an order's grid are candidates for it (app.orders.candidates).
+    __table_args__ = (sa.Index("ix_households_grid_id_user_id", "grid_id", "user_id"),)
 
     id: Mapped[intpk]
     user_id: Mapped[int] = fk("users.id", ondelete="CASCADE", unique=True)

@@ -15,10 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.errors import ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError
+from app.core.errors import (
+    AlreadyClaimedError,
+    ForbiddenError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+)
 from app.identity.actor import Actor
 from app.orders import handlers
-from app.orders.access import can_view, load_visible_order, parties_of
+from app.orders.access import can_view, groups_of, load_visible_order, parties_of
 from app.orders.content import check_texts
 from app.orders.models import Order, OrderEvent
 from app.orders.notifications import Holding, notify_order_event
@@ -147,6 +153,17 @@ def _claimable(session: Session, actor: Actor, order_id: int) -> tuple[Order, fr
     return order, parties
 
 
+def _accepted_by_a_colleague(session: Session, actor: Actor, order_id: int) -> None:
+    """A member of the team (or staff of the company) an order was dispatched to who taps 「接单」
+    just after another one: 409 already_claimed, as for a lost claim, not the 404 the order's
+    visibility would now give (it is the winner's, and the loser saw it a moment ago)."""
+    order = session.get(Order, order_id)
+    if order is None or order.assignee_id is None or order.assignee_id == actor.user_id:
+        return
+    if order.status in handlers.TAKEN and groups_of(session, actor.user_id).include(order):
+        raise AlreadyClaimedError()
+
+
 def _written(data: ActionInput) -> dict[str, str]:
     """The texts of an action that others will read (audit trail, messages, the rating), by the
     body's field names. Each action's body fills only its own fields, so every one set is checked."""
@@ -201,6 +218,8 @@ def act(
         if action is Action.CLAIM:
             order, parties = _claimable(session, actor, order_id)
         else:
+            if action is Action.ACCEPT:
+                _accepted_by_a_colleague(session, actor, order_id)
             order, parties = load_visible_order(session, actor, order_id)
         _require_party(action, parties)
         transition_for(order.status, action)  # 409 before looking at the body's details

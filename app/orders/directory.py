@@ -1,5 +1,6 @@
 """The volunteer picker a dispatcher uses: a community's volunteers with their skills, their teams,
-the orders they hold now and their rating, filtered and paged.
+the orders they hold now, their capacity, response time, rating and party-member facts, filtered
+and paged.
 
 It lives with orders because the load is counted over orders (``app.volunteers`` sits below
 ``app.orders`` and may not read them); the ranking for one order is ``candidates.py``.
@@ -21,7 +22,8 @@ from app.orders.candidates import ACTIVE
 from app.orders.models import Order
 from app.orders.shapes import RatingSummary, Ref, VolunteerOut, VolunteerPage
 from app.runtime import Runtime
-from app.volunteers.models import Team, TeamMember, UserSkill, VolunteerStats
+from app.volunteers.models import Team, TeamMember, UserSkill, VolunteerProfile, VolunteerStats
+from app.volunteers.profiles import DEFAULT_MAX_ACTIVE
 
 #: Who picks volunteers: those who dispatch (a grid worker of any of the community's grids too).
 PICKERS = (Role.SECRETARY, Role.GRID_WORKER)
@@ -68,6 +70,11 @@ def list_volunteers(
                     average=round(row.score_sum / row.rated_count, 2) if row.rated_count else None,
                     count=row.rated_count or 0,
                 ),
+                max_active=row.max_active or DEFAULT_MAX_ACTIVE,
+                response_minutes=round(row.accept_minutes_sum / row.accepted_count, 1) if row.accepted_count else None,
+                party_member=bool(row.party_member),
+                in_service=bool(row.in_service),
+                employer_unit=row.employer_unit,
             )
             for row in page
         ],
@@ -87,16 +94,24 @@ def _page(community_id: int, *, skill: str | None, q: str | None, team_id: int |
         .correlate(member)
         .scalar_subquery()
     )
+    columns: list[Any] = [
+        member.user_id,
+        User.nickname,
+        VolunteerStats.rated_count,
+        VolunteerStats.score_sum,
+        VolunteerStats.accepted_count,
+        VolunteerStats.accept_minutes_sum,
+        VolunteerProfile.max_active,
+        VolunteerProfile.party_member,
+        VolunteerProfile.in_service,
+        VolunteerProfile.employer_unit,
+        load.label("load"),
+    ]
     statement = (
-        sa.select(
-            member.user_id,
-            User.nickname,
-            VolunteerStats.rated_count,
-            VolunteerStats.score_sum,
-            load.label("load"),
-        )
+        sa.select(*columns)
         .join(User, User.id == member.user_id)
         .outerjoin(VolunteerStats, VolunteerStats.user_id == member.user_id)
+        .outerjoin(VolunteerProfile, VolunteerProfile.user_id == member.user_id)
         .where(member.area_id == community_id, member.role == Role.VOLUNTEER)
         .order_by(member.user_id)
     )

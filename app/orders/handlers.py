@@ -24,10 +24,10 @@ from app.property.companies import serves
 from app.timebank.rules import LOW_RATING
 from app.uploads.store import attach_uploads
 from app.volunteers.models import Team
-from app.volunteers.stats import record_rating
+from app.volunteers.stats import record_accept, record_rating
 
 #: Statuses in which a lost claim means "someone was faster", not "never in the pool".
-_TAKEN = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED})
+TAKEN = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE, OrderStatus.COMPLETED})
 
 
 def clear_assignment() -> dict[str, Any]:
@@ -39,7 +39,7 @@ def raise_not_claimable(status: OrderStatus, *, yours: bool = False) -> NoReturn
     """Someone else holds it (409 already_claimed), or it was never in the pool (invalid_transition).
     ``yours``: the caller is the one holding it; the code stays ``already_claimed`` (the order is
     taken either way) but the words and ``details.yours`` say it is theirs, not that they lost."""
-    if status in _TAKEN:
+    if status in TAKEN:
         if yours:
             raise AlreadyClaimedError("该工单已由您接下，无需重复接单", details={"yours": True})
         raise AlreadyClaimedError()
@@ -118,8 +118,20 @@ def claim(step: Step) -> None:
 
 
 def accept(step: Step) -> None:
-    # For a team or a property company, whoever accepts becomes the one holding the order.
-    step.move(Action.ACCEPT, values={"assignee_id": step.actor_id, **_taken_on(step)})
+    """The one it was dispatched to accepts; for a team or a property company, whoever accepts
+    first becomes the one holding it (the conditional UPDATE decides: a second member at the same
+    moment hears 409 ``already_claimed``). A volunteer's response time is counted here."""
+    assert step.actor_id is not None  # noqa: S101 - only a person accepts
+    dispatched_at = step.order.dispatched_at
+    taken = _taken_on(step)
+    step.move(
+        Action.ACCEPT,
+        values={"assignee_id": step.actor_id, **taken},
+        on_conflict=lambda status: raise_not_claimable(status, yours=step.order.assignee_id == step.actor_id),
+    )
+    if dispatched_at is not None and step.order.property_company_id is None:
+        minutes = max(0, int((taken["accepted_at"] - dispatched_at).total_seconds() // 60))
+        record_accept(step.session, step.actor_id, minutes)
 
 
 def decline(step: Step, reason: str) -> None:

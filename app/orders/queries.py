@@ -17,9 +17,11 @@ from app.orders.access import Groups, groups_of, load_visible_order
 from app.orders.models import Order
 from app.orders.present import present_orders
 from app.orders.shapes import OrderOut, OrderPage
+from app.orders.week import free_during
 from app.orders.workflow import OPEN, OrderStatus, TriageLevel
 from app.runtime import Runtime
-from app.volunteers.models import UserSkill
+from app.volunteers.availability import Slot
+from app.volunteers.models import UserSkill, VolunteerAvailability
 
 
 def get_order(rt: Runtime, actor: Actor, order_id: int) -> OrderOut:
@@ -125,7 +127,7 @@ def newest_orders(
 
 def pool(rt: Runtime, actor: Actor, *, limit: int, cursor: str | None) -> OrderPage:
     """A volunteer: pooled orders of their communities, best matches first: their skills, then
-    their own grid, then whoever has waited longest."""
+    their own grid, then a preferred time within their weekly slots, then whoever has waited longest."""
     communities = actor.communities_as(Role.VOLUNTEER)
     if not communities:
         raise ForbiddenError("只有志愿者可以查看任务池")
@@ -135,11 +137,19 @@ def pool(rt: Runtime, actor: Actor, *, limit: int, cursor: str | None) -> OrderP
         home_grid = session.scalar(sa.select(Household.grid_id).where(Household.user_id == actor.user_id))
         skill_match = sa.case((ServiceCategory.skill.in_(skills), 1), else_=0) if skills else sa.literal(0)
         grid_match = sa.case((Order.grid_id == home_grid, 1), else_=0) if home_grid else sa.literal(0)
+        slots = [
+            Slot(row.starts, row.ends)
+            for row in session.scalars(
+                sa.select(VolunteerAvailability).where(VolunteerAvailability.user_id == actor.user_id)
+            )
+        ]
+        dialect = session.get_bind().dialect.name
+        free = sa.case((free_during(dialect, Order.preferred_start, Order.preferred_end, slots), 1), else_=0)
         rows = session.scalars(
             sa.select(Order)
             .join(ServiceCategory, ServiceCategory.id == Order.category_id)
             .where(Order.community_id.in_(communities), Order.status == OrderStatus.POOLED)
-            .order_by(skill_match.desc(), grid_match.desc(), Order.id.asc())
+            .order_by(skill_match.desc(), grid_match.desc(), free.desc(), Order.id.asc())
             .offset(offset)
             .limit(limit + 1)
         ).all()

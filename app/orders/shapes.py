@@ -179,6 +179,14 @@ class VolunteerOut(Shape):
     #: The community's orders they hold now (assigned to them, accepted or in service).
     current_load: int
     rating: RatingSummary
+    #: Orders they take at once at most (their profile, else the default).
+    max_active: int = 3
+    #: Their mean minutes from a dispatch to accepting it; null before their first.
+    response_minutes: float | None = None
+    party_member: bool = False
+    #: 在职党员双报到, from ``employer_unit``.
+    in_service: bool = False
+    employer_unit: str | None = None
 
 
 class VolunteerPage(Shape):

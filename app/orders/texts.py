@@ -122,7 +122,6 @@ RETURN_VISIT_REASONS: dict[str, str] = {"low_rating": "差评回访", "dispute":
 # -- why a volunteer is suggested for a dispatch (app.orders.candidates ranks) -------------------
 
 SAME_GRID = "住在同一网格"
-IDLE = "当前空闲"
 
 
 def skill_match(skill_name: str) -> str:
@@ -130,8 +129,17 @@ def skill_match(skill_name: str) -> str:
     return f"技能匹配：{skill_name}"
 
 
-def holding(active: int) -> str:
-    return f"手头 {active} 单"
+def holding(active: int, limit: int) -> str:
+    return f"手头 {active} 单（上限 {limit}）" if active else f"当前空闲（上限 {limit} 单）"
+
+
+def free_then(slot: str) -> str:
+    """``slot`` as ``app.volunteers.availability.Slot.says`` puts it (周三 9:00–12:00)."""
+    return f"{slot} 有空"
+
+
+def responds_in(minutes: float) -> str:
+    return "平均 1 分钟内响应" if minutes < 1 else f"平均 {round(minutes)} 分钟响应"
 
 
 def past_rating(average: float, count: int) -> str:

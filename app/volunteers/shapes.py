@@ -32,3 +32,42 @@ class TeamEnvelope(Shape):
 class TeamPage(Shape):
     items: list[TeamOut]
     next_cursor: str | None
+
+
+class SlotOut(Shape):
+    """A weekly slot: ``weekday`` 1 (Monday) … 7, times HH:MM in Asia/Shanghai (an end at midnight is 24:00)."""
+
+    weekday: int
+    start: str
+    end: str
+
+
+class VolunteerProfileOut(Shape):
+    """A volunteer's registry entry (技能特长信息库)."""
+
+    skills: list[str]
+    #: The skills' Chinese names, in the order of ``skills``.
+    skill_names: list[str]
+    availability: list[SlotOut]
+    #: Orders they hold at once at most; at that many they are not proposed for more.
+    max_active: int
+    party_member: bool
+    #: 在职党员双报到: a party member in service elsewhere, reporting to the community.
+    in_service: bool
+    employer_unit: str | None
+    #: Service hours a year their employer unit asks of them.
+    unit_hours: int | None
+
+
+class SkillOut(Shape):
+    code: str
+    name: str
+    active: bool
+
+
+class SkillList(Shape):
+    items: list[SkillOut]
+
+
+class SkillEnvelope(Shape):
+    skill: SkillOut

@@ -76,6 +76,17 @@ def add_team_member(rt: Runtime, team_id: int, openid: str) -> Team:
         return team
 
 
+def make_leader_by_openid(rt: Runtime, team_id: int, openid: str) -> Team:
+    """Operators (CLI): ``openid``, a member of the team, becomes its leader. Raises NotFoundError
+    (no such team), InvalidInputError (not a member, or not a volunteer there)."""
+    with rt.db.write() as session:
+        team = session.get(Team, team_id)
+        if team is None:
+            raise NotFoundError(_NO_TEAM, details={"team_id": team_id})
+        _lead(session, team, _volunteer_by_openid(session, openid, team.community_id), "openid")
+        return team
+
+
 # -- the API: the community's staff read, its secretary writes --------------------------------------
 
 
@@ -119,6 +130,16 @@ def add_member(rt: Runtime, actor: Actor, team_id: int, volunteer_id: int) -> Te
         team = _managed_team(session, actor, team_id)
         _require_volunteer(session, volunteer_id, team.community_id, "volunteer_id")
         _join(session, team.id, volunteer_id)
+        return _team_out(session, team)
+
+
+def set_leader(rt: Runtime, actor: Actor, team_id: int, volunteer_id: int) -> TeamOut:
+    """The secretary of the team's community: one of the team's members becomes its leader (the
+    previous one stays a member). Raises ForbiddenError, NotFoundError (no such team, or another
+    community's), InvalidInputError (``volunteer_id`` is not a member of the team)."""
+    with rt.db.write() as session:
+        team = _managed_team(session, actor, team_id)
+        _lead(session, team, volunteer_id, "volunteer_id")
         return _team_out(session, team)
 
 
@@ -168,6 +189,16 @@ def _new_team(session: Session, community_id: int, name: str, leader_id: int | N
     if leader_id is not None:
         _join(session, team.id, leader_id)  # a leader who could not accept the team's orders would be odd
     return team
+
+
+def _lead(session: Session, team: Team, user_id: int, field: str) -> None:
+    """Only a member leads: a leader who could not accept the team's orders would be odd."""
+    if session.get(TeamMember, (team.id, user_id)) is None:
+        raise InvalidInputError(
+            "队长须是本服务队的队员", details={"fields": [{"field": field, "problem": "not a member"}]}
+        )
+    team.leader_id = user_id
+    session.flush()
 
 
 def _name_taken(name: str) -> ConflictError:

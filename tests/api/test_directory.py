@@ -139,6 +139,15 @@ def test_a_cursor_the_server_did_not_make_is_400(rt: Runtime, client: FlaskClien
 
 # -- what a row says ------------------------------------------------------------------------------
 
+#: What a row says of a volunteer who never filled in their profile.
+REGISTRY_DEFAULTS = {
+    "max_active": 3,
+    "response_minutes": None,
+    "party_member": False,
+    "in_service": False,
+    "employer_unit": None,
+}
+
 
 def test_rows_hold_skills_teams_load_and_rating_and_no_phone(rt: Runtime, client: FlaskClient) -> None:
     p = _picker(rt)
@@ -154,6 +163,8 @@ def test_rows_hold_skills_teams_load_and_rating_and_no_phone(rt: Runtime, client
                 "teams": [{"id": p.team_id, "name": "党员先锋队"}],
                 "current_load": 2,  # one accepted, one assigned; closed and completed ones are done
                 "rating": {"average": 4.5, "count": 2},
+                **REGISTRY_DEFAULTS,
+                "response_minutes": 0.0,  # every accept of theirs came within the minute
             },
             {
                 "id": p.chen.id,
@@ -162,6 +173,7 @@ def test_rows_hold_skills_teams_load_and_rating_and_no_phone(rt: Runtime, client
                 "teams": [],
                 "current_load": 0,
                 "rating": {"average": None, "count": 0},
+                **REGISTRY_DEFAULTS,
             },
             {
                 "id": p.wang.id,
@@ -170,6 +182,7 @@ def test_rows_hold_skills_teams_load_and_rating_and_no_phone(rt: Runtime, client
                 "teams": [],
                 "current_load": 0,
                 "rating": {"average": None, "count": 0},
+                **REGISTRY_DEFAULTS,
             },
         ],
         "next_cursor": None,

@@ -28,6 +28,7 @@ from app.orders.workflow import Action, OrderKind, TriageLevel
 from app.property.companies import create_property_company
 from app.runtime import Runtime
 from app.uploads.store import store_upload
+from app.volunteers.catalogue import add_skill
 from app.volunteers.teams import create_team
 from tests.factories import World, actor_of, login, make_person, make_world
 
@@ -246,6 +247,7 @@ def test_the_volunteer_picker_costs_the_same_for_3_and_30_volunteers(rt: Runtime
     few = picker_cost(3)
     for n in range(27):
         make_person(rt, f"more-{n}", (Role.VOLUNTEER, community))
+        add_skill(rt, community, f"skill-{n}", f"技能{n}")
         set_skills(rt, actor_of(rt, f"more-{n}"), ["electrician", f"skill-{n}"])
     with rt.db.write() as session:
         create_team(session, community, "新队", [f"more-{n}" for n in range(0, 27, 2)])

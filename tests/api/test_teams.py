@@ -229,12 +229,43 @@ def test_another_communitys_team_answers_like_a_missing_one(
         for method, path, body in (
             ("POST", "/api/v1/teams/{}/members", {"volunteer_id": people.volunteer.id}),
             ("DELETE", f"/api/v1/teams/{{}}/members/{foreign['volunteer'].id}", None),
+            ("PUT", "/api/v1/teams/{}/leader", {"volunteer_id": foreign["volunteer"].id}),
         ):
             answer = client.open(path.format(theirs), method=method, json=body, headers=who.headers)
             absent = client.open(path.format(missing), method=method, json=body, headers=who.headers)
             assert answer.status_code == status, (who.openid, method, answer.get_json())
             assert (answer.status_code, answer.get_json()) == (absent.status_code, absent.get_json())
     assert _counts(rt) == before
+
+
+def test_the_leader_is_changed_to_a_member_only(rt: Runtime, client: FlaskClient, world: World, people: People) -> None:
+    team_id = _team(client, people.secretary, world.community, leader_id=people.volunteer.id)
+    url = f"/api/v1/teams/{team_id}/leader"
+    # Bad paths first: not a member (a volunteer of the community, someone else, nobody), a bad id,
+    # not the secretary.
+    for volunteer_id in (people.other_volunteer.id, people.resident.id, 999_999):
+        refused = client.put(url, json={"volunteer_id": volunteer_id}, headers=people.secretary.headers)
+        assert refused.status_code == 400, refused.get_json()
+        assert _fields(refused) == ["volunteer_id"]
+    assert client.put(url, json={"volunteer_id": 0}, headers=people.secretary.headers).status_code == 400
+    body = {"volunteer_id": people.volunteer.id}
+    for who in (people.volunteer, people.grid_worker, people.street_admin):
+        assert client.put(url, json=body, headers=who.headers).status_code == 403
+    listed = client.get(f"/api/v1/teams?community={world.community}", headers=people.secretary.headers).get_json()
+    assert listed["items"][0]["leader"]["id"] == people.volunteer.id
+
+    client.post(
+        f"/api/v1/teams/{team_id}/members",
+        json={"volunteer_id": people.other_volunteer.id},
+        headers=people.secretary.headers,
+    )
+    changed = client.put(url, json={"volunteer_id": people.other_volunteer.id}, headers=people.secretary.headers)
+    assert changed.status_code == 200, changed.get_json()
+    team = changed.get_json()["team"]
+    assert team["leader"]["id"] == people.other_volunteer.id
+    # The previous leader stays a member.
+    assert [m["id"] for m in team["members"]] == sorted([people.volunteer.id, people.other_volunteer.id])
+    assert _counts(rt) == (1, 2)
 
 
 def test_removing_a_member_is_204_also_when_they_were_not_in_it(

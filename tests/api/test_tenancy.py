@@ -121,6 +121,7 @@ OTHER_OBJECT_OPERATIONS = {
     "POST /api/v1/rewards/{reward_id}/withdraw",
     "POST /api/v1/redemptions/{redemption_id}/cancel",
     "POST /api/v1/redemptions/{code}/verify",
+    "PUT /api/v1/teams/{team_id}/leader",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.

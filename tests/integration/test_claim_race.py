@@ -84,8 +84,9 @@ def _pooled_order(base: str, resident: requests.Session, secretary: requests.Ses
     return order_id
 
 
-def _race(base: str, claimers: list[requests.Session], order_id: int) -> list[Outcome]:
-    """Release every claimer at once on ``order_id``; one outcome per claimer, in claimer order."""
+def _race(base: str, claimers: list[requests.Session], order_id: int, action: str = "claim") -> list[Outcome]:
+    """Release every claimer at once on ``order_id`` (each posting ``action``); one outcome per
+    claimer, in claimer order."""
     barrier = threading.Barrier(len(claimers))
     outcomes: list[Outcome | None] = [None] * len(claimers)
 
@@ -93,7 +94,7 @@ def _race(base: str, claimers: list[requests.Session], order_id: int) -> list[Ou
         barrier.wait(timeout=BARRIER_TIMEOUT_SECONDS)
         try:
             response = claimers[index].post(
-                f"{base}/api/v1/orders/{order_id}/claim", json={}, timeout=REQUEST_TIMEOUT_SECONDS
+                f"{base}/api/v1/orders/{order_id}/{action}", json={}, timeout=REQUEST_TIMEOUT_SECONDS
             )
         except requests.RequestException as exc:  # a transport failure is an outcome, not a crash
             outcomes[index] = Outcome(status=-1, body={"exception": repr(exc)})

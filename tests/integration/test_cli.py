@@ -350,3 +350,87 @@ def test_bot_say_fails_clearly_without_a_server_or_in_safe_mode(tmp_path: Path) 
     refused = CliRunner().invoke(main, ["bot", "say", "oa-secretary-wang", "待办"], env=safe)
     assert refused.exit_code == 1
     assert "plain mode only" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["skill", "add", "NOPE", "sewing", "缝补"], "找不到区域 NOPE"),
+        (["skill", "add", "SQ001", "electrician", "电工"], "已在本社区的技能库中"),  # seeded with the community
+        (["skill", "add", "SQ001", "x" * 33, "太长"], "技能编码、名称"),
+        (["skill", "add", "SQ001", "sewing", "  "], "技能编码、名称"),
+        (["category", "add", "SQ001", "c", "类别", "--points", "1", "--sla-hours", "1", "--skill", "sewing"], "技能库"),
+    ],
+)
+def test_bad_skill_commands_say_why_and_change_nothing(
+    cli_db: str, tmp_path: Path, args: list[str], message: str
+) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    engine = sa.create_engine(cli_db)
+    with engine.connect() as conn:
+        before = conn.scalar(sa.text("SELECT count(*) FROM skills"))
+    result = runner.invoke(main, args, env=env)
+    assert result.exit_code != 0
+    assert message in result.output
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM skills")) == before
+        assert conn.scalar(sa.text("SELECT count(*) FROM service_categories")) == 0
+    engine.dispose()
+
+
+def test_skills_are_added_to_one_communitys_catalogue_and_categories_may_ask_for_them(
+    cli_db: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    added = runner.invoke(main, ["skill", "add", "SQ001", "sewing", "缝补"], env=env)
+    assert added.exit_code == 0, added.output
+    assert "added skill sewing 缝补 to SQ001" in added.output
+    asks = ["category", "add", "SQ001", "mend", "缝补衣物", "--points", "5", "--sla-hours", "24", "--skill", "sewing"]
+    assert runner.invoke(main, asks, env=env).exit_code == 0
+    elsewhere = runner.invoke(main, [*asks[:2], "SQ002", *asks[3:]], env=env)
+    assert elsewhere.exit_code != 0
+    assert "sewing" in elsewhere.output
+
+
+def test_a_deactivated_skill_can_no_longer_be_asked_for(cli_db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    missing = runner.invoke(main, ["skill", "deactivate", "SQ001", "juggling"], env=env)
+    assert missing.exit_code != 0
+    assert "juggling" in missing.output
+    retired = runner.invoke(main, ["skill", "deactivate", "SQ001", "haircut"], env=env)
+    assert retired.exit_code == 0, retired.output
+    assert "skill haircut 理发 of SQ001 is no longer offered" in retired.output
+    asks = ["category", "add", "SQ001", "cut", "理发", "--points", "5", "--sla-hours", "24", "--skill", "haircut"]
+    refused = runner.invoke(main, asks, env=env)
+    assert refused.exit_code != 0
+    assert "haircut" in refused.output
+    assert runner.invoke(main, [*asks[:2], "SQ002", *asks[3:]], env=env).exit_code == 0  # theirs is still offered
+    # Added again: offered again.
+    assert runner.invoke(main, ["skill", "add", "SQ001", "haircut", "理发"], env=env).exit_code == 0
+    assert runner.invoke(main, asks, env=env).exit_code == 0
+
+
+def test_a_team_leader_is_one_of_its_members(cli_db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(cli_db, tmp_path)
+    _set_up_two_communities(runner, env)
+    assert runner.invoke(main, ["team", "add", "SQ001", "党员先锋队", "--leader", "o-li"], env=env).exit_code == 0
+    refused = runner.invoke(main, ["team", "leader", "1", "o-chen"], env=env)
+    assert refused.exit_code != 0
+    assert "队长须是本服务队的队员" in refused.output
+    assert runner.invoke(main, ["team", "member", "add", "1", "o-chen"], env=env).exit_code == 0
+    changed = runner.invoke(main, ["team", "leader", "1", "o-chen"], env=env)
+    assert changed.exit_code == 0, changed.output
+    assert "o-chen leads team 1 党员先锋队" in changed.output
+    engine = sa.create_engine(cli_db)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT leader_id FROM teams")) == conn.scalar(
+            sa.text("SELECT id FROM users WHERE openid = 'o-chen'")
+        )
+    engine.dispose()
