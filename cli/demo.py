@@ -19,6 +19,9 @@ from app.orders.submit import next_order_number
 from app.orders.workflow import Action, OrderKind, OrderStatus
 from app.property.companies import create_property_company
 from app.runtime import Runtime
+from app.timebank.ledger import PointsKind, credit
+from app.timebank.merchants import create_merchant, link_merchant_staff
+from app.timebank.rewards import create_reward
 from app.volunteers.models import UserSkill
 from app.volunteers.teams import create_team
 
@@ -69,7 +72,13 @@ PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson("alice", "张阿姨", Role.RESIDENT, "SQ-HP"),
     DemoPerson("resident-wu", "吴大爷", Role.RESIDENT, "SQ-YL"),
     DemoPerson("property-sun", "阳光物业孙经理", Role.PROPERTY_COMPANY, "SQ-HP"),
+    DemoPerson("merchant-qian", "便民超市钱老板", Role.MERCHANT, "SQ-HP"),
 )
+
+#: (name, points, stock or None for no limit): what 和平社区's partner shop offers for points.
+REWARDS: tuple[tuple[str, int, int | None], ...] = (("大米一袋（5 公斤）", 30, 20), ("理发一次", 15, None))
+#: Points volunteer-chen starts with, so that a redemption can be tried at once.
+OPENING_POINTS = 40
 
 #: openid → skills (match ServiceCategory.skill).
 SKILLS: dict[str, tuple[str, ...]] = {"volunteer-li": ("electrician",), "volunteer-chen": ("escort",)}
@@ -149,8 +158,22 @@ def load_demo(rt: Runtime) -> bool:
         )
         # One firm for both communities of the street, as property companies often are.
         create_property_company(session, "阳光物业", communities=["SQ-HP", "SQ-YL"], staff_openids=["property-sun"])
+        _demo_time_bank(session)
         _demo_orders(session)
     return True
+
+
+def _demo_time_bank(session: Session) -> None:
+    """A partner shop (商业合伙人) with its cashier and rewards, and points to spend there."""
+    shop = create_merchant(session, "SQ-HP", "和平便民超市")
+    cashier_id = session.scalar(sa.select(User.id).where(User.openid == "merchant-qian"))
+    assert cashier_id is not None  # noqa: S101 - created above
+    link_merchant_staff(session, shop.id, cashier_id)
+    for name, points, stock in REWARDS:
+        create_reward(session, "SQ-HP", merchant_id=shop.id, name=name, points=points, stock=stock)
+    volunteer_id = session.scalar(sa.select(User.id).where(User.openid == "volunteer-chen"))
+    assert volunteer_id is not None  # noqa: S101 - created above
+    credit(session, volunteer_id, OPENING_POINTS, "演示初始积分", kind=PointsKind.ADJUSTED)
 
 
 def _demo_orders(session: Session) -> None:

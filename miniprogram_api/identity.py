@@ -185,7 +185,7 @@ def set_volunteer_profile(actor: Actor, body: VolunteerProfileIn) -> VolunteerPr
         availability=[(slot.weekday, slot.start, slot.end) for slot in body.availability],
         max_active=body.max_active,
         party_member=body.party_member,
-        in_service=body.in_service,
+        in_service=body.in_service if body.in_service is not None else bool(body.employer_unit),
         employer_unit=body.employer_unit,
         unit_hours=body.unit_hours,
     )

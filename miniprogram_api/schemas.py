@@ -280,7 +280,11 @@ class VolunteerProfileIn(Body):
     availability: Annotated[list[SlotIn], Field(max_length=28)]
     max_active: StrictInt = Field(ge=1, le=MAX_ACTIVE_LIMIT, description="同时最多手头几单；满了就不再被推荐")
     party_member: StrictBool
-    in_service: StrictBool = Field(default=False, description="在职党员双报到（须为党员）")
+    # Optional beyond the contract's body: a client that sends only ``employer_unit`` (as the
+    # contract has it) means an in-service party member reporting from that unit.
+    in_service: StrictBool | None = Field(
+        default=None, description="在职党员双报到（须为党员）；不填时，填了 `employer_unit` 即为双报到"
+    )
     employer_unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
         default=None, description="双报到的报到单位；只有在职党员可填，且必填"
     )

@@ -33,10 +33,17 @@ def add_reward(
     Raises NotFoundError (no such community), InvalidInputError (the merchant not of it, a bad
     name, price or stock)."""
     with rt.db.write() as session:
-        area = get_area(session, community, kinds=[AreaKind.COMMUNITY])
-        return _new_reward(
-            session, area.id, merchant_id=merchant_id, name=name, points=points, stock=stock, created_by_id=None
-        )
+        return create_reward(session, community, merchant_id=merchant_id, name=name, points=points, stock=stock)
+
+
+def create_reward(
+    session: Session, community: str, *, merchant_id: int, name: str, points: int, stock: int | None = None
+) -> RewardOut:
+    """Helper (flushes only): :func:`add_reward` inside the caller's unit of work (the demo set)."""
+    area = get_area(session, community, kinds=[AreaKind.COMMUNITY])
+    return _new_reward(
+        session, area.id, merchant_id=merchant_id, name=name, points=points, stock=stock, created_by_id=None
+    )
 
 
 def list_rewards(rt: Runtime, actor: Actor, community: str, *, limit: int, cursor: str | None) -> RewardPage:

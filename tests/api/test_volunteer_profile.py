@@ -236,3 +236,19 @@ def test_the_entry_is_in_the_export_and_gone_with_the_account(rt: Runtime, clien
 
     assert client.delete("/api/v1/me", headers=people.volunteer.headers).status_code in (200, 204)
     assert _rows(rt) == []
+
+
+def test_the_contracts_body_without_in_service_means_dual_reporting_when_a_unit_is_named(
+    client: FlaskClient, people: People
+) -> None:
+    """The contract's body has no ``in_service``: a party member naming an employer unit is an
+    in-service party member reporting from it; naming none, not one."""
+    contract = {k: v for k, v in GOOD.items() if k not in {"in_service", "unit_hours"}}
+
+    named = _put(client, people, {**contract, "party_member": True, "employer_unit": "区税务局"})
+    assert named.status_code == 200, named.get_json()
+    assert (named.get_json()["in_service"], named.get_json()["employer_unit"]) == (True, "区税务局")
+
+    unnamed = _put(client, people, {**contract, "party_member": True, "employer_unit": None})
+    assert unnamed.status_code == 200, unnamed.get_json()
+    assert (unnamed.get_json()["in_service"], unnamed.get_json()["employer_unit"]) == (False, None)

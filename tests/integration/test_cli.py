@@ -260,6 +260,28 @@ def _round_trip_as_the_readme_pastes_it(api_port: int, env: dict[str, str]) -> N
     assert "3栋楼道灯坏了" in lines[8], done.stdout
 
 
+def _token(api: str, openid: str) -> dict[str, str]:
+    login = requests.post(f"{api}/api/v1/auth/login", json={"code": f"sim:{openid}"}, timeout=5)
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+def _demo_time_bank_round_trip(api: str) -> None:
+    """The demo's volunteer can spend points at once, and the demo's cashier takes the code."""
+    volunteer, cashier = _token(api, "volunteer-chen"), _token(api, "merchant-qian")
+    balance = requests.get(f"{api}/api/v1/points", headers=volunteer, timeout=5).json()["balance"]
+    rewards = requests.get(f"{api}/api/v1/rewards?community=SQ-HP", headers=volunteer, timeout=5).json()["items"]
+    haircut = next(r for r in rewards if r["name"] == "理发一次")
+    issued = requests.post(f"{api}/api/v1/redemptions", json={"reward_id": haircut["id"]}, headers=volunteer, timeout=5)
+    assert issued.status_code == 201, issued.text
+    code = issued.json()["redemption"]["code"]
+    verified = requests.post(f"{api}/api/v1/redemptions/{code}/verify", json={}, headers=cashier, timeout=5)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["redemption"]["status"] == "redeemed"
+    after = requests.get(f"{api}/api/v1/points", headers=volunteer, timeout=5).json()["balance"]
+    assert after == balance - haircut["points"]
+
+
 def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
     """What the README promises: one command, then log in as sim:alice and read /me."""
     api_port, sim_port = _free_port(), _free_port()
@@ -300,6 +322,7 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
         assert me["phone"] == "138****8000"
         assert requests.get(f"{api}/readyz", timeout=5).status_code == 200
         _round_trip_as_the_readme_pastes_it(api_port, env)
+        _demo_time_bank_round_trip(api)
         time.sleep(4.5)  # two polls of the outbox (every 2 s): neither may print a line
     finally:
         process.send_signal(signal.SIGINT)
