@@ -24,10 +24,8 @@ from app.identity.shapes import display_name
 from app.orders.models import Order
 from app.runtime import Runtime
 from app.timebank.hours import hours
-from app.timebank.ledger import PointsEntry, PointsKind
+from app.timebank.ledger import PointsEntry, service_minutes_sum, service_points_sum
 from app.volunteers.models import Team, TeamMember, VolunteerProfile
-
-_SERVICE_KINDS = [PointsKind.EARNED.value, PointsKind.RELEASED.value, PointsKind.REVERSED.value]
 
 
 def _served(session: Session, user_id: int, start: date, end: date) -> list[ServedOrder]:
@@ -37,8 +35,8 @@ def _served(session: Session, user_id: int, start: date, end: date) -> list[Serv
         sa.select(
             PointsEntry.order_id.label("order_id"),
             sa.func.min(PointsEntry.created_at).label("first"),
-            sa.func.sum(sa.func.coalesce(PointsEntry.minutes, 0)).label("minutes"),
-            sa.func.sum(sa.case((PointsEntry.kind.in_(_SERVICE_KINDS), PointsEntry.delta), else_=0)).label("points"),
+            service_minutes_sum().label("minutes"),
+            service_points_sum().label("points"),
         )
         .where(
             PointsEntry.user_id == user_id,

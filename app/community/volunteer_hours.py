@@ -34,11 +34,10 @@ from app.identity.roles import Role
 from app.identity.shapes import display_name
 from app.orders.models import Order
 from app.runtime import Runtime
-from app.timebank.ledger import PointsEntry, PointsKind
+from app.timebank.ledger import PointsEntry, PointsKind, service_minutes_sum, service_points_sum
 from app.volunteers.models import Team, TeamMember, VolunteerProfile
 
 REPORT_ROLES = (Role.SECRETARY, Role.STREET_ADMIN)
-_SERVICE_KINDS = [PointsKind.EARNED.value, PointsKind.RELEASED.value, PointsKind.REVERSED.value]
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,8 @@ def _figures(session: Session, communities: Collection[int], start: date, end: d
         sa.select(
             PointsEntry.user_id.label("user_id"),
             PointsEntry.order_id.label("order_id"),
-            sa.func.sum(sa.func.coalesce(PointsEntry.minutes, 0)).label("minutes"),
-            sa.func.sum(sa.case((kind.in_(_SERVICE_KINDS), PointsEntry.delta), else_=0)).label("service"),
+            service_minutes_sum().label("minutes"),
+            service_points_sum().label("service"),
             sa.func.sum(sa.case((kind == PointsKind.ADJUSTED.value, PointsEntry.delta), else_=0)).label("adjusted"),
         )
         .outerjoin(Order, Order.id == PointsEntry.order_id)

@@ -51,6 +51,11 @@ ONCE_PER_SETTLEMENT = {
 }
 
 
+#: The kinds whose points service earned (what reports and the month's summary call 服务积分):
+#: earned + released − reversed; holds pay nothing until released, adjustments are apart.
+SERVICE_KINDS = (PointsKind.EARNED, PointsKind.RELEASED, PointsKind.REVERSED)
+
+
 def _kinds_are(kinds: tuple[PointsKind, ...]) -> str:
     return "kind IN (" + ", ".join(f"'{kind.value}'" for kind in kinds) + ")"
 
@@ -127,6 +132,17 @@ def credit(
     session.add(entry)
     session.flush()
     return entry
+
+
+def service_points_sum() -> sa.ColumnElement[int]:
+    """SQL: the sum of ``delta`` over the service kinds among the grouped entries (0 for none)."""
+    service = PointsEntry.kind.in_([kind.value for kind in SERVICE_KINDS])
+    return sa.func.sum(sa.case((service, PointsEntry.delta), else_=0))
+
+
+def service_minutes_sum() -> sa.ColumnElement[int]:
+    """SQL: the service minutes of the grouped entries (entries without minutes count 0)."""
+    return sa.func.sum(sa.func.coalesce(PointsEntry.minutes, 0))
 
 
 def balance_of(session: Session, user_id: int) -> int:

@@ -21,12 +21,11 @@ from app.notify.models import Channel
 from app.notify.outbox import notify_user
 from app.runtime import Runtime
 from app.timebank.hours import hours
-from app.timebank.ledger import PointsEntry, PointsKind
+from app.timebank.ledger import PointsEntry, service_minutes_sum, service_points_sum
 from app.timebank.texts import POINTS_KEY, month_summary
 
 #: Volunteers told per transaction: a city's month is many short transactions, not one long one.
 BATCH = 500
-_SERVICE_KINDS = [PointsKind.EARNED.value, PointsKind.RELEASED.value, PointsKind.REVERSED.value]
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,8 @@ def month_figures(session: Session, first: date, following: date) -> list[MonthF
     month = (
         sa.select(
             PointsEntry.user_id.label("user_id"),
-            sa.func.sum(sa.func.coalesce(PointsEntry.minutes, 0)).label("minutes"),
-            sa.func.sum(sa.case((PointsEntry.kind.in_(_SERVICE_KINDS), PointsEntry.delta), else_=0)).label("service"),
+            service_minutes_sum().label("minutes"),
+            service_points_sum().label("service"),
         )
         .where(PointsEntry.created_at >= since, PointsEntry.created_at < until)
         .group_by(PointsEntry.user_id)
