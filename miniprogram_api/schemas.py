@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.areas.models import AreaKind
 from app.audit.models import AuditKind
 from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
@@ -422,3 +423,30 @@ class LogoutIn(Body):
 
     #: Strict: logging out every device is not something a "yes" or a 1 should do by accident.
     all: StrictBool = Field(default=False, description="true：退出所有设备（本账号的全部登录凭证失效）")
+
+
+# -- the area tree (miniprogram_api/areas.py) --------------------------------------------------------
+
+#: A new area's code: letters, digits, "-" and "_", starting with a letter or digit (what the CLI,
+#: Excel sheets and URLs carry unchanged).
+NewAreaCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")]
+AreaName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class AreaListQuery(Body):
+    parent: AreaCode | None = Field(default=None, description="列出该区域的下级；不填则列出本人负责的区域")
+
+
+class AreaIn(Body):
+    model_config = _example({"kind": "grid", "code": "WG-HP-03", "name": "和平三网格", "parent": "SQ-HP"})
+
+    kind: AreaKind
+    code: NewAreaCode
+    name: AreaName
+    parent: AreaCode
+
+
+class AreaRenameIn(Body):
+    model_config = _example({"name": "和平东网格"})
+
+    name: AreaName
