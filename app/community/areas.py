@@ -35,6 +35,9 @@ class AreaCodeTakenError(ConflictError):
     default_message = "区域编码已被使用"
 
 
+#: The longest code an area can have (``Area.code``'s column).
+_CODE_MAX: Final = 64
+
 _READERS: Final = (Role.STREET_ADMIN, Role.SECRETARY, Role.GRID_WORKER)
 _WRITERS: Final = (Role.STREET_ADMIN, Role.SECRETARY)
 #: What a secretary may add and change under their community; a street admin may also do communities.
@@ -77,6 +80,9 @@ def _may_change(actor: Actor, area: Area, kind: AreaKind) -> bool:
 def _visible(session: Session, actor: Actor, code: str) -> Area:
     """The area ``code`` names, if the actor sees it; the same 404 for one that does not exist and
     one of another street or community."""
+    # No area's code is longer than the column or holds a NUL, which PostgreSQL cannot even bind.
+    if len(code) > _CODE_MAX or "\x00" in code:
+        raise NotFoundError("找不到该区域", details={"area": code[:_CODE_MAX]})
     area = session.scalar(sa.select(Area).where(Area.code == code))
     if area is None or not _sees(actor, area):
         raise NotFoundError(f"找不到区域 {code}", details={"area": code})

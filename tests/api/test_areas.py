@@ -342,3 +342,8 @@ def test_a_parent_code_longer_than_any_area_code_is_400(client: FlaskClient, peo
     answer = client.get("/api/v1/areas?parent=" + "9" * 65, headers=people.street_admin.headers)
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_a_parent_code_with_a_nul_is_404_on_every_database(client: FlaskClient, people: People) -> None:
+    answer = client.get("/api/v1/areas?parent=SQ1%00", headers=people.street_admin.headers)
+    assert answer.status_code == 404
