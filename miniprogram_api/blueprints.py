@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from miniprogram_api import (
+    areas,
     audit,
     bot,
     directory,
@@ -36,6 +37,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(areas.bp)
     app.register_blueprint(points.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(service_record.bp)

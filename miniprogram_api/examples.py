@@ -604,3 +604,26 @@ SERVICE_RECORD = {
     "total_points": 10,
     "issued": "2026-12-01",
 }
+
+
+# -- the area tree -----------------------------------------------------------------------------------
+
+_STREET: Final = {"code": "JD-XH", "name": "新华街道", "kind": "street"}
+#: A street admin comparing the communities of their street.
+AREAS: Final = {
+    "parent": _STREET,
+    "items": [
+        {**_COMMUNITY, "retired": False, "households": 412, "volunteers": 37, "open_orders": 6},
+        {**_OTHER_COMMUNITY, "retired": False, "households": 268, "volunteers": 21, "open_orders": 2},
+    ],
+}
+AREA_ENVELOPE: Final = {
+    "area": {
+        "code": "WG-HP-03",
+        "name": "和平三网格",
+        "kind": "grid",
+        "parent": "SQ-HP",
+        "retired": False,
+        "path": [_STREET, _COMMUNITY],
+    }
+}

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.areas.models import AreaKind
 from app.audit.models import AuditKind
 from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
@@ -449,3 +450,30 @@ class VolunteerHoursQuery(Body):
 class DayRangeQuery(Body):
     date_from: Day = Field(alias="from", description="开始日期（上海时间，YYYY-MM-DD）")
     date_to: Day = Field(alias="to", description="结束日期（含当天）；区间最长 366 天")
+
+
+# -- the area tree (miniprogram_api/areas.py) --------------------------------------------------------
+
+#: A new area's code: letters, digits, "-" and "_", starting with a letter or digit (what the CLI,
+#: Excel sheets and URLs carry unchanged).
+NewAreaCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")]
+AreaName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class AreaListQuery(Body):
+    parent: AreaCode | None = Field(default=None, description="列出该区域的下级；不填则列出本人负责的区域")
+
+
+class AreaIn(Body):
+    model_config = _example({"kind": "grid", "code": "WG-HP-03", "name": "和平三网格", "parent": "SQ-HP"})
+
+    kind: AreaKind
+    code: NewAreaCode
+    name: AreaName
+    parent: AreaCode
+
+
+class AreaRenameIn(Body):
+    model_config = _example({"name": "和平东网格"})
+
+    name: AreaName

@@ -43,6 +43,8 @@ class Area(Base):
     community_id: Mapped[int | None] = fk("areas.id", ondelete="RESTRICT", nullable=True)
     #: A community's WeCom work-group robot key (daily digest); a secret, never shown in the API.
     wecom_robot_key: Mapped[str | None] = mapped_column(sa.String(128))
+    #: Retired areas are kept (households and orders point at them) but take no new ones.
+    retired: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[created_at]
 
     parent: Mapped[Area | None] = relationship(remote_side="Area.id", foreign_keys="Area.parent_id")

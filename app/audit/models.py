@@ -22,6 +22,8 @@ class AuditKind(enum.StrEnum):
     HOUSEHOLD_VERIFIED = "household_verified"
     #: A secretary added or took away a volunteer's points by hand (``detail``: the delta).
     POINTS_ADJUSTED = "points_adjusted"
+    #: Staff added, renamed or retired an area (``detail``: added / renamed / retired).
+    AREA_CHANGED = "area_changed"
 
 
 class AuditEntry(Base):

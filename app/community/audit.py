@@ -25,6 +25,7 @@ KIND_LABELS: Final = {
     AuditKind.ROLE_GRANTED: "授予角色",
     AuditKind.HOUSEHOLD_VERIFIED: "核实住址",
     AuditKind.POINTS_ADJUSTED: "调整积分",
+    AuditKind.AREA_CHANGED: "调整区域",
 }
 
 #: A reveal's detail is the capacity the contact was seen in: a role, or the assignee.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.areas.models import AreaKind
 from app.audit.models import AuditKind
 from app.core.shapes import ShanghaiTime, Shape
 
@@ -87,3 +88,38 @@ class VolunteerHoursOut(Shape):
     totals: HoursTotals
     #: How the rows relate to the totals, in Chinese.
     rule: str
+
+
+class AreaRef(Shape):
+    code: str
+    name: str
+    kind: AreaKind
+
+
+class AreaOut(AreaRef):
+    #: The parent's code; null for a street.
+    parent: str | None
+    #: A retired area takes no new households or orders; it stays for what points at it.
+    retired: bool
+    #: From the street down to this area's parent.
+    path: list[AreaRef]
+
+
+class AreaEnvelope(Shape):
+    area: AreaOut
+
+
+class AreaCounts(AreaRef):
+    retired: bool
+    #: Households living in it.
+    households: int
+    #: Volunteers of its community living in it (for a community: all its volunteers).
+    volunteers: int
+    #: Orders in it not yet closed, rejected or cancelled.
+    open_orders: int
+
+
+class AreaList(Shape):
+    #: The area whose children these are; null for the list of the caller's own areas.
+    parent: AreaRef | None
+    items: list[AreaCounts]

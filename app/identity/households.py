@@ -50,6 +50,8 @@ def place_household(
         grid_area = get_area(session, grid, kinds=[AreaKind.GRID])
         if grid_area.parent_id != community_area.id:
             raise InvalidInputError("网格不属于该社区", details={"grid": grid})
+        if grid_area.retired:
+            raise InvalidInputError("该网格已停用", details={"grid": grid})
     known_building = _match_building(session, grid_area, building) if grid_area else None
     user = load_user(session, user_id)
     household = user.household or Household(user_id=user.id, community_id=community_area.id)

@@ -196,6 +196,8 @@ def _create(
         )
         if grid is None:
             raise _field_error("address.grid", "该网格不属于这个社区")
+        if grid.retired:
+            raise _field_error("address.grid", "该网格已停用")
         grid_id = grid.id
     if posted_by != resident.id and not actor.covers(community.id, grid_id, Role.GRID_WORKER, Role.SECRETARY):
         raise _field_error("address.grid", "不是您负责的网格")

@@ -122,6 +122,10 @@ OTHER_OBJECT_OPERATIONS = {
     "POST /api/v1/redemptions/{redemption_id}/cancel",
     "POST /api/v1/redemptions/{code}/verify",
     "PUT /api/v1/teams/{team_id}/leader",
+    # Areas by code: tests/api/test_areas.py (another street's or community's area is a 404).
+    "GET /api/v1/areas/{code}",
+    "PATCH /api/v1/areas/{code}",
+    "POST /api/v1/areas/{code}/retire",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.
