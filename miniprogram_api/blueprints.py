@@ -13,6 +13,7 @@ from miniprogram_api import (
     ops,
     orders,
     points,
+    stats,
     timebank,
     uploads,
 )
@@ -35,4 +36,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(uploads.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(points.bp)
+    app.register_blueprint(stats.bp)
     app.register_blueprint(bot.bp)

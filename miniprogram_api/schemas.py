@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -319,6 +320,13 @@ class RevealsQuery(PageQuery):
 
 class AuditQuery(RevealsQuery):
     kind: AuditKind | None = None
+
+
+class StatsQuery(Body):
+    area: AreaCode = Field(description="社区（社区书记）或街道（街道管理员）的编码")
+    # "from" is a Python keyword: the field is from_, read (and documented) as "from".
+    from_: date = Field(alias="from", description="开始日期（上海时间），含当天")
+    to: date = Field(description="结束日期（上海时间），含当天；不早于开始日期，最多 366 天")
 
 
 # -- pickers: the volunteer directory, teams and property companies (miniprogram_api/directory.py) --

@@ -1,0 +1,206 @@
+"""统计: the figures secretaries and street officials are judged by, for a community or a street
+over a range of Shanghai days, with the period before it (环比).
+
+Set-based: per grouping (totals, grids, communities, volunteers) a fixed handful of GROUP BY
+queries, whatever the number of orders. Percentiles are nearest-rank (app/community/stats_rules.py)
+with ROW_NUMBER/COUNT windows, which SQLite and PostgreSQL both have: the database ranks the
+durations and sends back only the two rows per group at the median's and the p90's rank, so
+memory does not grow with the orders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.areas.models import Area, AreaKind, ServiceCategory
+from app.areas.tree import get_area
+from app.community.audit import readable_areas
+from app.community.shapes import AreaFigures, Figures, Spread, StatsOut, Totals, VolunteerFigures
+from app.community.stats_rules import MEDIAN, P90, Period, period, previous, rank
+from app.core.clock import now_utc
+from app.core.errors import ForbiddenError
+from app.identity.actor import Actor
+from app.identity.models import User
+from app.identity.roles import Role
+from app.orders.models import Order, Rating
+from app.runtime import Runtime
+
+_READERS: Final = (Role.SECRETARY, Role.STREET_ADMIN)
+
+#: Each duration: (later moment, earlier moment, seconds per unit).
+_DURATIONS: Final = {
+    "dispatch_minutes": (Order.dispatched_at, Order.created_at, 60),
+    "accept_minutes": (Order.accepted_at, Order.dispatched_at, 60),
+    "finish_hours": (Order.completed_at, Order.created_at, 3600),
+}
+
+
+@dataclass
+class _Group:
+    """One group's figures as the queries fill them in."""
+
+    orders: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    spreads: dict[str, Spread] = field(default_factory=dict)
+    sla_breaches: int = 0
+    ratings: int = 0
+    satisfaction: float | None = None
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "orders": self.orders,
+            "by_status": self.by_status,
+            "by_category": self.by_category,
+            **{name: self.spreads.get(name) for name in _DURATIONS},
+            "sla_breaches": self.sla_breaches,
+            "ratings": self.ratings,
+            "satisfaction": self.satisfaction,
+        }
+
+
+def _seconds(session: Session, later: Any, earlier: Any) -> Any:
+    """``later − earlier`` in seconds, in each database's own words (SQLite keeps UTC text)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
+    return sa.extract("epoch", later - earlier)
+
+
+def _rank_sql(fraction: tuple[int, int], count: Any) -> Any:
+    """stats_rules.rank in SQL: floor division of whole numbers on both databases."""
+    num, den = fraction
+    return (count * num + (den - 1)) // den
+
+
+def _groups(session: Session, key: Any, where: list[Any], cutoff: datetime) -> dict[Any, _Group]:
+    """The figures of the orders matching ``where``, grouped by ``key``: six statements."""
+    groups: dict[Any, _Group] = defaultdict(_Group)
+    for k, status, n in session.execute(
+        sa.select(key, Order.status, sa.func.count()).select_from(Order).where(*where).group_by(key, Order.status)
+    ):
+        groups[k].by_status[str(status)] = n
+        groups[k].orders += n
+    for k, code, n in session.execute(
+        sa.select(key, ServiceCategory.code, sa.func.count())
+        .select_from(Order)
+        .join(ServiceCategory, ServiceCategory.id == Order.category_id)
+        .where(*where)
+        .group_by(key, ServiceCategory.code)
+    ):
+        groups[k].by_category[code] = n
+    # Past due when finished after it, or not finished by the cutoff (the range's end, or now).
+    breach = sa.and_(Order.due_at.is_not(None), Order.due_at < sa.func.coalesce(Order.completed_at, cutoff))
+    for k, breaches, ratings, average in session.execute(
+        sa.select(
+            key,
+            sa.func.coalesce(sa.func.sum(sa.case((breach, 1), else_=0)), 0),
+            sa.func.count(Rating.id),
+            sa.func.avg(Rating.score),
+        )
+        .select_from(Order)
+        .outerjoin(Rating, Rating.order_id == Order.id)
+        .where(*where)
+        .group_by(key)
+    ):
+        groups[k].sla_breaches = int(breaches)
+        groups[k].ratings = ratings
+        groups[k].satisfaction = round(float(average), 2) if average is not None else None
+    for name, (later, earlier, unit) in _DURATIONS.items():
+        seconds = _seconds(session, later, earlier)
+        ranked = (
+            sa.select(
+                key.label("k"),
+                seconds.label("d"),
+                sa.func.row_number().over(partition_by=key, order_by=seconds).label("rn"),
+                sa.func.count().over(partition_by=key).label("n"),
+            )
+            .select_from(Order)
+            .where(*where, later.is_not(None), earlier.is_not(None), later >= earlier)
+            .subquery()
+        )
+        picked: dict[Any, dict[str, float]] = defaultdict(dict)
+        for k, d, rn, n in session.execute(
+            sa.select(ranked.c.k, ranked.c.d, ranked.c.rn, ranked.c.n).where(
+                sa.or_(ranked.c.rn == _rank_sql(MEDIAN, ranked.c.n), ranked.c.rn == _rank_sql(P90, ranked.c.n))
+            )
+        ):
+            value = round(float(d) / unit, 1)
+            if rn == rank(MEDIAN, n):
+                picked[k]["median"] = value
+            if rn == rank(P90, n):
+                picked[k]["p90"] = value
+        for k, spread in picked.items():
+            groups[k].spreads[name] = Spread(**spread)
+    return groups
+
+
+def _where(community_ids: list[int], span: Period) -> list[Any]:
+    return [Order.community_id.in_(community_ids), Order.created_at >= span.start, Order.created_at < span.end]
+
+
+def _empty() -> dict[str, Any]:
+    return _Group().figures()
+
+
+def _codes(session: Session, ids: Iterable[Any]) -> dict[int, str]:
+    wanted = sorted(i for i in set(ids) if i is not None)
+    return dict(session.execute(sa.select(Area.id, Area.code).where(Area.id.in_(wanted))).all())
+
+
+def _area_rows(session: Session, groups: dict[Any, _Group], ids: Iterable[int] = ()) -> list[AreaFigures]:
+    """One row per group (and per id in ``ids`` even without orders), by code, no grid last."""
+    keys = set(groups) | set(ids)
+    codes = _codes(session, keys)
+    ordered = sorted(keys, key=lambda k: (k is None, codes.get(k, "")))
+    return [
+        AreaFigures(area=codes.get(k) if k is not None else None, **(groups[k].figures() if k in groups else _empty()))
+        for k in ordered
+    ]
+
+
+def get_stats(rt: Runtime, actor: Actor, *, area: str, first: date, last: date) -> StatsOut:
+    """The statistics of ``area`` (a secretary's community, a street admin's street) for the orders
+    created from ``first`` to ``last`` (Shanghai days, both included). ForbiddenError for anyone
+    but secretaries and street admins; NotFoundError for an area not theirs; InvalidInputError for
+    a reversed or too long range."""
+    if not actor.communities_as(*_READERS):
+        raise ForbiddenError("只有社区书记或街道管理员可以查看统计")
+    span = period(first, last)
+    before = previous(span)
+    now = now_utc()
+    with rt.db.read() as session:
+        place = get_area(session, area)
+        readable = readable_areas(session, actor, place)
+        street = place.kind is AreaKind.STREET
+        communities = [i for i in readable if i != place.id] if street else readable
+        where = _where(communities, span)
+        totals = _groups(session, sa.literal(0), where, min(span.end, now)).get(0, _Group())
+        earlier = _groups(session, sa.literal(0), _where(communities, before), min(before.end, now)).get(0, _Group())
+        by_grid = _area_rows(session, _groups(session, Order.grid_id, where, min(span.end, now)))
+        by_community = (
+            _area_rows(session, _groups(session, Order.community_id, where, min(span.end, now)), communities)
+            if street
+            else None
+        )
+        volunteers = _groups(session, Order.assignee_id, [*where, Order.assignee_id.is_not(None)], min(span.end, now))
+        names = dict(session.execute(sa.select(User.id, User.nickname).where(User.id.in_(sorted(volunteers)))).all())
+    return StatsOut.model_validate(
+        {
+            "area": place.code,
+            "from": span.first.isoformat(),
+            "to": span.last.isoformat(),
+            "totals": Totals(**totals.figures(), previous=Figures(**earlier.figures())),
+            "by_grid": by_grid,
+            "by_community": by_community,
+            "by_volunteer": [
+                VolunteerFigures(volunteer_id=k, name=names.get(k, ""), **group.figures())
+                for k, group in sorted(volunteers.items(), key=lambda item: (-item[1].orders, item[0]))
+            ],
+        }
+    )
