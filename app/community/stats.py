@@ -79,38 +79,37 @@ def _rank_sql(fraction: tuple[int, int], count: Any) -> Any:
 
 
 def _groups(session: Session, key: Any, where: list[Any], cutoff: datetime) -> dict[Any, _Group]:
-    """The figures of the orders matching ``where``, grouped by ``key``: six statements."""
+    """The figures of the orders matching ``where``, grouped by ``key``: four statements."""
     groups: dict[Any, _Group] = defaultdict(_Group)
-    for k, status, n in session.execute(
-        sa.select(key, Order.status, sa.func.count()).select_from(Order).where(*where).group_by(key, Order.status)
-    ):
-        groups[k].by_status[str(status)] = n
-        groups[k].orders += n
-    for k, code, n in session.execute(
-        sa.select(key, ServiceCategory.code, sa.func.count())
-        .select_from(Order)
-        .join(ServiceCategory, ServiceCategory.id == Order.category_id)
-        .where(*where)
-        .group_by(key, ServiceCategory.code)
-    ):
-        groups[k].by_category[code] = n
     # Past due when finished after it, or not finished by the cutoff (the range's end, or now).
     breach = sa.and_(Order.due_at.is_not(None), Order.due_at < sa.func.coalesce(Order.completed_at, cutoff))
-    for k, breaches, ratings, average in session.execute(
+    scores: dict[Any, int] = defaultdict(int)
+    # One statement for the counts: per (group, status, category), summed up here.
+    for k, status, code, n, breaches, ratings, score in session.execute(
         sa.select(
             key,
+            Order.status,
+            ServiceCategory.code,
+            sa.func.count(),
             sa.func.coalesce(sa.func.sum(sa.case((breach, 1), else_=0)), 0),
             sa.func.count(Rating.id),
-            sa.func.avg(Rating.score),
+            sa.func.coalesce(sa.func.sum(Rating.score), 0),
         )
         .select_from(Order)
+        .join(ServiceCategory, ServiceCategory.id == Order.category_id)
         .outerjoin(Rating, Rating.order_id == Order.id)
         .where(*where)
-        .group_by(key)
+        .group_by(key, Order.status, ServiceCategory.code)
     ):
-        groups[k].sla_breaches = int(breaches)
-        groups[k].ratings = ratings
-        groups[k].satisfaction = round(float(average), 2) if average is not None else None
+        group = groups[k]
+        group.orders += n
+        group.by_status[str(status)] = group.by_status.get(str(status), 0) + n
+        group.by_category[code] = group.by_category.get(code, 0) + n
+        group.sla_breaches += int(breaches)
+        group.ratings += ratings
+        scores[k] += int(score)
+    for k, group in groups.items():
+        group.satisfaction = round(scores[k] / group.ratings, 2) if group.ratings else None
     for name, (later, earlier, unit) in _DURATIONS.items():
         seconds = _seconds(session, later, earlier)
         ranked = (
@@ -172,24 +171,29 @@ def get_stats(rt: Runtime, actor: Actor, *, area: str, first: date, last: date) 
     if not actor.communities_as(*_READERS):
         raise ForbiddenError("只有社区书记或街道管理员可以查看统计")
     span = period(first, last)
-    before = previous(span)
-    now = now_utc()
     with rt.db.read() as session:
         place = get_area(session, area)
         readable = readable_areas(session, actor, place)
-        street = place.kind is AreaKind.STREET
-        communities = [i for i in readable if i != place.id] if street else readable
-        where = _where(communities, span)
-        totals = _groups(session, sa.literal(0), where, min(span.end, now)).get(0, _Group())
-        earlier = _groups(session, sa.literal(0), _where(communities, before), min(before.end, now)).get(0, _Group())
-        by_grid = _area_rows(session, _groups(session, Order.grid_id, where, min(span.end, now)))
-        by_community = (
-            _area_rows(session, _groups(session, Order.community_id, where, min(span.end, now)), communities)
-            if street
-            else None
-        )
-        volunteers = _groups(session, Order.assignee_id, [*where, Order.assignee_id.is_not(None)], min(span.end, now))
-        names = dict(session.execute(sa.select(User.id, User.nickname).where(User.id.in_(sorted(volunteers)))).all())
+        # A street's own id is among its readable areas; orders belong to its communities only.
+        communities = [i for i in readable if i != place.id] if place.kind is AreaKind.STREET else readable
+        return stats_of(session, place, communities, span, now_utc())
+
+
+def stats_of(session: Session, place: Area, communities: list[int], span: Period, now: datetime) -> StatsOut:
+    """The statistics of ``communities`` (``place``'s) over ``span``, as of ``now``; no access
+    check (get_stats does it; bench/stats.py calls this directly)."""
+    street = place.kind is AreaKind.STREET
+    before = previous(span)
+    where = _where(communities, span)
+    cutoff = min(span.end, now)
+    totals = _groups(session, sa.literal(0), where, cutoff).get(0, _Group())
+    earlier = _groups(session, sa.literal(0), _where(communities, before), min(before.end, now)).get(0, _Group())
+    by_grid = _area_rows(session, _groups(session, Order.grid_id, where, cutoff))
+    by_community = (
+        _area_rows(session, _groups(session, Order.community_id, where, cutoff), communities) if street else None
+    )
+    volunteers = _groups(session, Order.assignee_id, [*where, Order.assignee_id.is_not(None)], cutoff)
+    names = dict(session.execute(sa.select(User.id, User.nickname).where(User.id.in_(sorted(volunteers)))).all())
     return StatsOut.model_validate(
         {
             "area": place.code,
