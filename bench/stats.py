@@ -136,6 +136,10 @@ def measure(target: Target, args: argparse.Namespace, until: date) -> int:
             )
             used: set[str] = set()
             for statement, parameters in statements:
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    # SET LOCAL work_mem: in effect for the plans after it, as in the endpoint.
+                    session.connection().exec_driver_sql(statement, parameters)
+                    continue
                 print("\n```")
                 lines = [
                     line
@@ -146,7 +150,7 @@ def measure(target: Target, args: argparse.Namespace, until: date) -> int:
                 print("\n".join(lines))
                 print("```")
                 used.update(name for line in lines for name in INDEX_IN_PLAN.findall(line))
-                session.rollback()
+            session.rollback()
     finally:
         engine.dispose()
         if args.discard:
