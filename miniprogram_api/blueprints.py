@@ -16,6 +16,7 @@ from miniprogram_api import (
     points,
     reports,
     service_record,
+    stats,
     timebank,
     uploads,
 )
@@ -41,4 +42,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(points.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(service_record.bp)
+    app.register_blueprint(stats.bp)
     app.register_blueprint(bot.bp)

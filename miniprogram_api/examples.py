@@ -627,3 +627,40 @@ AREA_ENVELOPE: Final = {
         "path": [_STREET, _COMMUNITY],
     }
 }
+
+
+_FIGURES: Final = {
+    "orders": 12,
+    "by_status": {"closed": 9, "accepted": 2, "submitted": 1},
+    "by_category": {"grocery": 7, "repair": 5},
+    "dispatch_minutes": {"median": 18.0, "p90": 95.5},
+    "accept_minutes": {"median": 6.0, "p90": 40.0},
+    "finish_hours": {"median": 5.2, "p90": 30.0},
+    "sla_breaches": 1,
+    "ratings": 9,
+    "satisfaction": 4.67,
+}
+_NO_GRID: Final = {
+    **_FIGURES,
+    "orders": 1,
+    "by_status": {"submitted": 1},
+    "by_category": {"repair": 1},
+    "dispatch_minutes": None,
+    "accept_minutes": None,
+    "finish_hours": None,
+    "sla_breaches": 0,
+    "ratings": 0,
+    "satisfaction": None,
+}
+STATS: Final = {
+    "area": "SQ001",
+    "from": "2026-03-01",
+    "to": "2026-03-31",
+    "totals": {
+        **_FIGURES,
+        "previous": {**_FIGURES, "orders": 10, "by_status": {"closed": 10}, "by_category": {"grocery": 10}},
+    },
+    "by_grid": [{"area": "SQ001-G1", **_FIGURES, "orders": 11}, {"area": None, **_NO_GRID}],
+    "by_community": None,
+    "by_volunteer": [{"volunteer_id": 7, "name": "李师傅", **_FIGURES}],
+}

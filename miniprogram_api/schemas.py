@@ -325,6 +325,13 @@ class AuditQuery(RevealsQuery):
     kind: AuditKind | None = None
 
 
+class StatsQuery(Body):
+    area: AreaCode = Field(description="社区（社区书记）或街道（街道管理员）的编码")
+    # "from" is a Python keyword: the field is from_, read (and documented) as "from".
+    from_: date = Field(alias="from", description="开始日期（上海时间），含当天")
+    to: date = Field(description="结束日期（上海时间），含当天；不早于开始日期，最多 366 天")
+
+
 # -- pickers: the volunteer directory, teams and property companies (miniprogram_api/directory.py) --
 
 #: A team's or a company's name, as the columns hold it.

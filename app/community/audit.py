@@ -38,7 +38,7 @@ _SUBJECT = aliased(User)
 _AREA = aliased(Area)
 
 
-def _readable_areas(session: sa.orm.Session, actor: Actor, area: Area) -> list[int]:
+def readable_areas(session: sa.orm.Session, actor: Actor, area: Area) -> list[int]:
     """The area ids whose entries ``actor`` may read under ``area``; NotFoundError when none (an
     area of another community is never confirmed to exist)."""
     if area.kind is AreaKind.COMMUNITY:
@@ -64,7 +64,7 @@ def list_audit(
         raise ForbiddenError("只有社区书记或街道管理员可以查看审计记录")
     before = decode_cursor(cursor)
     with rt.db.read() as session:
-        area_ids = _readable_areas(session, actor, get_area(session, area))
+        area_ids = readable_areas(session, actor, get_area(session, area))
         query = (
             sa.select(
                 AuditEntry,

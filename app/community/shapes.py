@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ConfigDict, Field
+
 from app.areas.models import AreaKind
 from app.audit.models import AuditKind
 from app.core.shapes import ShanghaiTime, Shape
@@ -123,3 +125,57 @@ class AreaList(Shape):
     #: The area whose children these are; null for the list of the caller's own areas.
     parent: AreaRef | None
     items: list[AreaCounts]
+
+
+# -- statistics (app/community/stats.py) ---------------------------------------------------------
+
+
+class Spread(Shape):
+    """A duration's nearest-rank median and 90th percentile."""
+
+    median: float
+    p90: float
+
+
+class Figures(Shape):
+    """The figures of one group of orders: those created in the range (see docs/api.md)."""
+
+    orders: int
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    dispatch_minutes: Spread | None
+    accept_minutes: Spread | None
+    finish_hours: Spread | None
+    sla_breaches: int
+    ratings: int
+    satisfaction: float | None
+
+
+class Totals(Figures):
+    #: The same figures for the as-long period just before the range (环比).
+    previous: Figures
+
+
+class AreaFigures(Figures):
+    #: The grid's (or community's) code; null for the orders of no grid.
+    area: str | None
+
+
+class VolunteerFigures(Figures):
+    volunteer_id: int
+    name: str
+
+
+class StatsOut(Shape):
+    # "from" is a Python keyword: the field is from_, answered (and documented) as "from".
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
+    area: str
+    #: The range as asked, Shanghai dates, ``to`` included.
+    from_: str = Field(alias="from")
+    to: str
+    totals: Totals
+    by_grid: list[AreaFigures]
+    #: Only for a street: each of its communities.
+    by_community: list[AreaFigures] | None
+    by_volunteer: list[VolunteerFigures]

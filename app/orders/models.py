@@ -35,6 +35,8 @@ class Order(Base):
         # A community's list without a status filter, newest first: without it the scan walks the
         # primary key backwards past every other community's newer orders.
         sa.Index("ix_orders_community_id_id", "community_id", "id"),
+        # Statistics (app/community/stats.py): a community's orders created in a range of days.
+        sa.Index("ix_orders_community_id_created_at", "community_id", "created_at"),
         # A community's orders of one triage level (?level=major), newest first, without walking
         # past its other levels.
         sa.Index("ix_orders_community_id_level_id", "community_id", "level", "id"),

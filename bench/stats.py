@@ -1,0 +1,167 @@
+"""Statistics at street size: GET /stats for a street of ~1,000,000 orders, over one month.
+
+What it does, on PostgreSQL, in a database of its own (default ``test_linli_stats`` beside
+``--database-url``; replaced if it exists, kept afterwards unless ``--discard``):
+
+1. seeds one street of ``--communities`` communities with ``--orders`` orders over a year with
+   ``bench/seed.py``'s machinery (statuses, grids, assignees, ratings, timestamps as it makes them);
+2. times ``--runs`` computations of the street's statistics (``app.community.stats.stats_of``:
+   every statement the endpoint sends after the access check) for the last whole month before the
+   seeded history ends, and prints the median and the slowest;
+3. prints the ``EXPLAIN (ANALYZE, BUFFERS)`` plan of each statement of one computation, and which
+   indexes they used.
+
+Usage: ``.venv/bin/python bench/stats.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+[--database-name test_linli_stats] [--orders 1000000] [--runs 5] [--seed 1] [--discard | --reuse]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from seed import city_size, seed
+from seed import parse_args as seed_args
+from seed_load import Target, prepare_target
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.areas.models import Area, AreaKind
+from app.community.stats import stats_of
+from app.community.stats_rules import period
+from app.core.clock import now_utc, shanghai_today
+
+GOAL_S = 1.0
+MIN_ORDERS, MIN_COMMUNITIES = 1000, 2
+#: "Index Scan using ix_x on orders", "Index Only Scan using …", "Bitmap Index Scan on ix_x".
+INDEX_IN_PLAN = re.compile(r"(?:Scan using|Index Scan on) (\w+)")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database-name", default="test_linli_stats")
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--communities", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--discard", action="store_true", help="drop the database at the end")
+    parser.add_argument("--reuse", action="store_true", help="measure in the database a previous run seeded and kept")
+    args = parser.parse_args(argv)
+    if not args.database_url.startswith("postgresql"):
+        parser.error("PostgreSQL only (the plans and the goal are PostgreSQL's)")
+    if args.database_name in {"", "test", "postgres"}:
+        parser.error("a database of its own, never the test or postgres database itself")
+    if args.orders < MIN_ORDERS or args.runs < 1 or args.communities < MIN_COMMUNITIES:
+        parser.error("--orders at least 1000, --runs at least 1, --communities at least 2")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    until = shanghai_today()
+    if args.reuse:
+        target = Target(url=make_url(args.database_url).set(database=args.database_name), created=True)
+    else:
+        target = prepare_target(args.database_url, args.database_name, seed=args.seed, replace=True)
+        print(f"seeding {target.safe_url}: one street, {args.orders:,} orders", flush=True)
+        people = max(2_000, args.orders // 20)
+        size = replace(
+            city_size(seed_args(["--streets", "1", "--communities", str(args.communities)])),
+            residents=people,
+            volunteers=people // 10,
+            orders=args.orders,
+            focus_community_volunteers=people // 10 // args.communities,
+            focus_community_users=people // args.communities,
+            focus_community_orders=args.orders // args.communities,
+        )
+        problem = size.problem()
+        if problem:
+            print(f"stats.py: {problem}", file=sys.stderr)
+            return 2
+        if seed(target, size, seed_number=args.seed, until=until, discard=False):
+            print("stats.py: the seeder's consistency checks failed (above); measuring anyway", flush=True)
+    return measure(target, args, until)
+
+
+def _last_month(until: date) -> tuple[date, date]:
+    last = until.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def measure(target: Target, args: argparse.Namespace, until: date) -> int:
+    """Time the street's statistics and print the plans; 1 if the goal is missed."""
+    engine = target.engine()
+    first, last = _last_month(until)
+    span = period(first, last)
+    try:
+        with Session(engine) as session:
+            street = session.scalars(sa.select(Area).where(Area.kind == AreaKind.STREET).order_by(Area.id)).first()
+            if street is None:
+                raise SystemExit("stats.py: no street in the database")
+            communities = list(
+                session.scalars(sa.select(Area.id).where(Area.parent_id == street.id, Area.kind == AreaKind.COMMUNITY))
+            )
+            orders = session.scalar(sa.text("SELECT count(*) FROM orders")) or 0
+            print(f"\nstreet {street.code}: {len(communities)} communities, {orders:,} orders; {first} .. {last}")
+            statements: list[tuple[str, Any]] = []
+
+            def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+                statements.append((statement, parameters))
+
+            times = []
+            answer = None
+            for run in range(args.runs + 1):  # the first warms the cache up and is not counted
+                statements.clear()
+                sa.event.listen(engine, "before_cursor_execute", record)
+                started = time.perf_counter()
+                answer = stats_of(session, street, communities, span, now_utc())
+                elapsed = time.perf_counter() - started
+                sa.event.remove(engine, "before_cursor_execute", record)
+                session.rollback()
+                if run:
+                    times.append(elapsed)
+            if answer is None:
+                raise SystemExit("stats.py: no run")
+            print(
+                f"in the month: {answer.totals.orders:,} orders, {len(answer.by_grid)} grid rows, "
+                f"{len(answer.by_volunteer)} volunteers; {len(statements)} statements"
+            )
+            used: set[str] = set()
+            for statement, parameters in statements:
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    # SET LOCAL work_mem: in effect for the plans after it, as in the endpoint.
+                    session.connection().exec_driver_sql(statement, parameters)
+                    continue
+                print("\n```")
+                lines = [
+                    line
+                    for (line,) in session.connection().exec_driver_sql(
+                        f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters
+                    )
+                ]
+                print("\n".join(lines))
+                print("```")
+                used.update(name for line in lines for name in INDEX_IN_PLAN.findall(line))
+            session.rollback()
+    finally:
+        engine.dispose()
+        if args.discard:
+            target.drop()
+    median = statistics.median(times)
+    print(f"\nindexes used: {', '.join(sorted(used)) or 'none'}")
+    print(f"street stats over a month: median {median:.3f} s, slowest {max(times):.3f} s over {len(times)} runs")
+    met = median < GOAL_S
+    print(f"goal median < {GOAL_S:.0f} s: {'met' if met else 'NOT met'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

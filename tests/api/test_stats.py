@@ -1,0 +1,267 @@
+"""GET /api/v1/stats: who may read which area, the range, and hand-checked figures.
+
+Orders are made through the services (``make_order``) and their moments then set by hand to
+March 2026, long before the real clock: the figures do not depend on when the tests run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from app.areas.catalogue import create_category
+from app.areas.models import AreaKind
+from app.areas.tree import create_area
+from app.audit.models import AuditEntry
+from app.identity.models import User
+from app.identity.roles import Role
+from app.orders.models import Order, OrderEvent
+from app.orders.workflow import OrderStatus
+from app.runtime import Runtime
+from tests.api.test_statement_counts import counting
+from tests.factories import Crew, People, Person, World, make_order, make_people, make_person, make_world
+
+S = OrderStatus
+MARCH = "from=2026-03-01&to=2026-03-31"
+#: 2026-03-10 09:00 in Shanghai.
+T0 = datetime(2026, 3, 10, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def people(rt: Runtime, client: FlaskClient) -> People:
+    return make_people(rt, make_world(rt), client=client)
+
+
+def _get(client: FlaskClient, who: Person, query: str) -> Any:
+    return client.get(f"/api/v1/stats?{query}", headers=who.headers)
+
+
+def _ok(client: FlaskClient, who: Person, query: str) -> dict[str, Any]:
+    response = _get(client, who, query)
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def _set(rt: Runtime, order_id: int, **values: Any) -> None:
+    with rt.db.write() as session:
+        session.execute(sa.update(Order).where(Order.id == order_id).values(**values))
+
+
+def _order(rt: Runtime, people: People | Crew, status: OrderStatus, created: datetime, **values: Any) -> int:
+    """An order driven to ``status``, created at ``created``; its other moments as given."""
+    order_id = make_order(rt, people, World(), status=status)
+    _set(rt, order_id, created_at=created, **values)
+    return order_id
+
+
+def _rows(rt: Runtime) -> tuple[int, int, int]:
+    with rt.db.read() as session:
+        return tuple(  # type: ignore[return-value]
+            int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
+            for model in (Order, OrderEvent, AuditEntry)
+        )
+
+
+# -- bad paths ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "area=SQ1&from=2026-03-31&to=2026-03-01",  # reversed
+        "area=SQ1&from=2025-01-01&to=2026-03-01",  # longer than 366 days
+        "area=SQ1&from=2026-02-30&to=2026-03-01",  # no such day
+        "area=SQ1&from=yesterday&to=2026-03-01",
+        "area=SQ1&to=2026-03-01",  # no from
+        "area=SQ1&from=2026-03-01",  # no to
+        f"{MARCH}",  # no area
+        f"area=SQ1&{MARCH}&compare=previous",  # unknown parameter
+    ],
+)
+def test_a_bad_range_is_400_and_writes_nothing(query: str, rt: Runtime, client: FlaskClient, people: People) -> None:
+    make_order(rt, people, World(), status=S.CLOSED)
+    before = _rows(rt)
+    response = _get(client, people.secretary, query)
+    assert response.status_code == 400, response.get_json()
+    assert _rows(rt) == before
+
+
+def test_grid_workers_volunteers_and_residents_are_403(rt: Runtime, client: FlaskClient, people: People) -> None:
+    before = _rows(rt)
+    for who in (people.grid_worker, people.volunteer, people.resident):
+        assert _get(client, who, f"area=SQ1&{MARCH}").status_code == 403
+    assert _rows(rt) == before
+
+
+def test_an_area_not_theirs_is_404(rt: Runtime, client: FlaskClient, people: People) -> None:
+    other = make_person(rt, "secretary-sq2", (Role.SECRETARY, "SQ2"), client=client)
+    before = _rows(rt)
+    assert _get(client, other, f"area=SQ1&{MARCH}").status_code == 404
+    assert _get(client, people.secretary, f"area=SQ2&{MARCH}").status_code == 404
+    assert _get(client, people.secretary, f"area=JD1&{MARCH}").status_code == 404  # a secretary asks for the street
+    assert _get(client, people.secretary, f"area=SQ1-G1&{MARCH}").status_code == 404  # a grid is no stats area
+    assert _get(client, people.secretary, f"area=NOPE&{MARCH}").status_code == 404
+    assert _rows(rt) == before
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+EMPTY = {
+    "orders": 0,
+    "by_status": {},
+    "by_category": {},
+    "dispatch_minutes": None,
+    "accept_minutes": None,
+    "finish_hours": None,
+    "sla_breaches": 0,
+    "ratings": 0,
+    "satisfaction": None,
+}
+
+
+def test_an_empty_range_is_zeros_and_nulls(rt: Runtime, client: FlaskClient, people: People) -> None:
+    _order(rt, people, S.CLOSED, T0)  # in March, not in January
+    body = _ok(client, people.secretary, "area=SQ1&from=2026-01-01&to=2026-01-31")
+    assert body == {
+        "area": "SQ1",
+        "from": "2026-01-01",
+        "to": "2026-01-31",
+        "totals": {**EMPTY, "previous": EMPTY},
+        "by_grid": [],
+        "by_community": None,
+        "by_volunteer": [],
+    }
+
+
+def test_shanghai_day_boundaries(rt: Runtime, client: FlaskClient, people: People) -> None:
+    shanghai = timedelta(hours=8)
+    # 2026-02-28 23:59 and 2026-03-01 00:01, 2026-03-31 23:59 and 2026-04-01 00:01, Shanghai time.
+    _order(rt, people, S.SUBMITTED, datetime(2026, 2, 28, 23, 59, tzinfo=UTC) - shanghai)
+    _order(rt, people, S.SUBMITTED, datetime(2026, 3, 1, 0, 1, tzinfo=UTC) - shanghai)
+    _order(rt, people, S.SUBMITTED, datetime(2026, 3, 31, 23, 59, tzinfo=UTC) - shanghai)
+    _order(rt, people, S.SUBMITTED, datetime(2026, 4, 1, 0, 1, tzinfo=UTC) - shanghai)
+    totals = _ok(client, people.secretary, f"area=SQ1&{MARCH}")["totals"]
+    assert totals["orders"] == 2
+    # The period before March 1..31 is January 29 .. February 28: the 23:59 order is its only one.
+    assert totals["previous"]["orders"] == 1
+    assert _ok(client, people.secretary, "area=SQ1&from=2026-03-01&to=2026-03-01")["totals"]["orders"] == 1
+
+
+def test_hand_checked_durations_breaches_and_ratings(rt: Runtime, client: FlaskClient, people: People) -> None:
+    minute = timedelta(minutes=1)
+    # Three closed orders: dispatched 10, 20, 30 min after creation; accepted 2, 4, 6 min after that;
+    # completed 1, 2, 3 hours after creation; due 2 hours after creation (the third is late).
+    for i, (score, created) in enumerate(((5, T0), (4, T0 + timedelta(days=1)), (3, T0 + timedelta(days=2))), 1):
+        order_id = _order(
+            rt,
+            people,
+            S.CLOSED,
+            created,
+            dispatched_at=created + 10 * i * minute,
+            accepted_at=created + (10 * i + 2 * i) * minute,
+            completed_at=created + timedelta(hours=i),
+            due_at=created + timedelta(hours=2),
+        )
+        with rt.db.write() as session:
+            session.execute(sa.text("UPDATE ratings SET score = :s WHERE order_id = :o"), {"s": score, "o": order_id})
+    # One accepted and past due by March 31: a breach though not finished; a submitted one, never dispatched.
+    _order(
+        rt,
+        people,
+        S.ACCEPTED,
+        T0,
+        dispatched_at=T0 + 40 * minute,
+        accepted_at=T0 + 48 * minute,
+        due_at=datetime(2026, 3, 20, tzinfo=UTC),
+    )
+    _order(rt, people, S.SUBMITTED, T0)
+    totals = _ok(client, people.secretary, f"area=SQ1&{MARCH}")["totals"]
+    assert totals["orders"] == 5
+    assert totals["by_status"] == {"closed": 3, "accepted": 1, "submitted": 1}
+    assert totals["by_category"] == {"grocery": 5}
+    # Nearest rank: of 4 (10, 20, 30, 40) the median is the 2nd, the p90 the 4th.
+    assert totals["dispatch_minutes"] == {"median": 20.0, "p90": 40.0}
+    assert totals["accept_minutes"] == {"median": 4.0, "p90": 8.0}
+    # Of 3 (1, 2, 3 h): the 2nd and the 3rd.
+    assert totals["finish_hours"] == {"median": 2.0, "p90": 3.0}
+    assert totals["sla_breaches"] == 2
+    assert totals["ratings"] == 3
+    assert totals["satisfaction"] == 4.0
+    (volunteer,) = _ok(client, people.secretary, f"area=SQ1&{MARCH}")["by_volunteer"]
+    assert volunteer["volunteer_id"] == people.volunteer.id
+    with rt.db.read() as session:
+        assert volunteer["name"] == session.scalar(sa.select(User.nickname).where(User.id == people.volunteer.id))
+    assert volunteer["orders"] == 4  # the submitted one has nobody
+
+
+def test_a_reopened_order_counts_as_open_and_not_finished(rt: Runtime, client: FlaskClient, people: People) -> None:
+    order_id = make_order(rt, people, World(), status=S.CLOSED, score=5)
+    dispute = client.post(
+        f"/api/v1/orders/{order_id}/dispute", json={"reason": "灯还是不亮"}, headers=people.resident.headers
+    )
+    assert dispute.status_code == 200, dispute.get_json()
+    _set(rt, order_id, created_at=T0)
+    totals = _ok(client, people.secretary, f"area=SQ1&{MARCH}")["totals"]
+    assert totals["by_status"] == {"accepted": 1}
+    assert totals["finish_hours"] is None  # its completion was taken back
+    assert (totals["ratings"], totals["satisfaction"]) == (1, 5.0)  # the rating given stays on record
+
+
+def test_grid_rows_add_up_with_a_null_row_for_no_grid(rt: Runtime, client: FlaskClient, people: People) -> None:
+    _order(rt, people, S.CLOSED, T0)
+    _order(rt, people, S.SUBMITTED, T0)
+    _order(rt, people, S.SUBMITTED, T0, grid_id=None)
+    body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert [(row["area"], row["orders"]) for row in body["by_grid"]] == [("SQ1-G1", 2), (None, 1)]
+    assert sum(row["orders"] for row in body["by_grid"]) == body["totals"]["orders"] == 3
+    assert body["by_grid"][1]["by_status"] == {"submitted": 1}
+
+
+def test_a_street_admin_sees_both_communities_and_nothing_of_another_street(
+    rt: Runtime, client: FlaskClient, people: People
+) -> None:
+    with rt.db.write() as session:
+        create_area(session, AreaKind.STREET, "JD2", "另一街道")
+        create_area(session, AreaKind.COMMUNITY, "SQ3", "别处社区", "JD2")
+        create_area(session, AreaKind.GRID, "SQ3-G1", "别处网格", "SQ3")
+        create_category(session, "SQ3", "grocery", "买菜代购", points=5, sla_hours=24)
+    _order(rt, people, S.CLOSED, T0)
+    sq2 = make_person(rt, "bob", home=("SQ2", "SQ2-G1"))
+    _set(rt, make_order(rt, sq2, World(), community="SQ2", grid="SQ2-G1"), created_at=T0)
+    sq3 = make_person(rt, "carol", home=("SQ3", "SQ3-G1"))
+    _set(rt, make_order(rt, sq3, World(), community="SQ3", grid="SQ3-G1"), created_at=T0)
+    body = _ok(client, people.street_admin, f"area=JD1&{MARCH}")
+    assert body["totals"]["orders"] == 2
+    assert [(row["area"], row["orders"]) for row in body["by_community"]] == [("SQ1", 1), ("SQ2", 1)]
+    assert sorted(row["area"] for row in body["by_grid"]) == ["SQ1-G1", "SQ2-G1"]
+    assert _ok(client, people.street_admin, f"area=SQ2&{MARCH}")["totals"]["orders"] == 1
+    assert _get(client, people.street_admin, f"area=JD2&{MARCH}").status_code == 404
+    assert _get(client, people.street_admin, f"area=SQ3&{MARCH}").status_code == 404
+
+
+def test_an_anonymised_residents_orders_still_count(rt: Runtime, client: FlaskClient, people: People) -> None:
+    _order(rt, people, S.CLOSED, T0)
+    _order(rt, people, S.SUBMITTED, T0)
+    assert client.delete("/api/v1/me", headers=people.resident.headers).status_code in (200, 204)
+    totals = _ok(client, people.secretary, f"area=SQ1&{MARCH}")["totals"]
+    assert totals["orders"] == 2
+    assert totals["ratings"] == 1
+
+
+def test_statements_do_not_grow_with_orders_or_volunteers(rt: Runtime, client: FlaskClient, people: People) -> None:
+    _order(rt, people, S.CLOSED, T0)
+    with counting(rt) as few:
+        _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    for n in range(4):
+        volunteer = make_person(rt, f"volunteer-{n}", (Role.VOLUNTEER, "SQ1"))
+        _order(rt, Crew(people.resident.openid, people.secretary.openid, volunteer.openid), S.CLOSED, T0)
+        _order(rt, people, S.ACCEPTED, T0, grid_id=None)
+    with counting(rt) as many:
+        body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert body["totals"]["orders"] == 9
+    assert len(body["by_volunteer"]) == 5
+    assert len(many) == len(few)
