@@ -8,11 +8,12 @@ chat, the docs page), and CORS when a web console of the community's staff calls
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.config import ServerSection
+from app.core.errors import NotFoundError
 
 #: Answers a browser should neither frame, sniff, nor name in a Referer.
 _EVERY_ANSWER = {
@@ -49,6 +50,13 @@ def install_http_hygiene(app: Flask, server: ServerSection) -> None:
             supports_credentials=False,
             max_age=600,
         )
+
+    @app.before_request
+    def _no_nul_in_the_path() -> None:
+        # A path naming something by a text code (an area, a redemption code) never holds U+0000,
+        # and PostgreSQL could not compare it: the same 404 as any other unknown code.
+        if "\x00" in request.path:
+            raise NotFoundError("找不到该地址或记录")
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -165,10 +165,29 @@ def camel_case(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def _nul_fields(value: Any, where: str) -> list[str]:
+    """Where a string holds U+0000: PostgreSQL's text cannot (the driver refuses to send it), so
+    such input is a 400 here rather than a 500 at the database, and the same on SQLite."""
+    if isinstance(value, str):
+        return [where] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for key, item in value.items() for f in _nul_fields(key, where) + _nul_fields(item, f"{where}.{key}")]
+    if isinstance(value, list):
+        return [f for index, item in enumerate(value) for f in _nul_fields(item, f"{where}.{index}")]
+    return []
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    if fields := _nul_fields(value, where):
+        problems = [{"field": name.removeprefix(f"{where}."), "problem": "contains a NUL character"} for name in fields]
+        raise InvalidInputError("输入中含有不允许的空字符", details={"fields": problems})
+
+
 def _json_body(model: type[BaseModel]) -> BaseModel:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise InvalidInputError("请求体必须是 JSON 对象", details={"body": "expected a JSON object"})
+    _refuse_nul(payload, "body")
     return model.model_validate(payload)
 
 
@@ -180,6 +199,7 @@ def _query(model: type[BaseModel]) -> BaseModel:
         annotation = model.model_fields.get(key)
         wants_list = annotation is not None and "list" in str(annotation.annotation)
         data[key] = values if wants_list else values[-1]
+    _refuse_nul(data, "query")
     return model.model_validate(data)
 
 

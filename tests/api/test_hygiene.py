@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import EnvironBuilder, TestResponse, run_wsgi_app
 
+from app.identity.models import Household, User
 from app.orders.models import Order
 from app.runtime import Runtime, build_runtime
 from miniprogram_api import create_app
@@ -210,3 +211,51 @@ def test_an_endpoint_that_reads_no_body_still_refuses_a_huge_one(client: FlaskCl
     response = client.post("/api/v1/bot/bind-code", data=b"x" * (1024 * 1024), headers=headers)
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+# -- NUL characters --------------------------------------------------------------------------
+
+
+def _rows(rt: Runtime) -> tuple[int, ...]:
+    with rt.db.read() as session:
+        return tuple(
+            int(session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+            for table in (Order, Household, User)
+        )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", "/api/v1/orders?scope=community&community=SQ-HP%00", None, "community"),
+        ("GET", "/api/v1/categories?community=%00", None, "community"),
+        ("POST", "/api/v1/orders/1/reject", {"reason": "重复\u0000"}, "reason"),
+        (
+            "PUT",
+            "/api/v1/me/household",
+            {"community": "SQ\u0000", "building": "1", "unit": "1", "room": "1"},
+            "community",
+        ),
+        ("PUT", "/api/v1/me/volunteer", {"skills": ["a\u0000"]}, "skills.0"),
+    ],
+)
+def test_a_nul_character_anywhere_in_the_input_is_a_400_naming_the_field(
+    client: FlaskClient, rt: Runtime, method: str, path: str, body: dict[str, object] | None, field: str
+) -> None:
+    """PostgreSQL's text cannot hold U+0000: such input is refused before it gets there (psycopg's
+    DataError was answered as a 503 there), and the same on SQLite."""
+    people = make_people(rt, make_world(rt), client=client)
+    before = _rows(rt)
+    response = client.open(path, method=method, json=body, headers=people.secretary.headers)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["details"]["fields"] == [{"field": field, "problem": "contains a NUL character"}]
+    assert _rows(rt) == before
+
+
+def test_a_nul_character_in_a_path_is_the_404_of_an_unknown_code(client: FlaskClient, rt: Runtime) -> None:
+    people = make_people(rt, make_world(rt), client=client)
+    response = client.post("/api/v1/redemptions/AB%00CD/verify", json={}, headers=people.secretary.headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
