@@ -9,6 +9,7 @@ from miniprogram_api import (
     bot,
     directory,
     identity,
+    imports,
     notifications,
     ops,
     orders,
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(timebank.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(imports.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(points.bp)
     app.register_blueprint(bot.bp)
