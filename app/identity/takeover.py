@@ -16,20 +16,23 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.core.db import Base
 from app.identity.models import Household, RoleMembership, User
 
 log = logging.getLogger(__name__)
 
 
-def _columns_pointing_at_users() -> list[sa.Column[int]]:
-    """Every foreign-key column of every table that references users.id (all domains' models are
-    registered on the one metadata, so this layer needs to import none of them)."""
+def _columns_pointing_at_users(session: Session) -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to users.id, as the database has them: read from the
+    schema rather than the models, so that a table whose model this process never imported is
+    moved too (its rows would otherwise be cascaded away with the imported row). Only on a
+    takeover, which is rare: the few catalogue queries do not matter."""
+    inspector = sa.inspect(session.connection())
     return [
-        fk.parent
-        for table in Base.metadata.sorted_tables
-        for fk in table.foreign_keys
-        if fk.column.table.name == "users" and fk.column.name == "id"
+        (table, column)
+        for table in inspector.get_table_names()
+        for fk in inspector.get_foreign_keys(table)
+        if fk["referred_table"] == "users" and fk["referred_columns"] == ["id"]
+        for column in fk["constrained_columns"]
     ]
 
 
@@ -60,8 +63,9 @@ def take_over_imported(session: Session, user: User, phone: str) -> int | None:
             sa.tuple_(RoleMembership.role, RoleMembership.area_id).in_(mine),
         )
     )
-    for column in _columns_pointing_at_users():
-        session.execute(sa.update(column.table).where(column == imported_id).values({column.name: user.id}))
+    for table, column in _columns_pointing_at_users(session):
+        target = sa.table(table, sa.column(column))
+        session.execute(sa.update(target).where(target.c[column] == imported_id).values({column: user.id}))
     imported = session.get(User, imported_id)
     assert imported is not None  # noqa: S101 - found above in this transaction
     if not user.nickname:
