@@ -198,7 +198,7 @@ def seed_users(rt: Runtime, recipients: int, grants_each: int) -> list[tuple[int
         session.add_all(
             SubscriptionGrant(user_id=user.id, template_key=TEMPLATE_KEY, remaining=grants_each) for user in users
         )
-        return [(user.id, user.openid) for user in users]
+        return [(user.id, user.openid or "") for user in users]
 
 
 def enqueue(rt: Runtime, phase: Phase, users: list[tuple[int, str]], chunk: int) -> None:

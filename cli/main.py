@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -524,3 +524,47 @@ def bot_say(oa_openid: str, words: tuple[str, ...], url: str | None) -> None:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise click.ClickException(f"could not talk to the bot at {base}: {exc}") from exc
     click.echo(reply or "(no reply)")
+
+
+# -- Excel imports -----------------------------------------------------------------------------
+
+
+#: Below this many rows the check is instant and a progress bar would only flicker.
+_PROGRESS_FROM_ROWS = 500
+
+
+@main.group("import")
+def import_() -> None:
+    """Import a community's people from Excel (all rows or none)."""
+
+
+@import_.command("residents")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", required=True, help="code of the community, e.g. SQ001")
+def import_residents(file: Path, community: str) -> None:
+    """Import the residents listed in FILE.xlsx into COMMUNITY; every bad row is reported, nothing
+    is written then (exit code 1)."""
+    from app.community.imports.residents import import_residents_file
+    from app.core.errors import ImportRejectedError
+
+    def run() -> int:
+        with _runtime() as rt, file.open("rb") as stream, ExitStack() as bars:
+
+            def progress(total: int) -> Callable[[int], None]:
+                if total < _PROGRESS_FROM_ROWS:
+                    return lambda _: None
+                bar = bars.enter_context(click.progressbar(length=total, label="检查中", file=sys.stderr))
+                return bar.update
+
+            return import_residents_file(rt, community, stream, progress=progress).imported
+
+    try:
+        imported = run()
+    except ImportRejectedError as exc:
+        # The bar is closed by now: the report starts on a line of its own.
+        for problem in exc.details["rows"]:
+            click.echo(f"第 {problem['row']} 行 [{problem['column']}]：{problem['message']}", err=True)
+        raise click.ClickException(exc.message) from exc
+    except LinliError as exc:
+        raise click.ClickException(f"{exc.message} ({exc.code})") from exc
+    click.echo(f"已导入 {imported} 位居民到 {community}")

@@ -10,6 +10,7 @@ from miniprogram_api import (
     bot,
     directory,
     identity,
+    imports,
     notifications,
     ops,
     orders,
@@ -37,6 +38,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(timebank.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(imports.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(areas.bp)
     app.register_blueprint(points.bp)

@@ -305,6 +305,8 @@ POINTS: Final = {
     "next_cursor": None,
 }
 
+IMPORTED: Final = {"imported": 120}
+
 UPLOAD: Final = {"id": 1, "url": PHOTO_LINKS[1], "content_type": "image/jpeg", "byte_size": 678}
 
 SUBSCRIBE_TEMPLATES: Final = {

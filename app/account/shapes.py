@@ -32,7 +32,7 @@ class ExportProfile(Shape):
     #: In full: it is the caller's own.
     phone: str | None
     #: The caller's identifiers at WeChat: mini-program openid and unionid.
-    openid: str
+    openid: str | None
     unionid: str | None
     created_at: ShanghaiTime
     last_login_at: ShanghaiTime | None

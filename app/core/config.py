@@ -282,6 +282,15 @@ class UploadsSection(_Section):
     unattached_hours: int = Field(default=24, ge=1)
 
 
+class ImportsSection(_Section):
+    """Excel imports of residents and volunteers (app/community/imports): how large a sheet may be."""
+
+    #: Largest .xlsx accepted, in bytes (the request body may be this plus the form's overhead).
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    #: Most data rows (after the header, empty rows not counted) in one file.
+    max_rows: int = Field(default=10_000, ge=1, le=200_000)
+
+
 class EarningRule(_Section):
     """How an order of one category earns points (app/timebank/rules.py); every key optional in a
     ``[timebank.categories.<code>]`` override, the rest taken from ``[timebank]``."""
@@ -408,6 +417,7 @@ class Settings(_Section):
     redis: RedisSection = RedisSection()
     limits: LimitsSection = LimitsSection()
     uploads: UploadsSection = UploadsSection()
+    imports: ImportsSection = ImportsSection()
     bot: BotSection = BotSection()
     privacy: PrivacySection = PrivacySection()
     timebank: TimebankSection = TimebankSection()

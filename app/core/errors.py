@@ -29,6 +29,13 @@ class InvalidInputError(LinliError):
     default_message = "输入有误"
 
 
+class ImportRejectedError(InvalidInputError):
+    """An Excel import with bad rows: ``details.rows`` lists each problem; nothing was written."""
+
+    code = "import_rejected"
+    default_message = "导入文件有误，未导入任何数据"
+
+
 class InvalidCodeError(LinliError):
     code = "invalid_code"
     default_message = "登录凭证无效或已使用，请重新进入小程序"

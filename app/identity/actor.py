@@ -148,7 +148,7 @@ def _actor(user_id: int, rows: list[sa.Row[Any]]) -> Actor:
         memberships[row.membership_id] = Membership(
             role=row.role, area_id=row.area_id, area_code=row.code, area_kind=row.kind, communities=covered
         )
-    return Actor(user_id=user_id, openid=rows[0].openid, memberships=tuple(memberships.values()))
+    return Actor(user_id=user_id, openid=rows[0].openid or "", memberships=tuple(memberships.values()))
 
 
 def load_actor(session: Session, user: User) -> Actor:

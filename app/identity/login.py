@@ -13,6 +13,7 @@ from app.core.privacy import mask_phone
 from app.identity.actor import Actor, actor_for_token, load_user
 from app.identity.models import User
 from app.identity.shapes import LoginOut, PhoneOut, UserOut, roles_out
+from app.identity.takeover import take_over_imported
 from app.runtime import Runtime
 from app.wechat.errors import WeChatError, WeChatRejectedError
 
@@ -78,7 +79,8 @@ def authenticate(rt: Runtime, token: str) -> Actor:
 
 
 def bind_phone(rt: Runtime, actor: Actor, code: str) -> PhoneOut:
-    """Any user: bind the phone number behind a ``getPhoneNumber`` code; answer it masked."""
+    """Any user: bind the phone number behind a ``getPhoneNumber`` code; answer it masked. A
+    person the community imported with that phone is taken over (app/identity/takeover.py)."""
     try:
         phone = rt.wechat.get_phone_number(code)
     except WeChatError as exc:
@@ -86,4 +88,6 @@ def bind_phone(rt: Runtime, actor: Actor, code: str) -> PhoneOut:
     with rt.db.write() as session:
         user = load_user(session, actor.user_id)
         user.phone = phone
+        # Someone the community imported with this phone is this person: theirs from now on.
+        take_over_imported(session, user, phone)
     return PhoneOut(phone=mask_phone(phone) or "")

@@ -14,12 +14,15 @@ from app.identity.roles import Role
 
 
 class User(Base):
-    """A person known by their mini-program openid."""
+    """A person known by their mini-program openid, or imported by their community without one."""
 
     __tablename__ = "users"
 
     id: Mapped[intpk]
-    openid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: None for a resident or volunteer imported from the community's Excel sheet who has not used
+    #: the mini-program yet; their first login that binds the same phone takes them over
+    #: (app/identity/takeover.py).
+    openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     #: Links the mini-program user to the same person on the Official Account.
     unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     nickname: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -28,7 +31,9 @@ class User(Base):
     #: Cleared when they unfollow the Official Account: no template messages then.
     oa_following: Mapped[bool] = mapped_column(default=False)
     #: Full number; only shown masked except to those the privacy rules allow (app/orders/access.py).
-    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    #: When the community's secretary imported this person (app/community/imports); None otherwise.
+    imported_at: Mapped[datetime | None]
     #: WeChat's session_key from jscode2session; it never leaves the server.
     session_key: Mapped[str | None] = mapped_column(sa.String(128))
     #: Bumped to revoke every token issued before (logout everywhere).
@@ -88,6 +93,8 @@ class Household(Base):
     building: Mapped[str] = mapped_column(sa.String(32), default="")
     unit: Mapped[str] = mapped_column(sa.String(32), default="")
     room: Mapped[str] = mapped_column(sa.String(32), default="")
+    #: The secretary's remark from the import sheet (备注); staff only, never shown to volunteers.
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
     #: Set by community staff who checked the address in person.
     verified: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[created_at]

@@ -86,7 +86,7 @@ def notify_user(
     payload: dict[str, object] = {"data": rendered.data}
     if channel is Channel.SUBSCRIBE:
         template_id = cfg.subscribe_templates.get(template_key, "")
-        recipient = user.openid
+        recipient = user.openid or ""  # empty for someone imported who never logged in
         payload.update(page=rendered.page, miniprogram_state=cfg.miniprogram_state)
         if not template_id:
             return True  # this message has no subscribe template: the inbox is all there is

@@ -185,7 +185,7 @@ def inbox_since(rt: Runtime, since: Mark) -> list[tuple[str, str]]:
             .join(User, User.id == Notification.user_id)
             .where(Notification.id > since.inbox)
         ).all()
-        return sorted((_label(session, key), openid) for key, openid in rows)
+        return sorted((_label(session, key), openid or "") for key, openid in rows)
 
 
 def outbox_since(rt: Runtime, since: Mark) -> list[tuple[str, str, str, str]]:
