@@ -344,6 +344,10 @@ def test_a_parent_code_longer_than_any_area_code_is_400(client: FlaskClient, peo
     assert answer.get_json()["error"]["code"] == "invalid_input"
 
 
-def test_a_parent_code_with_a_nul_is_404_on_every_database(client: FlaskClient, people: People) -> None:
+def test_a_parent_code_with_a_nul_is_400_on_every_database(client: FlaskClient, people: People) -> None:
+    # Input in a query, like any other malformed value there (a NUL in a path is a 404).
     answer = client.get("/api/v1/areas?parent=SQ1%00", headers=people.street_admin.headers)
-    assert answer.status_code == 404
+    assert answer.status_code == 400
+    error = answer.get_json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["details"]["fields"] == [{"field": "parent", "problem": "contains a NUL character"}]
