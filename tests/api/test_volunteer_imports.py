@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from app.core.spreadsheets import MIME_TYPE
-from app.identity.models import RoleMembership, User
+from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.runtime import Runtime
 from app.volunteers.models import TeamMember, UserSkill, VolunteerProfile
@@ -197,8 +197,10 @@ def test_each_column_lands_in_the_registry(rt: Runtime, client: FlaskClient) -> 
         assert (profile.employer_unit, profile.unit_hours) == ("区财政局", 40)
         skills = session.scalars(sa.select(UserSkill.skill).where(UserSkill.user_id == user.id)).all()
         teams = session.scalar(sa.select(sa.func.count()).select_from(TeamMember).where(TeamMember.user_id == user.id))
+        grid = session.scalar(sa.select(Household.grid_id).where(Household.user_id == user_id))
     assert sorted(skills) == ["electrician", "plumber"]
     assert teams == 2
+    assert grid is not None  # 阳光小区 by its name: the ranking's "lives in the grid"
     # The staff's picker lists them among the community's volunteers.
     picker = client.get("/api/v1/volunteers?community=SQ1", headers=people.secretary.headers)
     assert picker.status_code == 200, picker.get_json()
@@ -262,6 +264,7 @@ def test_an_imported_volunteer_logging_in_and_binding_the_phone_is_a_volunteer_w
     assert response.status_code == 200, response.get_json()
     me = client.get("/api/v1/me", headers=qian).get_json()
     assert me["id"] != imported_id
+    assert me["household"]["grid"]["code"] == "SQ1-G1"
     assert {(role["role"], role["area"]["code"]) for role in me["roles"]} >= {("volunteer", "SQ1")}
     entry = client.get("/api/v1/me/volunteer", headers=qian)
     assert entry.status_code == 200, entry.get_json()

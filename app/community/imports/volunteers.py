@@ -2,15 +2,18 @@
 with skills, a registry entry (技能特长信息库: capacity, party member, 双报到) and team memberships.
 
 A phone nobody has yet makes a user without an openid, taken over on their first login that binds
-the same phone (app/identity/takeover.py moves every row that points at them). A phone of one
+the same phone (app/identity/takeover.py moves every row that points at them); with a 网格, they
+get a household of that grid alone, which the ranking reads as where they live. A phone of one
 existing user (a resident, a WeChat user, an imported person) gives that user the volunteer role
-and adds the sheet's skills and teams; a registry entry they already have is theirs and is kept.
+and adds the sheet's skills and teams; a registry entry and an address they already have are
+theirs and are kept.
 A phone already a volunteer of the community is an error, as for residents: an import never
 updates a volunteer. All rows or none, in one transaction, written with multi-row INSERTs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -33,7 +36,7 @@ from app.community.imports.runner import (
 from app.community.imports.volunteer_rows import VOLUNTEER_FIELDS, VolunteerRow, parse_volunteer
 from app.core.clock import now_utc
 from app.identity.actor import Actor
-from app.identity.models import RoleMembership, User
+from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.runtime import Runtime
 from app.volunteers.models import Team, TeamMember, UserSkill, VolunteerProfile
@@ -48,6 +51,7 @@ class _Placed:
     user_id: int | None
     skills: tuple[str, ...]
     team_ids: tuple[int, ...]
+    grid_id: int | None
 
 
 class _Catalogue:
@@ -104,7 +108,8 @@ def _place(record: VolunteerRow, catalogue: _Catalogue, places: Places, problems
     if len(problems) > before:
         return None
     skills = tuple(dict.fromkeys(catalogue.skills[name] for name in record.skills))
-    return _Placed(record, None, skills, tuple(catalogue.teams[name] for name in record.teams))
+    teams = tuple(catalogue.teams[name] for name in record.teams)
+    return _Placed(record, None, skills, teams, places.grids.get(record.grid) if record.grid else None)
 
 
 def _validate(
@@ -126,7 +131,7 @@ def _validate(
             problems.append(Problem(record.row, "手机号", "该手机号属于多位用户，无法确定是哪一位"))
         entry = _place(record, catalogue, places, problems)
         if entry is not None and len(found) <= 1 and not volunteers.intersection(found):
-            placed.append(_Placed(record, found[0] if found else None, entry.skills, entry.team_ids))
+            placed.append(dataclasses.replace(entry, user_id=found[0] if found else None))
     return placed, problems
 
 
@@ -163,6 +168,17 @@ def _write(session: Session, community: Area, placed: Sequence[_Placed]) -> None
             [{"openid": None, "nickname": e.record.name, "phone": e.record.phone, "imported_at": now} for e in chunk],
         ).all()
         ids.update((entry.record.row, user_id) for entry, user_id in zip(chunk, made, strict=True))
+    # The grid of someone new is where the ranking looks for "lives in the order's grid" (their
+    # household, the grid alone); an existing user's address is theirs to give and is not touched.
+    _insert(
+        session,
+        Household,
+        [
+            {"user_id": ids[e.record.row], "community_id": community.id, "grid_id": e.grid_id}
+            for e in new
+            if e.grid_id is not None
+        ],
+    )
     existing = [entry.user_id for entry in placed if entry.user_id is not None]
     profiled = {user_id for user_id, _ in _existing(session, VolunteerProfile.user_id, sa.true(), existing)}
     _insert(
