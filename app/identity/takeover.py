@@ -38,10 +38,12 @@ def _columns_pointing_at_users(session: Session) -> list[tuple[str, str]]:
 
 
 def _keys_with(inspector: Any, table: str, column: str) -> list[list[str]]:
-    """The table's primary and unique keys that include ``column``."""
+    """The table's primary and unique keys that include ``column`` (a key repeated is harmless)."""
     keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
     keys += [unique["column_names"] for unique in inspector.get_unique_constraints(table)]
-    return [list(key) for key in keys if column in key]
+    # A unique column may be a unique index rather than a constraint (as PostgreSQL reflects it).
+    keys += [index["column_names"] for index in inspector.get_indexes(table) if index["unique"]]
+    return [list(key) for key in keys if column in key and None not in key]
 
 
 def _drop_collisions(session: Session, columns: list[tuple[str, str]], imported_id: int, user_id: int) -> None:
