@@ -18,7 +18,7 @@ from app.identity.roles import Role
 from app.runtime import Runtime
 from app.volunteers.models import TeamMember, UserSkill, VolunteerProfile
 from app.volunteers.teams import add_team
-from tests.factories import RESIDENT_PHONE, People, login, make_people, make_world
+from tests.factories import RESIDENT_PHONE, People, login, make_people, make_person, make_world
 from tests.sheets import VOLUNTEER_HEADER, volunteers, xlsx
 
 URL = "/api/v1/imports/volunteers"
@@ -216,7 +216,6 @@ def test_an_existing_users_phone_gives_that_user_the_role_and_keeps_their_own_en
     people = _setup(rt, client)
     own = {"skills": ["electrician"], "availability": [], "max_active": 1, "party_member": False, "in_service": False}
     assert client.put("/api/v1/me/volunteer", json=own, headers=people.volunteer.headers).status_code == 200
-    login(client, "volunteer-li")
     li_phone = "13855556666"
     response = client.post(
         "/api/v1/auth/phone", json={"code": f"sim-phone:{li_phone}"}, headers=people.volunteer.headers
@@ -229,11 +228,7 @@ def test_an_existing_users_phone_gives_that_user_the_role_and_keeps_their_own_en
     assert (me.get_json()["skills"], me.get_json()["party_member"]) == (["elder_care"], True)
     assert _written(rt)["imported"] == 0
 
-    sq2 = login(client, "secretary-sq2")
-    from tests.factories import grant
-
-    grant(rt, "secretary-sq2", Role.SECRETARY, "SQ2")
-    sq2 = login(client, "secretary-sq2")
+    sq2 = make_person(rt, "secretary-sq2", (Role.SECRETARY, "SQ2"), client=client).headers
     li = ["李志愿", li_phone, "", "plumber", "是", "", "", "幸福里服务队", "8"]
     assert _post(client, sq2, [li], community="SQ2").get_json() == {"imported": 1}
     entry = client.get("/api/v1/me/volunteer", headers=people.volunteer.headers).get_json()
