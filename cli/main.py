@@ -545,6 +545,25 @@ def import_residents(file: Path, community: str) -> None:
     """Import the residents listed in FILE.xlsx into COMMUNITY; every bad row is reported, nothing
     is written then (exit code 1)."""
     from app.community.imports.residents import import_residents_file
+
+    imported = _import_sheet(import_residents_file, file, community)
+    click.echo(f"已导入 {imported} 位居民到 {community}")
+
+
+@import_.command("volunteers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", required=True, help="code of the community, e.g. SQ001")
+def import_volunteers(file: Path, community: str) -> None:
+    """Import the volunteers listed in FILE.xlsx into COMMUNITY (skills, registry entry, teams);
+    every bad row is reported, nothing is written then (exit code 1)."""
+    from app.community.imports.volunteers import import_volunteers_file
+
+    imported = _import_sheet(import_volunteers_file, file, community)
+    click.echo(f"已导入 {imported} 位志愿者到 {community}")
+
+
+def _import_sheet(importer: Callable[..., Any], file: Path, community: str) -> int:
+    """Run ``importer`` on FILE with a progress bar for long sheets; bad rows reported on stderr."""
     from app.core.errors import ImportRejectedError
 
     def run() -> int:
@@ -556,10 +575,10 @@ def import_residents(file: Path, community: str) -> None:
                 bar = bars.enter_context(click.progressbar(length=total, label="检查中", file=sys.stderr))
                 return bar.update
 
-            return import_residents_file(rt, community, stream, progress=progress).imported
+            return int(importer(rt, community, stream, progress=progress).imported)
 
     try:
-        imported = run()
+        return run()
     except ImportRejectedError as exc:
         # The bar is closed by now: the report starts on a line of its own.
         for problem in exc.details["rows"]:
@@ -567,4 +586,3 @@ def import_residents(file: Path, community: str) -> None:
         raise click.ClickException(exc.message) from exc
     except LinliError as exc:
         raise click.ClickException(f"{exc.message} ({exc.code})") from exc
-    click.echo(f"已导入 {imported} 位居民到 {community}")

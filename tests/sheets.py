@@ -27,3 +27,11 @@ def xlsx(rows: Iterable[Sequence[Any]], header: Sequence[str] = RESIDENT_HEADER)
 def residents(count: int, *, grid: str = "SQ1-G1", first_phone: int = 13600000000) -> list[list[Any]]:
     """``count`` good rows in ``grid`` (building 3 is known there), phones counted up."""
     return [[f"居民{i}", str(first_phone + i), grid, "3", "1", f"{100 + i % 900}", ""] for i in range(count)]
+
+
+VOLUNTEER_HEADER = ("姓名", "手机号", "网格", "技能", "是否党员", "报到单位", "每年要求时长", "服务队", "最多同时接单")
+
+
+def volunteers(count: int, *, first_phone: int = 13700000000) -> list[list[Any]]:
+    """``count`` good volunteer rows (skills of the seeded catalogue, no team), phones counted up."""
+    return [[f"志愿者{i}", str(first_phone + i), "SQ1-G1", "电工、plumber", "否", "", "", "", ""] for i in range(count)]

@@ -12,11 +12,12 @@ two communities) are ambiguous: neither is taken over.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.identity.models import Household, RoleMembership, User
+from app.identity.models import Household, User
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,33 @@ def _columns_pointing_at_users(session: Session) -> list[tuple[str, str]]:
         if fk["referred_table"] == "users" and fk["referred_columns"] == ["id"]
         for column in fk["constrained_columns"]
     ]
+
+
+def _keys_with(inspector: Any, table: str, column: str) -> list[list[str]]:
+    """The table's primary and unique keys that include ``column`` (a key repeated is harmless)."""
+    keys = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
+    keys += [unique["column_names"] for unique in inspector.get_unique_constraints(table)]
+    # A unique column may be a unique index rather than a constraint (as PostgreSQL reflects it).
+    keys += [index["column_names"] for index in inspector.get_indexes(table) if index["unique"]]
+    return [list(key) for key in keys if column in key and None not in key]
+
+
+def _drop_collisions(session: Session, columns: list[tuple[str, str]], imported_id: int, user_id: int) -> None:
+    """Rows of the imported person that would repeat a key the WeChat user holds already (the same
+    role in the same area, the same skill or team, a registry entry of their own): the WeChat
+    user's row is kept, the imported one dropped, so that moving the rest cannot collide."""
+    inspector = sa.inspect(session.connection())
+    for table, column in columns:
+        for key in _keys_with(inspector, table, column):
+            others = [name for name in key if name != column]
+            target = sa.table(table, *(sa.column(name) for name in key))
+            clash: sa.ColumnElement[bool]
+            if others:
+                theirs = sa.select(*(target.c[name] for name in others)).where(target.c[column] == user_id)
+                clash = sa.tuple_(*(target.c[name] for name in others)).in_(theirs)
+            else:
+                clash = sa.exists(sa.select(target.c[column]).where(target.c[column] == user_id))
+            session.execute(sa.delete(target).where(target.c[column] == imported_id, clash))
 
 
 def take_over_imported(session: Session, user: User, phone: str) -> int | None:
@@ -55,15 +83,9 @@ def take_over_imported(session: Session, user: User, phone: str) -> int | None:
         return None
     imported_id = candidates[0]
     session.flush()
-    # A role the WeChat user already holds in the same area would collide on the unique key.
-    mine = sa.select(RoleMembership.role, RoleMembership.area_id).where(RoleMembership.user_id == user.id)
-    session.execute(
-        sa.delete(RoleMembership).where(
-            RoleMembership.user_id == imported_id,
-            sa.tuple_(RoleMembership.role, RoleMembership.area_id).in_(mine),
-        )
-    )
-    for table, column in _columns_pointing_at_users(session):
+    columns = _columns_pointing_at_users(session)
+    _drop_collisions(session, columns, imported_id, user.id)
+    for table, column in columns:
         target = sa.table(table, sa.column(column))
         session.execute(sa.update(target).where(target.c[column] == imported_id).values({column: user.id}))
     imported = session.get(User, imported_id)

@@ -1,4 +1,5 @@
-"""`linli import residents`: exit codes, the row report in Chinese, nothing written on a bad row."""
+"""`linli import residents` and `linli import volunteers`: exit codes, the row report in Chinese,
+nothing written on a bad row."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from app.identity.models import User
 from app.runtime import Runtime
 from cli.main import main
 from tests.factories import make_world
-from tests.sheets import residents, xlsx
+from tests.sheets import VOLUNTEER_HEADER, residents, volunteers, xlsx
 
 
 def _run(settings: Settings, tmp_path: Path, *args: str) -> tuple[int, str, str]:
@@ -69,3 +70,27 @@ def test_a_good_file_imports_with_a_progress_bar(rt: Runtime, settings: Settings
     assert out.strip() == "已导入 600 位居民到 SQ1"
     assert "检查中" in err  # the bar's label (not a terminal here: the label only)
     assert _count(rt) == 600
+
+
+def test_volunteers_bad_rows_are_reported_then_a_good_file_imports(
+    rt: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    make_world(rt)
+    rows = volunteers(600)
+    rows[9][3] = "电工、开飞机"
+    rows[599][5] = "区财政局"  # 双报到 of someone not a party member
+    sheet = tmp_path / "志愿者.xlsx"
+    sheet.write_bytes(xlsx(rows, VOLUNTEER_HEADER))
+    code, out, err = _run(settings, tmp_path, "volunteers", str(sheet), "--community", "SQ1")
+    assert code == 1
+    assert "第 11 行 [技能]：本社区的技能库中没有：开飞机" in err
+    assert "第 601 行 [报到单位]：填写报到单位（在职党员双报到）须“是否党员”为“是”" in err
+    assert "导入文件有 2 处错误，未导入任何数据" in err
+    assert (out, _count(rt)) == ("", 0)
+    sheet.write_bytes(xlsx(volunteers(600), VOLUNTEER_HEADER))
+    code, out, err = _run(settings, tmp_path, "volunteers", str(sheet), "--community", "SQ1")
+    assert code == 0, err
+    assert out.strip() == "已导入 600 位志愿者到 SQ1"
+    assert "检查中" in err
+    assert _count(rt) == 600
+    assert _run(settings, tmp_path, "volunteers", str(sheet), "--community", "NOPE")[0] == 1

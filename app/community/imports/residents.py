@@ -13,42 +13,34 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area, AreaKind
-from app.areas.tree import get_area
 from app.community.imports.rows import (
     RESIDENT_FIELDS,
     Problem,
     ResidentRow,
-    match_headers,
     parse_resident,
-    repeated_phones,
-    row_values,
 )
-from app.community.imports.workbook import read_rows
+from app.community.imports.runner import (
+    CHUNK,
+    ImportOut,
+    Progress,
+    all_or_none,
+    import_as_operator,
+    import_as_secretary,
+    read_records,
+)
 from app.core.clock import now_utc
-from app.core.errors import ImportRejectedError
-from app.identity.actor import Actor, community_for
+from app.identity.actor import Actor
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.runtime import Runtime
 
-#: At most this many problems are listed in the answer (the count says how many there were).
-MAX_LISTED_PROBLEMS = 1000
-#: Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
-_CHUNK = 500
 _ONLY_SECRETARY = "只有社区书记可以导入居民"
 
-Progress = Callable[[int], None]
 
-
-class ImportOut(BaseModel):
-    imported: int
-
-
-class _Places:
+class Places:
     """The community's grids (by code and by name) and each grid's buildings (by name)."""
 
     def __init__(self, session: Session, community: Area) -> None:
@@ -78,7 +70,7 @@ class _Places:
 def _existing_phones(session: Session, community_id: int, phones: Sequence[str]) -> set[str]:
     """Which of ``phones`` already belong to a resident of the community."""
     found: set[str] = set()
-    for start in range(0, len(phones), _CHUNK):
+    for start in range(0, len(phones), CHUNK):
         found.update(
             phone
             for phone in session.scalars(
@@ -88,7 +80,7 @@ def _existing_phones(session: Session, community_id: int, phones: Sequence[str])
                     RoleMembership.area_id == community_id,
                     RoleMembership.role == Role.RESIDENT,
                     User.deleted_at.is_(None),
-                    User.phone.in_(phones[start : start + _CHUNK]),
+                    User.phone.in_(phones[start : start + CHUNK]),
                 )
             )
             if phone
@@ -103,19 +95,8 @@ def _validate(
     rows: Sequence[tuple[int, Sequence[Any]]],
     progress: Progress | None,
 ) -> tuple[list[tuple[ResidentRow, int, int | None]], list[Problem]]:
-    columns, problems = match_headers(header, RESIDENT_FIELDS)
-    if problems:
-        return [], problems  # with the wrong headers, every row's cells would be misread
-    places = _Places(session, community)
-    records: list[ResidentRow] = []
-    for number, cells in rows:
-        record, row_problems = parse_resident(number, row_values(cells, columns))
-        problems.extend(row_problems)
-        if record is not None:
-            records.append(record)
-        if progress is not None:
-            progress(1)
-    problems.extend(repeated_phones(records))
+    records, problems = read_records(header, rows, RESIDENT_FIELDS, parse_resident, progress)
+    places = Places(session, community)
     taken = _existing_phones(session, community.id, [record.phone for record in records])
     placed: list[tuple[ResidentRow, int, int | None]] = []
     for record in records:
@@ -134,18 +115,10 @@ def _validate(
     return placed, problems
 
 
-def _reject(problems: list[Problem]) -> ImportRejectedError:
-    problems.sort(key=lambda problem: problem.row)
-    listed = [{"row": p.row, "column": p.column, "message": p.message} for p in problems[:MAX_LISTED_PROBLEMS]]
-    return ImportRejectedError(
-        f"导入文件有 {len(problems)} 处错误，未导入任何数据", details={"rows": listed, "count": len(problems)}
-    )
-
-
 def _write(session: Session, community: Area, placed: Sequence[tuple[ResidentRow, int, int | None]]) -> None:
     now = now_utc()
-    for start in range(0, len(placed), _CHUNK):
-        chunk = placed[start : start + _CHUNK]
+    for start in range(0, len(placed), CHUNK):
+        chunk = placed[start : start + CHUNK]
         ids = session.scalars(
             sa.insert(User).returning(User.id, sort_by_parameter_order=True),
             [
@@ -186,36 +159,18 @@ def import_resident_rows(
     progress: Progress | None = None,
 ) -> ImportOut:
     """Helper (flushes only): validate every row, then write them all, or raise ImportRejectedError."""
-    placed, problems = _validate(session, community, header, rows, progress)
-    if problems:
-        raise _reject(problems)
-    _write(session, community, placed)
-    return ImportOut(imported=len(placed))
+    checked = _validate(session, community, header, rows, progress)
+    return all_or_none(checked, lambda placed: _write(session, community, placed))
 
 
 def import_residents(rt: Runtime, actor: Actor, community_code: str, stream: IO[bytes]) -> ImportOut:
-    """The community's secretary: import the residents sheet, all rows or none.
-
-    Raises ForbiddenError (not a secretary), NotFoundError (not their community), InvalidInputError
-    (not an .xlsx, corrupt, too big) and ImportRejectedError (bad rows, each named).
-    """
-    cfg = rt.settings.imports
-    with rt.db.read() as session:
-        community_for(session, actor, community_code, Role.SECRETARY, refusal=_ONLY_SECRETARY)
-    header, rows = read_rows(stream, max_bytes=cfg.max_bytes, max_rows=cfg.max_rows)
-    with rt.db.write() as session:
-        community = community_for(session, actor, community_code, Role.SECRETARY, refusal=_ONLY_SECRETARY)
-        return import_resident_rows(session, community, header, rows)
+    """The community's secretary: import the residents sheet, all rows or none (errors as
+    :func:`~app.community.imports.runner.import_as_secretary`)."""
+    return import_as_secretary(rt, actor, community_code, stream, import_resident_rows, refusal=_ONLY_SECRETARY)
 
 
 def import_residents_file(
     rt: Runtime, community_code: str, stream: IO[bytes], *, progress: Callable[[int], Progress] | None = None
 ) -> ImportOut:
-    """Operators (CLI): the same import with no caller to check. ``progress`` is given the number
-    of rows and answers what to call as they are checked."""
-    cfg = rt.settings.imports
-    header, rows = read_rows(stream, max_bytes=cfg.max_bytes, max_rows=cfg.max_rows)
-    with rt.db.write() as session:
-        community = get_area(session, community_code, kinds=[AreaKind.COMMUNITY])
-        tick = progress(len(rows)) if progress is not None else None
-        return import_resident_rows(session, community, header, rows, progress=tick)
+    """Operators (CLI): the same import with no caller to check."""
+    return import_as_operator(rt, community_code, stream, import_resident_rows, progress=progress)

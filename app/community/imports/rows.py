@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 #: Mainland mobile numbers (the only phones WeChat binds for residents here).
 PHONE = re.compile(r"1[3-9]\d{9}")
@@ -127,7 +127,14 @@ def parse_resident(row: int, values: Mapping[str, str]) -> tuple[ResidentRow | N
     )
 
 
-def repeated_phones(rows: Sequence[ResidentRow]) -> list[Problem]:
+class Phoned(Protocol):
+    @property
+    def row(self) -> int: ...
+    @property
+    def phone(self) -> str: ...
+
+
+def repeated_phones(rows: Sequence[Phoned]) -> list[Problem]:
     """A phone that appears on more than one row: every later row names the first."""
     first: dict[str, int] = {}
     problems = []
