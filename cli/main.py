@@ -484,6 +484,33 @@ def report_volunteer_hours(area: str, start: datetime, end: datetime, by: str, o
     )
 
 
+@main.group()
+def export() -> None:
+    """Excel exports of a community or street."""
+
+
+@export.command("orders")
+@click.option("--area", required=True, help="a community's or a street's code")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="first day (Shanghai)")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last day, included")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="the .xlsx to write")
+@_friendly_errors
+def export_orders(area: str, start: datetime, end: datetime, output: str | None) -> None:
+    """The work ledger (工作台账) of AREA, e.g. `linli export orders --area SQ001 --from 2026-11-01
+    --to 2026-11-30 -o ledger.xlsx` (without -o: 工作台账_<area>_<from>_<to>.xlsx here)."""
+    from app.community.work_ledger import operator_ledger
+    from app.core.spreadsheets import Sheet, write_workbook
+
+    def write(sheets: list[Sheet], filename: str) -> str:
+        target = output or filename
+        write_workbook(target, sheets)
+        return target
+
+    with _runtime() as rt:
+        written = operator_ledger(rt, area=area, first=start.date(), last=end.date(), write=write)
+    click.echo(f"wrote {written}")
+
+
 # -- the Official Account bot ------------------------------------------------------------------
 
 

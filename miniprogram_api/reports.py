@@ -8,11 +8,13 @@ from app.community.hours_out import report_filename, report_out, report_sheets
 from app.community.hours_rules import GroupBy
 from app.community.shapes import VolunteerHoursOut
 from app.community.volunteer_hours import volunteer_hours
+from app.community.work_ledger import work_ledger
+from app.core.spreadsheets import MIME_TYPE
 from app.identity.actor import Actor
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
 from miniprogram_api.registry import endpoint
-from miniprogram_api.schemas import VolunteerHoursQuery
+from miniprogram_api.schemas import StatsQuery, VolunteerHoursQuery
 from miniprogram_api.spreadsheet_answer import spreadsheet_answer
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
@@ -41,3 +43,23 @@ def get_volunteer_hours(actor: Actor, query: VolunteerHoursQuery) -> VolunteerHo
     if query.format == "xlsx":
         return spreadsheet_answer(report_sheets(report), report_filename(report))
     return report_out(report)
+
+
+@endpoint(
+    bp,
+    "/exports/orders.xlsx",
+    method="GET",
+    summary="工作台账 Excel（社区书记、街道管理员）",
+    description=(
+        "范围内（上海时间，`from` 至 `to` 含当天，最多 366 天）新建的工单，与 `/stats` 同样的权限与日期规则："
+        "工单台账（每单一行；居民电话按工作人员所见打码，不含房号；处理经过汇总各步骤），"
+        "志愿者服务（按志愿者的服务时长与积分，同服务时长统计），汇总（与 `/stats` 的 totals 相同）。"
+        "网格员与其他人 403；不属于自己的区域 404。"
+    ),
+    query=StatsQuery,
+    answer_type=MIME_TYPE,
+    operation_id="exportOrdersLedger",
+    errors=(400, 401, 403, 404),
+)
+def export_orders(actor: Actor, query: StatsQuery) -> Response:
+    return work_ledger(runtime(), actor, area=query.area, first=query.from_, last=query.to, write=spreadsheet_answer)

@@ -71,7 +71,7 @@ def report_out(report: Report) -> VolunteerHoursOut:
     )
 
 
-_FIGURE_COLUMNS = [
+FIGURE_COLUMNS = [
     Column("服务时长（小时）", 16, Format.DECIMAL),
     Column("服务分钟", 10, Format.INTEGER),
     Column("服务单数", 10, Format.INTEGER),
@@ -80,7 +80,7 @@ _FIGURE_COLUMNS = [
 ]
 
 
-def _figure_cells(figures: Figures) -> list[Any]:
+def figure_cells(figures: Figures) -> list[Any]:
     return [hours(figures.minutes), figures.minutes, figures.orders, figures.service_points, figures.adjusted]
 
 
@@ -88,15 +88,15 @@ def _group_rows(report: Report) -> Iterator[list[Any]]:
     for row in report.groups:
         required = row.required_hours if row.required_hours is not None else ""
         below = "、".join(m.name for m in row.below)
-        yield [row.key, len(row.members), *_figure_cells(row.figures), required, below]
-    yield ["合计", len(report.volunteers), *_figure_cells(report.totals), "", ""]
+        yield [row.key, len(row.members), *figure_cells(row.figures), required, below]
+    yield ["合计", len(report.volunteers), *figure_cells(report.totals), "", ""]
 
 
 def _member_rows(report: Report) -> Iterator[list[Any]]:
     for row in report.groups:
         for member in row.members:
             asks: int | str = "" if member.unit_hours is None else member.unit_hours
-            yield [row.key, member.name, member.unit or "", asks, *_figure_cells(member.figures)]
+            yield [row.key, member.name, member.unit or "", asks, *figure_cells(member.figures)]
 
 
 def report_sheets(report: Report) -> list[Sheet]:
@@ -113,7 +113,7 @@ def report_sheets(report: Report) -> list[Sheet]:
             Column("天数", 8, Format.INTEGER),
             Column("分组", 12),
             Column("志愿者人数", 12, Format.INTEGER),
-            *_FIGURE_COLUMNS,
+            *FIGURE_COLUMNS,
             Column("说明", 60),
         ],
         [
@@ -124,7 +124,7 @@ def report_sheets(report: Report) -> list[Sheet]:
                 report.days,
                 by,
                 len(report.volunteers),
-                *_figure_cells(report.totals),
+                *figure_cells(report.totals),
                 RULES[report.by],
             ]
         ],
@@ -134,7 +134,7 @@ def report_sheets(report: Report) -> list[Sheet]:
         [
             Column(by, 24),
             Column("人数", 8, Format.INTEGER),
-            *_FIGURE_COLUMNS,
+            *FIGURE_COLUMNS,
             Column("要求时长（小时）", 16, Format.DECIMAL),
             Column("未达标", 40),
         ],
@@ -150,7 +150,7 @@ def report_sheets(report: Report) -> list[Sheet]:
                     Column("志愿者", 16),
                     Column("双报到单位", 24),
                     Column("单位每年要求（小时）", 18, Format.INTEGER),
-                    *_FIGURE_COLUMNS,
+                    *FIGURE_COLUMNS,
                 ],
                 _member_rows(report),
             )

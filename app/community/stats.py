@@ -175,7 +175,8 @@ def _spreads_postgresql(session: Session, key: Any, where: list[Any], groups: di
                 groups[k].spreads[name] = Spread(median=round(float(median) / unit, 1), p90=round(float(p90) / unit, 1))
 
 
-def _where(community_ids: list[int], span: Period) -> list[Any]:
+def orders_in(community_ids: list[int], span: Period) -> list[Any]:
+    """The conditions of the orders the statistics count: created in ``span`` in these communities."""
     return [Order.community_id.in_(community_ids), Order.created_at >= span.start, Order.created_at < span.end]
 
 
@@ -204,15 +205,27 @@ def get_stats(rt: Runtime, actor: Actor, *, area: str, first: date, last: date) 
     created from ``first`` to ``last`` (Shanghai days, both included). ForbiddenError for anyone
     but secretaries and street admins; NotFoundError for an area not theirs; InvalidInputError for
     a reversed or too long range."""
-    if not actor.communities_as(*_READERS):
-        raise ForbiddenError("只有社区书记或街道管理员可以查看统计")
+    check_reader(actor)
     span = period(first, last)
     with rt.db.read() as session:
-        place = get_area(session, area)
-        readable = readable_areas(session, actor, place)
-        # A street's own id is among its readable areas; orders belong to its communities only.
-        communities = [i for i in readable if i != place.id] if place.kind is AreaKind.STREET else readable
+        place, communities = stats_scope(session, actor, area)
         return stats_of(session, place, communities, span, now_utc())
+
+
+def check_reader(actor: Actor) -> None:
+    """ForbiddenError for anyone but secretaries and street admins (before any query)."""
+    if not actor.communities_as(*_READERS):
+        raise ForbiddenError("只有社区书记或街道管理员可以查看统计")
+
+
+def stats_scope(session: Session, actor: Actor, area: str) -> tuple[Area, list[int]]:
+    """The area ``area`` names and the communities whose orders count in it, for ``actor``;
+    NotFoundError for an area not theirs (the statistics and the work ledger alike)."""
+    place = get_area(session, area)
+    readable = readable_areas(session, actor, place)
+    # A street's own id is among its readable areas; orders belong to its communities only.
+    communities = [i for i in readable if i != place.id] if place.kind is AreaKind.STREET else readable
+    return place, communities
 
 
 def stats_of(session: Session, place: Area, communities: list[int], span: Period, now: datetime) -> StatsOut:
@@ -223,10 +236,10 @@ def stats_of(session: Session, place: Area, communities: list[int], span: Period
         # A month of a street sorts ~100,000 durations per statement: in memory, not on disk.
         session.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
     before = previous(span)
-    where = _where(communities, span)
+    where = orders_in(communities, span)
     cutoff = min(span.end, now)
     totals = _groups(session, sa.literal(0), span, where, cutoff).get(0, _Group())
-    earlier = _groups(session, sa.literal(0), before, _where(communities, before), min(before.end, now)).get(
+    earlier = _groups(session, sa.literal(0), before, orders_in(communities, before), min(before.end, now)).get(
         0, _Group()
     )
     by_grid = _area_rows(session, _groups(session, Order.grid_id, span, where, cutoff))

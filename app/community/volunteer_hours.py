@@ -179,7 +179,8 @@ def _people(session: Session, communities: Collection[int], figures: dict[int, F
     ]
 
 
-def _report(session: Session, area: Area, communities: list[int], *, start: date, end: date, by: GroupBy) -> Report:
+def area_report(session: Session, area: Area, communities: list[int], *, start: date, end: date, by: GroupBy) -> Report:
+    """The report of ``communities`` (``area``'s); no access check (the callers do it)."""
     days = (end - start).days + 1
     figures = _figures(session, communities, start, end) if communities else {}
     volunteers = _people(session, communities, figures) if communities else []
@@ -205,7 +206,7 @@ def volunteer_hours(rt: Runtime, actor: Actor, code: str, *, start: date, end: d
     check_range(start, end)
     with rt.db.read() as session:
         area, communities = report_area(session, actor, code)
-        return _report(session, area, communities, start=start, end=end, by=by)
+        return area_report(session, area, communities, start=start, end=end, by=by)
 
 
 def operator_report(rt: Runtime, code: str, *, start: date, end: date, by: GroupBy) -> Report:
@@ -213,7 +214,14 @@ def operator_report(rt: Runtime, code: str, *, start: date, end: date, by: Group
     any community or street. NotFoundError for a code that names neither."""
     check_range(start, end)
     with rt.db.read() as session:
-        area = _named_area(session, code)
-        if area is None:
-            raise NotFoundError(f"找不到社区或街道 {code}")
-        return _report(session, area, _communities_of(session, area), start=start, end=end, by=by)
+        area, communities = operator_area(session, code)
+        return area_report(session, area, communities, start=start, end=end, by=by)
+
+
+def operator_area(session: Session, code: str) -> tuple[Area, list[int]]:
+    """Any community or street and its communities, for the operator at the command line (no
+    access check); NotFoundError for a code that names neither."""
+    area = _named_area(session, code)
+    if area is None:
+        raise NotFoundError(f"找不到社区或街道 {code}")
+    return area, _communities_of(session, area)

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -62,6 +62,10 @@ def _excel_value(value: Any) -> Any:
         return to_shanghai(value).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, StrEnum):
         return str(value)
+    if isinstance(value, str):
+        # Control characters (a pasted title, a nickname) cannot be stored in a sheet: openpyxl
+        # would refuse the whole workbook for one of them.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 

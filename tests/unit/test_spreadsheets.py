@@ -67,3 +67,8 @@ def test_sheets_in_order_and_empty_sheet_has_its_header() -> None:
 def test_a_row_of_the_wrong_width_is_refused() -> None:
     with pytest.raises(ValueError, match="2 values for 1 columns"):
         write_workbook(io.BytesIO(), [Sheet("汇总", [Column("项目", 10)], [["a", "b"]])])
+
+
+def test_control_characters_in_text_are_dropped_not_a_failure() -> None:
+    book = load_workbook(_read([Sheet("台账", [Column("标题", 20)], [["修\x01水管\x1b"]])]))
+    assert book["台账"]["A2"].value == "修水管"
