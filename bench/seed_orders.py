@@ -286,7 +286,10 @@ class OrderMaker:
             for community in communities:
                 for _ in range(closed_per_day[community.index][d]):
                     hour = bisect(self.hour_cum, self.rng.random() * self.hour_cum[-1])
-                    posted.append((day_start + hour * HOUR + self.rng.randrange(HOUR), community.index, ""))
+                    instant = day_start + hour * HOUR + self.rng.randrange(HOUR)
+                    # A story needs a minute of room before --until (see _order): one posted in
+                    # the last two minutes would otherwise be squeezed backwards in time.
+                    posted.append((min(instant, self.until - 120 * SECOND), community.index, ""))
             posted.sort()
             last: dict[int, int] = {}
             for instant, index, status in posted:

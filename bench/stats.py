@@ -7,7 +7,9 @@ What it does, on PostgreSQL, in a database of its own (default ``test_linli_stat
    ``bench/seed.py``'s machinery (statuses, grids, assignees, ratings, timestamps as it makes them);
 2. times ``--runs`` computations of the street's statistics (``app.community.stats.stats_of``:
    every statement the endpoint sends after the access check) for the last whole month before the
-   seeded history ends, and prints the median and the slowest;
+   seeded history ends, and prints the median and the slowest, and the same for the baseline
+   measured in the same run (``one_scan=False``: a grouping's statements at a time, as SQLite
+   runs them), and the ratio; both answers must be equal;
 3. prints the ``EXPLAIN (ANALYZE, BUFFERS)`` plan of each statement of one computation, and which
    indexes they used.
 
@@ -96,6 +98,53 @@ def _last_month(until: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
+def _time_both(
+    engine: Any, session: Session, street: Area, communities: list[int], span: Any, *, runs: int
+) -> tuple[dict[bool, list[float]], Any, list[tuple[str, Any]]]:
+    """Seconds per computation for the per-grouping statements (False: the baseline, what
+    SQLite runs) and the one-scan GROUPING SETS (True: what the endpoint runs on PostgreSQL),
+    interleaved so that both see the same machine; the one-scan answer and its statements."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    times: dict[bool, list[float]] = {False: [], True: []}
+    answers: dict[bool, Any] = {}
+    for run in range(runs + 1):  # the first warms the cache up and is not counted
+        for one_scan in (False, True):
+            statements.clear()
+            sa.event.listen(engine, "before_cursor_execute", record)
+            started = time.perf_counter()
+            answers[one_scan] = stats_of(session, street, communities, span, now_utc(), one_scan=one_scan)
+            elapsed = time.perf_counter() - started
+            sa.event.remove(engine, "before_cursor_execute", record)
+            session.rollback()
+            if run:
+                times[one_scan].append(elapsed)
+    if answers[False].model_dump() != answers[True].model_dump():
+        raise SystemExit("stats.py: the one-scan answer differs from the baseline's")
+    return times, answers[True], statements
+
+
+def _print_plans(session: Session, statements: list[tuple[str, Any]]) -> set[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each SELECT; the indexes the plans name."""
+    used: set[str] = set()
+    for statement, parameters in statements:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            # SET LOCAL work_mem: in effect for the plans after it, as in the endpoint.
+            session.connection().exec_driver_sql(statement, parameters)
+            continue
+        lines = [
+            line
+            for (line,) in session.connection().exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)
+        ]
+        print("\n```\n" + "\n".join(lines) + "\n```")
+        used.update(name for line in lines for name in INDEX_IN_PLAN.findall(line))
+    session.rollback()
+    return used
+
+
 def measure(target: Target, args: argparse.Namespace, until: date) -> int:
     """Time the street's statistics and print the plans; 1 if the goal is missed."""
     engine = target.engine()
@@ -111,53 +160,27 @@ def measure(target: Target, args: argparse.Namespace, until: date) -> int:
             )
             orders = session.scalar(sa.text("SELECT count(*) FROM orders")) or 0
             print(f"\nstreet {street.code}: {len(communities)} communities, {orders:,} orders; {first} .. {last}")
-            statements: list[tuple[str, Any]] = []
-
-            def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-                statements.append((statement, parameters))
-
-            times = []
-            answer = None
-            for run in range(args.runs + 1):  # the first warms the cache up and is not counted
-                statements.clear()
-                sa.event.listen(engine, "before_cursor_execute", record)
-                started = time.perf_counter()
-                answer = stats_of(session, street, communities, span, now_utc())
-                elapsed = time.perf_counter() - started
-                sa.event.remove(engine, "before_cursor_execute", record)
-                session.rollback()
-                if run:
-                    times.append(elapsed)
-            if answer is None:
-                raise SystemExit("stats.py: no run")
+            times, answer, statements = _time_both(engine, session, street, communities, span, runs=args.runs)
             print(
                 f"in the month: {answer.totals.orders:,} orders, {len(answer.by_grid)} grid rows, "
-                f"{len(answer.by_volunteer)} volunteers; {len(statements)} statements"
+                f"{len(answer.by_volunteer)} volunteers; {len(statements)} statements (their plans below)"
             )
-            used: set[str] = set()
-            for statement, parameters in statements:
-                if not statement.lstrip().upper().startswith("SELECT"):
-                    # SET LOCAL work_mem: in effect for the plans after it, as in the endpoint.
-                    session.connection().exec_driver_sql(statement, parameters)
-                    continue
-                print("\n```")
-                lines = [
-                    line
-                    for (line,) in session.connection().exec_driver_sql(
-                        f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters
-                    )
-                ]
-                print("\n".join(lines))
-                print("```")
-                used.update(name for line in lines for name in INDEX_IN_PLAN.findall(line))
-            session.rollback()
+            used = _print_plans(session, statements)
     finally:
         engine.dispose()
         if args.discard:
             target.drop()
-    median = statistics.median(times)
+    median = statistics.median(times[True])
+    baseline = statistics.median(times[False])
     print(f"\nindexes used: {', '.join(sorted(used)) or 'none'}")
-    print(f"street stats over a month: median {median:.3f} s, slowest {max(times):.3f} s over {len(times)} runs")
+    print(
+        f"baseline, statements per grouping: median {baseline:.3f} s, slowest {max(times[False]):.3f} s"
+        f" over {len(times[False])} runs"
+    )
+    print(
+        f"street stats over a month (GROUPING SETS): median {median:.3f} s, slowest {max(times[True]):.3f} s"
+        f" over {len(times[True])} runs; {median / baseline:.2f} × the baseline's time"
+    )
     met = median < GOAL_S
     print(f"goal median < {GOAL_S:.0f} s: {'met' if met else 'NOT met'}")
     return 0 if met else 1

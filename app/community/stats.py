@@ -1,11 +1,13 @@
 """统计: the figures secretaries and street officials are judged by, for a community or a street
 over a range of Shanghai days, with the period before it (环比).
 
-Set-based: per grouping (totals, grids, communities, volunteers) a fixed handful of GROUP BY
-queries, whatever the number of orders. Percentiles are nearest-rank (app/community/stats_rules.py)
-with ROW_NUMBER/COUNT windows, which SQLite and PostgreSQL both have: the database ranks the
-durations and sends back only the two rows per group at the median's and the p90's rank, so
-memory does not grow with the orders."""
+Set-based: a fixed handful of GROUP BY queries, whatever the number of orders. On PostgreSQL
+the range's orders are read twice for all groupings (totals, grids, communities, volunteers) by
+GROUPING SETS: once for the counts, once for the percentiles (percentile_disc). SQLite has no
+grouping sets: each grouping has its own statements, and its percentiles are nearest-rank
+(app/community/stats_rules.py) by ROW_NUMBER/COUNT windows: the database ranks the durations and
+sends back only the rows at the median's and the p90's rank. Either way memory does not grow
+with the orders."""
 
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ from datetime import date, datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.areas.tree import get_area
 from app.community.audit import readable_areas
-from app.community.shapes import AreaFigures, Figures, Spread, StatsOut, Totals, VolunteerFigures
+from app.community.shapes import AreaFigures, Figures, StatsOut, Totals, VolunteerFigures
 from app.community.stats_rules import MEDIAN, P90, Period, period, previous, rank
 from app.core.clock import now_utc
 from app.core.errors import ForbiddenError
@@ -49,8 +52,9 @@ class _Group:
 
     orders: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
-    by_category: dict[str, int] = field(default_factory=dict)
-    spreads: dict[str, Spread] = field(default_factory=dict)
+    #: By category id while the queries run; by code (summed over communities) once named.
+    by_category: dict[Any, int] = field(default_factory=dict)
+    spreads: dict[str, dict[str, float]] = field(default_factory=dict)
     sla_breaches: int = 0
     ratings: int = 0
     satisfaction: float | None = None
@@ -80,47 +84,184 @@ def _rank_sql(fraction: tuple[int, int], count: Any) -> Any:
     return (count * num + (den - 1)) // den
 
 
+def _rows(session: Session, statement: Any) -> Any:
+    """The plain rows of ``statement`` on the session's connection: the statistics' statements
+    answer tens of thousands of rows of numbers, which the ORM's result processing would only
+    slow down."""
+    return session.connection().execute(statement)
+
+
+def _breach(cutoff: datetime) -> Any:
+    """Past due: finished after the due time, or not finished by the cutoff (the range's end, or now)."""
+    return sa.and_(Order.due_at.is_not(None), Order.due_at < sa.func.coalesce(Order.completed_at, cutoff))
+
+
+def _counted(span: Period) -> Any:
+    """The orders with their rating, as the count statements read them (categories by id: their
+    codes are looked up once, afterwards, not joined to every order)."""
+    # A rating is never older than its order: the bound lets PostgreSQL read only the range's
+    # ratings (ix_ratings_created_at) instead of hashing every rating there is.
+    return (
+        sa.select()
+        .select_from(Order)
+        .outerjoin(Rating, sa.and_(Rating.order_id == Order.id, Rating.created_at >= span.start))
+    )
+
+
+def _name_categories(session: Session, groupings: Iterable[dict[Any, _Group]]) -> None:
+    """Each group's counts by category id → by category code, in one statement for all groups
+    (communities have categories of the same code: their counts are summed)."""
+    groups = [group for grouping in groupings for group in grouping.values()]
+    ids = sorted({i for group in groups for i in group.by_category})
+    codes = (
+        dict(
+            session.execute(
+                sa.select(ServiceCategory.id, ServiceCategory.code).where(ServiceCategory.id.in_(ids))
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    for group in groups:
+        named: dict[Any, int] = {}
+        for i, n in group.by_category.items():
+            named[codes[i]] = named.get(codes[i], 0) + n
+        group.by_category = named
+
+
+def _count_columns(cutoff: datetime) -> list[Any]:
+    return [
+        # The status as the text it is stored as: no enum conversion of tens of thousands of rows.
+        sa.type_coerce(Order.status, sa.String),
+        Order.category_id,
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((_breach(cutoff), 1), else_=0)), 0),
+        sa.func.count(Rating.id),
+        sa.func.coalesce(sa.func.sum(Rating.score), 0),
+    ]
+
+
+def _add_counts(group: _Group, counts: Any) -> None:
+    """Adds one (status, category id, orders, breaches, ratings) row of a count statement."""
+    status, code, n, breaches, ratings = counts
+    group.orders += n
+    group.by_status[str(status)] = group.by_status.get(str(status), 0) + n
+    group.by_category[code] = group.by_category.get(code, 0) + n
+    group.sla_breaches += int(breaches)
+    group.ratings += ratings
+
+
+def _satisfy(groups: dict[Any, _Group], scores: dict[Any, int]) -> None:
+    for k, group in groups.items():
+        group.satisfaction = round(scores[k] / group.ratings, 2) if group.ratings else None
+
+
 def _groups(session: Session, key: Any, span: Period, where: list[Any], cutoff: datetime) -> dict[Any, _Group]:
     """The figures of the orders matching ``where``, grouped by ``key``: two statements on
     PostgreSQL, four on SQLite."""
     groups: dict[Any, _Group] = defaultdict(_Group)
-    since = span.start
-    # Past due when finished after it, or not finished by the cutoff (the range's end, or now).
-    breach = sa.and_(Order.due_at.is_not(None), Order.due_at < sa.func.coalesce(Order.completed_at, cutoff))
     scores: dict[Any, int] = defaultdict(int)
     # One statement for the counts: per (group, status, category), summed up here.
-    for k, status, code, n, breaches, ratings, score in session.execute(
-        sa.select(
-            key,
-            Order.status,
-            ServiceCategory.code,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((breach, 1), else_=0)), 0),
-            sa.func.count(Rating.id),
-            sa.func.coalesce(sa.func.sum(Rating.score), 0),
-        )
-        .select_from(Order)
-        .join(ServiceCategory, ServiceCategory.id == Order.category_id)
-        # A rating is never older than its order: the bound keeps PostgreSQL from hashing every
-        # rating there is (the ratings of the range's orders are all at or after its start).
-        .outerjoin(Rating, sa.and_(Rating.order_id == Order.id, Rating.created_at >= since))
-        .where(*where)
-        .group_by(key, Order.status, ServiceCategory.code)
+    counted = _counted(span).add_columns(key, *_count_columns(cutoff))
+    for k, status, code, n, breaches, ratings, score in _rows(
+        session, counted.where(*where).group_by(key, Order.status, Order.category_id)
     ):
-        group = groups[k]
-        group.orders += n
-        group.by_status[str(status)] = group.by_status.get(str(status), 0) + n
-        group.by_category[code] = group.by_category.get(code, 0) + n
-        group.sla_breaches += int(breaches)
-        group.ratings += ratings
+        _add_counts(groups[k], (status, code, n, breaches, ratings))
         scores[k] += int(score)
-    for k, group in groups.items():
-        group.satisfaction = round(scores[k] / group.ratings, 2) if group.ratings else None
+    _satisfy(groups, scores)
     if session.get_bind().dialect.name == "postgresql":
         _spreads_postgresql(session, key, where, groups)
     else:
         _spreads_windowed(session, key, where, groups)
     return groups
+
+
+#: The groupings of one range, by name: what each group's key is. ``None`` is the whole range.
+_KEYS: Final = {"totals": None, "grid": Order.grid_id, "community": Order.community_id, "volunteer": Order.assignee_id}
+
+
+def _groupings(
+    session: Session, names: list[str], span: Period, where: list[Any], cutoff: datetime, *, one_scan: bool
+) -> dict[str, dict[Any, _Group]]:
+    """The figures of the orders matching ``where`` for each grouping in ``names`` (of _KEYS).
+    The volunteers' grouping leaves out orders nobody holds.
+
+    On PostgreSQL all groupings come from two statements, each one scan of the range's orders,
+    by GROUPING SETS (the range is read once for the counts and once for the spreads, not once
+    per grouping and figure). SQLite has no grouping sets: two to four statements per grouping."""
+    if session.get_bind().dialect.name != "postgresql":
+        out = {}
+        for name in names:
+            key = _KEYS[name]
+            extra = [key.is_not(None)] if name == "volunteer" and key is not None else []
+            out[name] = _groups(session, key if key is not None else sa.literal(0), span, [*where, *extra], cutoff)
+        if "totals" in out:
+            out["totals"] = {None: out["totals"].get(0, _Group())} if out["totals"] else {}
+        return out
+    return _groupings_postgresql(session, names, span, where, cutoff)
+
+
+def _groupings_postgresql(
+    session: Session, names: list[str], span: Period, where: list[Any], cutoff: datetime
+) -> dict[str, dict[Any, _Group]]:
+    keyed = [(name, _KEYS[name]) for name in names]
+    keyed_names = [name for name, key in keyed if key is not None]
+    columns = [_KEYS[name] for name in keyed_names]
+    # GROUPING(a, b, c) has a 1 bit for each of a, b, c that is *not* grouped in the row's set;
+    # each grouping's set groups by its own key only, so the bits name the grouping and the
+    # position of its key in the row.
+    width = len(keyed_names)
+    by_mask: dict[int, tuple[str, int | None]] = {}
+    for name in names:
+        at = keyed_names.index(name) if name in keyed_names else None
+        by_mask[(1 << width) - 1 - (1 << (width - 1 - at) if at is not None else 0)] = (name, at)
+    flag = sa.func.grouping(*columns) if columns else sa.literal(0)
+
+    out: dict[str, dict[Any, _Group]] = {name: defaultdict(_Group) for name in names}
+    scores: dict[str, dict[Any, int]] = {name: defaultdict(int) for name in names}
+    sets = [sa.tuple_(*([key] if key is not None else []), Order.status, Order.category_id) for _n, key in keyed]
+    counted = _counted(span).add_columns(flag, *columns, *_count_columns(cutoff))
+    for row in _rows(session, counted.where(*where).group_by(sa.func.grouping_sets(*sets))):
+        name, at = by_mask[row[0]]
+        k = row[1 + at] if at is not None else None
+        *counts, score = row[1 + len(columns) :]
+        if name == "volunteer" and k is None:
+            continue
+        _add_counts(out[name][k], counts)
+        scores[name][k] += int(score)
+    for name in names:
+        _satisfy(out[name], scores[name])
+
+    spread_columns = _percentiles()
+    spread_sets = [sa.tuple_(key) if key is not None else sa.text("()") for _n, key in keyed]
+    statement = sa.select(flag, *columns, *spread_columns).select_from(Order).where(*where)
+    for row in _rows(session, statement.group_by(sa.func.grouping_sets(*spread_sets))):
+        name, at = by_mask[row[0]]
+        k = row[1 + at] if at is not None else None
+        if k not in out[name]:
+            continue
+        _set_spreads(out[name][k], row[1 + len(columns) :])
+    return {name: dict(groups) for name, groups in out.items()}
+
+
+def _percentiles() -> list[Any]:
+    """Per duration, percentile_disc of the median's and the p90's fraction at once (PostgreSQL):
+    one sort of the group's durations for both, ordered as intervals (as their seconds would be,
+    without computing the seconds of every row); an order a duration does not apply to gives NULL,
+    which the aggregate leaves out."""
+    fractions = postgresql.array([sa.literal(num / den - _HAIR) for num, den in (MEDIAN, P90)])
+    return [
+        sa.func.percentile_disc(fractions).within_group(sa.case((later >= earlier, later - earlier), else_=None))
+        for later, earlier, _unit in _DURATIONS.values()
+    ]
+
+
+def _set_spreads(group: _Group, values: Any) -> None:
+    """One group's row of _percentiles: per duration [median, p90] as intervals, or NULL."""
+    for (name, (_later, _earlier, unit)), pair in zip(_DURATIONS.items(), values, strict=True):
+        if pair is not None and None not in pair:
+            median, p90 = (part.total_seconds() for part in pair)
+            group.spreads[name] = {"median": round(median / unit, 1), "p90": round(p90 / unit, 1)}
 
 
 def _spreads_windowed(session: Session, key: Any, where: list[Any], groups: dict[Any, _Group]) -> None:
@@ -140,10 +281,11 @@ def _spreads_windowed(session: Session, key: Any, where: list[Any], groups: dict
             .subquery()
         )
         picked: dict[Any, dict[str, float]] = defaultdict(dict)
-        for k, d, rn, n in session.execute(
+        for k, d, rn, n in _rows(
+            session,
             sa.select(ranked.c.k, ranked.c.d, ranked.c.rn, ranked.c.n).where(
                 sa.or_(ranked.c.rn == _rank_sql(MEDIAN, ranked.c.n), ranked.c.rn == _rank_sql(P90, ranked.c.n))
-            )
+            ),
         ):
             value = round(float(d) / unit, 1)
             if rn == rank(MEDIAN, n):
@@ -151,7 +293,7 @@ def _spreads_windowed(session: Session, key: Any, where: list[Any], groups: dict
             if rn == rank(P90, n):
                 picked[k]["p90"] = value
         for k, spread in picked.items():
-            groups[k].spreads[name] = Spread(**spread)
+            groups[k].spreads[name] = spread
 
 
 #: percentile_disc(f) takes the ceil(f × n)-th value; f a hair below the exact fraction keeps
@@ -163,16 +305,9 @@ _HAIR: Final = 1e-12
 def _spreads_postgresql(session: Session, key: Any, where: list[Any], groups: dict[Any, _Group]) -> None:
     """The same nearest ranks by percentile_disc (PostgreSQL): one statement, one scan, for all
     three durations (the aggregates ignore the NULLs of orders a duration does not apply to)."""
-    columns = []
-    for later, earlier, _unit in _DURATIONS.values():
-        seconds = sa.case((later >= earlier, _seconds(session, later, earlier)), else_=None)
-        for num, den in (MEDIAN, P90):
-            columns.append(sa.func.percentile_disc(num / den - _HAIR).within_group(seconds))
-    for k, *values in session.execute(sa.select(key, *columns).select_from(Order).where(*where).group_by(key)):
-        for i, (name, (_later, _earlier, unit)) in enumerate(_DURATIONS.items()):
-            median, p90 = values[2 * i], values[2 * i + 1]
-            if median is not None and p90 is not None:
-                groups[k].spreads[name] = Spread(median=round(float(median) / unit, 1), p90=round(float(p90) / unit, 1))
+    columns = _percentiles()
+    for k, *values in _rows(session, sa.select(key, *columns).select_from(Order).where(*where).group_by(key)):
+        _set_spreads(groups[k], values)
 
 
 def orders_in(community_ids: list[int], span: Period) -> list[Any]:
@@ -228,25 +363,29 @@ def stats_scope(session: Session, actor: Actor, area: str) -> tuple[Area, list[i
     return place, communities
 
 
-def stats_of(session: Session, place: Area, communities: list[int], span: Period, now: datetime) -> StatsOut:
+def stats_of(
+    session: Session, place: Area, communities: list[int], span: Period, now: datetime, *, one_scan: bool = True
+) -> StatsOut:
     """The statistics of ``communities`` (``place``'s) over ``span``, as of ``now``; no access
-    check (get_stats does it; bench/stats.py calls this directly)."""
+    check (get_stats does it; bench/stats.py calls this directly). ``one_scan=False`` takes the
+    grouping-by-grouping statements on PostgreSQL too (the benchmark's baseline; SQLite always)."""
     street = place.kind is AreaKind.STREET
-    if session.get_bind().dialect.name == "postgresql":
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
         # A month of a street sorts ~100,000 durations per statement: in memory, not on disk.
         session.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
     before = previous(span)
     where = orders_in(communities, span)
-    cutoff = min(span.end, now)
-    totals = _groups(session, sa.literal(0), span, where, cutoff).get(0, _Group())
-    earlier = _groups(session, sa.literal(0), before, orders_in(communities, before), min(before.end, now)).get(
-        0, _Group()
-    )
-    by_grid = _area_rows(session, _groups(session, Order.grid_id, span, where, cutoff))
-    by_community = (
-        _area_rows(session, _groups(session, Order.community_id, span, where, cutoff), communities) if street else None
-    )
-    volunteers = _groups(session, Order.assignee_id, span, [*where, Order.assignee_id.is_not(None)], cutoff)
+    wanted = ["totals", "grid", *(["community"] if street else []), "volunteer"]
+    current = _groupings(session, wanted, span, where, min(span.end, now), one_scan=one_scan and postgresql)
+    earlier = _groupings(
+        session, ["totals"], before, orders_in(communities, before), min(before.end, now), one_scan=postgresql
+    )["totals"].get(None, _Group())
+    totals = current["totals"].get(None, _Group())
+    _name_categories(session, [*current.values(), {None: earlier}])
+    by_grid = _area_rows(session, current["grid"])
+    by_community = _area_rows(session, current["community"], communities) if street else None
+    volunteers = current["volunteer"]
     names = dict(session.execute(sa.select(User.id, User.nickname).where(User.id.in_(sorted(volunteers)))).all())
     return StatsOut.model_validate(
         {

@@ -170,6 +170,8 @@ class Rating(Base):
     """The resident's rating of a completed order (评单); at most one per order."""
 
     __tablename__ = "ratings"
+    # The statistics read the ratings of a range's orders, which are never older than the range.
+    __table_args__ = (sa.Index("ix_ratings_created_at", "created_at"),)
 
     id: Mapped[intpk]
     order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE", unique=True)

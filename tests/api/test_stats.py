@@ -5,7 +5,7 @@ March 2026, long before the real clock: the figures do not depend on when the te
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +13,11 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app.areas.catalogue import create_category
-from app.areas.models import AreaKind
+from app.areas.models import Area, AreaKind
 from app.areas.tree import create_area
 from app.audit.models import AuditEntry
+from app.community.stats import stats_of
+from app.community.stats_rules import period
 from app.identity.models import User
 from app.identity.roles import Role
 from app.orders.models import Order, OrderEvent
@@ -265,3 +267,37 @@ def test_statements_do_not_grow_with_orders_or_volunteers(rt: Runtime, client: F
     assert body["totals"]["orders"] == 9
     assert len(body["by_volunteer"]) == 5
     assert len(many) == len(few)
+
+
+def test_grouping_sets_answer_what_the_grouping_by_grouping_statements_answer(
+    rt: Runtime, client: FlaskClient, people: People
+) -> None:
+    """PostgreSQL's one-scan statements (GROUPING SETS) against the per-grouping ones, on a street
+    of two communities with orders in every state, with and without grid, holder, rating."""
+    with rt.db.read() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("grouping sets are PostgreSQL's; SQLite always takes the per-grouping statements")
+    minute = timedelta(minutes=1)
+    for i, status in enumerate((S.CLOSED, S.CLOSED, S.ACCEPTED, S.SUBMITTED, S.COMPLETED, S.CLOSED)):
+        created = T0 + timedelta(hours=7 * i)
+        moments: dict[str, Any] = {"grid_id": None} if i == 3 else {}
+        if status is not S.SUBMITTED:
+            moments |= {"dispatched_at": created + (5 + 3 * i) * minute, "due_at": created + timedelta(hours=i)}
+        _order(rt, people, status, created, **moments)
+    volunteer = make_person(rt, "volunteer-x", (Role.VOLUNTEER, "SQ1"))
+    _order(rt, Crew(people.resident.openid, people.secretary.openid, volunteer.openid), S.CLOSED, T0 + 90 * minute)
+    sq2 = make_person(rt, "bob", home=("SQ2", "SQ2-G1"))
+    _set(rt, make_order(rt, sq2, World(), community="SQ2", grid="SQ2-G1"), created_at=T0)
+    _order(rt, people, S.CLOSED, T0 - timedelta(days=20))  # February: the previous period
+    with rt.db.read() as session:
+        street = session.scalar(sa.select(Area).where(Area.code == "JD1"))
+        assert street is not None
+        communities = list(session.scalars(sa.select(Area.id).where(Area.parent_id == street.id)))
+        span = period(date(2026, 3, 1), date(2026, 3, 31))
+        now = datetime(2026, 4, 2, tzinfo=UTC)
+        one_scan = stats_of(session, street, communities, span, now).model_dump()
+        baseline = stats_of(session, street, communities, span, now, one_scan=False).model_dump()
+    assert one_scan["totals"]["orders"] == 8
+    assert one_scan["totals"]["previous"]["orders"] == 1
+    assert len(one_scan["by_volunteer"]) == 2
+    assert one_scan == baseline
