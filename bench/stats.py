@@ -14,18 +14,26 @@ What it does, on PostgreSQL, in a database of its own (default ``test_linli_stat
    indexes they used.
 
 Usage: ``.venv/bin/python bench/stats.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-[--database-name test_linli_stats] [--orders 1000000] [--runs 5] [--seed 1] [--discard | --reuse]``
+[--database-name test_linli_stats] [--orders 1000000] [--runs 5] [--seed 1] [--discard | --reuse]
+[--export [AREA]]``
+
+With ``--export``, it then times the month's work ledger as ``linli export orders`` writes it
+(default: the street's), in a child process, and prints seconds, rows/s and the child's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--discard", action="store_true", help="drop the database at the end")
     parser.add_argument("--reuse", action="store_true", help="measure in the database a previous run seeded and kept")
+    parser.add_argument(
+        "--export",
+        metavar="AREA",
+        nargs="?",
+        const="",
+        help="also time `linli export orders` of the month for AREA (default: the street): seconds, rows/s, peak RSS",
+    )
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
         parser.error("PostgreSQL only (the plans and the goal are PostgreSQL's)")
@@ -90,7 +105,48 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if seed(target, size, seed_number=args.seed, until=until, discard=False):
             print("stats.py: the seeder's consistency checks failed (above); measuring anyway", flush=True)
-    return measure(target, args, until)
+    status = measure(target, args, until)
+    if args.export is not None:
+        export(target, args.export, until)
+    return status
+
+
+def export(target: Target, area: str, until: date) -> None:
+    """The work ledger of the month as `linli export orders` writes it, in a child process of
+    its own, so that its peak RSS is the export's alone (the HTTP endpoint writes the same
+    sheets into a temporary file)."""
+    first, last = _last_month(until)
+    engine = target.engine()
+    try:
+        with Session(engine) as session:
+            street = session.scalars(sa.select(Area).where(Area.kind == AreaKind.STREET).order_by(Area.id)).first()
+            place = area or (street.code if street else "")
+            rows = session.scalar(
+                sa.text(
+                    "SELECT count(*) FROM orders o JOIN areas a ON a.id = o.community_id "
+                    "WHERE (a.code = :c OR a.parent_id = (SELECT id FROM areas WHERE code = :c)) "
+                    "AND o.created_at >= :s AND o.created_at < :e"
+                ),
+                {"c": place, "s": period(first, last).start, "e": period(first, last).end},
+            )
+    finally:
+        engine.dispose()
+    linli = Path(sys.executable).with_name("linli")
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "ledger.xlsx"
+        env = {**os.environ, "LINLI_DATABASE__URL": target.url.render_as_string(hide_password=False)}
+        env["LINLI_APP__VAR_DIR"] = scratch
+        command = [str(linli), "export", "orders", "--area", place, "--from", str(first), "--to", str(last), "-o"]
+        started = time.perf_counter()
+        child = subprocess.Popen([*command, str(out)], env=env, stdout=subprocess.DEVNULL)  # noqa: S603
+        _pid, code, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        size = out.stat().st_size if out.exists() else 0
+    print(
+        f"\nexport of {place} {first} .. {last}: {rows:,} orders in {elapsed:.1f} s "
+        f"({(rows or 0) / elapsed:,.0f} rows/s), exit {os.waitstatus_to_exitcode(code)}, "
+        f"peak RSS {usage.ru_maxrss / 1024:.0f} MiB, file {size / 1024 / 1024:.1f} MiB"
+    )
 
 
 def _last_month(until: date) -> tuple[date, date]:

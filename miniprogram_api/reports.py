@@ -54,12 +54,13 @@ def get_volunteer_hours(actor: Actor, query: VolunteerHoursQuery) -> VolunteerHo
         "范围内（上海时间，`from` 至 `to` 含当天，最多 366 天）新建的工单，与 `/stats` 同样的权限与日期规则："
         "工单台账（每单一行；居民电话按工作人员所见打码，不含房号；处理经过汇总各步骤），"
         "志愿者服务（按志愿者的服务时长与积分，同服务时长统计），汇总（与 `/stats` 的 totals 相同）。"
-        "网格员与其他人 403；不属于自己的区域 404。"
+        "网格员与其他人 403；不属于自己的区域 404；范围内工单超过 `exports.max_rows`（默认 20000）时 422 "
+        "`export_too_large`（`details.rows`、`details.max_rows`），请缩小日期范围。"
     ),
     query=StatsQuery,
     answer_type=MIME_TYPE,
     operation_id="exportOrdersLedger",
-    errors=(400, 401, 403, 404),
+    errors=(400, 401, 403, 404, 422),
 )
 def export_orders(actor: Actor, query: StatsQuery) -> Response:
     return work_ledger(runtime(), actor, area=query.area, first=query.from_, last=query.to, write=spreadsheet_answer)

@@ -29,6 +29,7 @@ from app.community.stats import check_reader, orders_in, stats_of, stats_scope
 from app.community.stats_rules import Period, period
 from app.community.volunteer_hours import area_report, operator_area
 from app.core.clock import now_utc, to_shanghai
+from app.core.errors import ExportTooLargeError
 from app.core.privacy import mask_phone
 from app.core.spreadsheets import Column, Format, Sheet
 from app.identity.actor import Actor
@@ -254,8 +255,21 @@ def work_ledger(
     span = period(first, last)
     with rt.db.read() as session:
         place, communities = stats_scope(session, actor, area)
+        _check_size(session, communities, span, rt.settings.exports.max_rows)
         scope = _Scope(place, communities, span, now_utc())
         return write(_sheets(session, scope), ledger_filename(place, first, last))
+
+
+def _check_size(session: Session, communities: list[int], span: Period, max_rows: int) -> None:
+    """ExportTooLargeError when the range holds more orders than one request may write (one
+    count over the (community_id, created_at) index, before anything is written)."""
+    where = orders_in(communities, span)
+    rows = session.scalar(sa.select(sa.func.count()).select_from(Order).where(*where)) or 0
+    if rows > max_rows:
+        raise ExportTooLargeError(
+            f"该范围内有 {rows} 张工单，一次最多导出 {max_rows} 张，请缩小日期范围",
+            details={"rows": rows, "max_rows": max_rows},
+        )
 
 
 def operator_ledger(rt: Runtime, *, area: str, first: date, last: date, write: Callable[[list[Sheet], str], T]) -> T:

@@ -291,6 +291,16 @@ class ImportsSection(_Section):
     max_rows: int = Field(default=10_000, ge=1, le=200_000)
 
 
+class ExportsSection(_Section):
+    """Excel exports answered over HTTP (the work ledger, app/community/work_ledger.py)."""
+
+    #: Most orders one ledger request may write: writing a row costs about 1–4 ms of the API
+    #: worker's CPU (bench/stats.py --export), so a street's busy month would hold a worker
+    #: thread and a database transaction for minutes. Larger ranges: narrower dates, or
+    #: `linli export orders` on the server, which has no limit.
+    max_rows: int = Field(default=20_000, ge=1, le=1_000_000)
+
+
 class EarningRule(_Section):
     """How an order of one category earns points (app/timebank/rules.py); every key optional in a
     ``[timebank.categories.<code>]`` override, the rest taken from ``[timebank]``."""
@@ -418,6 +428,7 @@ class Settings(_Section):
     limits: LimitsSection = LimitsSection()
     uploads: UploadsSection = UploadsSection()
     imports: ImportsSection = ImportsSection()
+    exports: ExportsSection = ExportsSection()
     bot: BotSection = BotSection()
     privacy: PrivacySection = PrivacySection()
     timebank: TimebankSection = TimebankSection()

@@ -100,6 +100,14 @@ class ContentRejectedError(LinliError):
     default_message = "内容未通过安全检查，请修改后再提交"
 
 
+class ExportTooLargeError(LinliError):
+    """An export over the rows one request may write (``details.rows``, ``details.max_rows``)."""
+
+    code = "export_too_large"
+    http_status = 422
+    default_message = "导出范围内的数据过多，请缩小日期范围"
+
+
 class RateLimitedError(LinliError):
     """Too many requests (a rate limit, or urging an order again too soon).
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from app.core.clock import to_shanghai
+from app.core.config import ExportsSection
 from app.identity.roles import Role
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
@@ -79,6 +80,23 @@ def test_a_bad_range_is_400_and_writes_nothing(query: str, rt: Runtime, client: 
     response = _get(client, people.secretary, query)
     assert response.status_code == 400, response.get_json()
     assert _rows(rt) == before
+
+
+def test_a_range_over_the_rows_one_request_may_write_is_422_and_writes_nothing(
+    rt: Runtime, client: FlaskClient, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(rt.settings.__dict__, "exports", ExportsSection(max_rows=3))
+    _month(rt, people)  # four orders in March
+    before = _rows(rt)
+    response = _get(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "export_too_large"
+    assert error["details"] == {"rows": 4, "max_rows": 3}
+    assert "缩小日期范围" in error["message"]
+    assert _rows(rt) == before
+    # From the 11th, three orders: within the limit.
+    assert _get(client, people.secretary, "area=SQ1&from=2026-03-11&to=2026-03-31").status_code == 200
 
 
 def test_others_than_secretaries_and_street_admins_are_403(rt: Runtime, client: FlaskClient, people: People) -> None:
