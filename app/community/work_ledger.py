@@ -6,7 +6,7 @@ room), 志愿者服务 (the volunteer-hours report's figures per volunteer) and 
 own totals, so the two always agree).
 
 Streaming: the orders are read in keyset pages of ``BATCH`` by id, each page's events in one more
-statement, and handed to the workbook writer row by row (openpyxl's write-only mode keeps them on
+statement, and handed to the workbook writer row by row (XlsxWriter's constant-memory mode keeps them on
 disk). The statements grow with the pages, not the orders; memory holds one page at a time.
 """
 

@@ -1,15 +1,18 @@
 """Excel out (台账, reports): sheets with Chinese headers, column widths, a frozen header row and
 dates as real dates, written row by row.
 
-openpyxl's write-only mode keeps each sheet's rows in a temporary file rather than in memory, so
-a street's month of orders costs disk, not RAM: callers pass rows as iterators straight from the
-database. The caller picks the target (a spooled temporary file for an HTTP answer, a path for
-the CLI).
+XlsxWriter's constant-memory mode writes each row to a temporary file as it comes and assembles
+the .xlsx at the end, so a street's month of orders costs disk, not RAM: callers pass rows as
+iterators straight from the database. It wrote the work ledger of a month of 11,128 orders
+1.6 times as fast as openpyxl's write-only mode (444 against 272 rows a second, the same
+machine and load; `bench/stats.py --export`). openpyxl still reads the imports.
+The caller picks the target (a spooled temporary file for an HTTP answer, a path for the CLI).
 """
 
 from __future__ import annotations
 
-import contextlib
+import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,12 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+import xlsxwriter
 
 from app.core.clock import to_shanghai
 
@@ -55,62 +53,69 @@ class Sheet:
     rows: Iterable[Sequence[Any]]
 
 
-def _excel_value(value: Any) -> Any:
-    """What Excel can hold: times in Shanghai without an offset (Excel has no time zones; the
-    ledger's readers are in Shanghai), enums as their text."""
-    if isinstance(value, datetime):
-        return to_shanghai(value).replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, StrEnum):
-        return str(value)
-    if isinstance(value, str):
-        # Control characters (a pasted title, a nickname) cannot be stored in a sheet: openpyxl
-        # would refuse the whole workbook for one of them.
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
+#: Characters XML 1.0 cannot hold (C0 controls but tab, newline, carriage return): a pasted
+#: title or a nickname with one would make the file unreadable.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+_WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    # Residents' text stays text: "=HYPERLINK(…)" must never become a formula that Excel runs
+    # when the secretary opens the ledger (CSV/formula injection), nor a number or a link.
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: Any, column: Column) -> Cell:
-    cell = WriteOnlyCell(sheet, value=_excel_value(value))
-    if isinstance(value, str):
-        # Text typed by residents stays text: openpyxl would store "=HYPERLINK(…)" as a formula,
-        # which Excel runs when the secretary opens the ledger (CSV/formula injection).
-        cell.data_type = "s"
-    elif isinstance(value, (int, float, Decimal, date)):
-        cell.number_format = column.format.value
-    return cell
-
-
-def _write_sheet(workbook: Workbook, spec: Sheet) -> None:
-    sheet = workbook.create_sheet(spec.title)
-    # Widths and the frozen row must be set before the first row is written in write-only mode.
-    for index, column in enumerate(spec.columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    bold, centred = Font(bold=True), Alignment(horizontal="center", vertical="center")
-    header = []
-    for column in spec.columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font, cell.alignment = bold, centred
-        header.append(cell)
-    sheet.append(header)
+def _write_sheet(workbook: Any, spec: Sheet, formats: dict[Format, Any], header: Any) -> None:
+    sheet = workbook.add_worksheet(spec.title)
+    for index, column in enumerate(spec.columns):
+        sheet.set_column(index, index, column.width)
+    sheet.freeze_panes(1, 0)
+    for index, column in enumerate(spec.columns):
+        sheet.write_string(0, index, column.header, header)
     width = len(spec.columns)
-    for row in spec.rows:
+    for number, row in enumerate(spec.rows, start=1):
         if len(row) != width:
             raise ValueError(f"sheet {spec.title!r}: a row of {len(row)} values for {width} columns")
-        sheet.append([_cell(sheet, value, column) for value, column in zip(row, spec.columns, strict=True)])
+        for index, (value, column) in enumerate(zip(row, spec.columns, strict=True)):
+            _write_cell(sheet, number, index, value, formats[column.format])
+
+
+def _write_cell(sheet: Any, row: int, col: int, value: Any, number_format: Any) -> None:
+    """One value as what Excel can hold: times in Shanghai without an offset (Excel has no time
+    zones; the ledger's readers are in Shanghai), enums and other objects as their text."""
+    if value is None:
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value)
+    elif isinstance(value, datetime):
+        local = to_shanghai(value).replace(tzinfo=None) if value.tzinfo else value
+        sheet.write_datetime(row, col, local, number_format)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, col, value, number_format)
+    elif isinstance(value, (int, float, Decimal)):
+        sheet.write_number(row, col, float(value) if isinstance(value, Decimal) else value, number_format)
+    else:
+        sheet.write_string(row, col, _ILLEGAL.sub("", str(value)))
 
 
 def write_workbook(target: IO[bytes] | str, sheets: Iterable[Sheet]) -> None:
-    """Write ``sheets`` in order into one .xlsx at ``target`` (a binary file or a path)."""
-    workbook = Workbook(write_only=True)
-    try:
-        for spec in sheets:
-            _write_sheet(workbook, spec)
-    except BaseException:
-        # Close the sheets' temporary files now rather than leave them to the garbage collector
-        # (which complains of a generator writing to a closed file).
-        for sheet in workbook.worksheets:
-            with contextlib.suppress(Exception):
-                sheet.close()
-        raise
-    workbook.save(target)
+    """Write ``sheets`` in order into one .xlsx at ``target`` (a binary file or a path). On an
+    error nothing is written to ``target`` and the rows' temporary files are removed."""
+    with tempfile.TemporaryDirectory(prefix="linli-xlsx-") as scratch:
+        workbook = xlsxwriter.Workbook(target, {**_WORKBOOK_OPTIONS, "tmpdir": scratch})
+        formats = {fmt: workbook.add_format({"num_format": fmt.value}) for fmt in Format}
+        header = workbook.add_format({"bold": True, "align": "center", "valign": "vcenter"})
+        try:
+            for spec in sheets:
+                _write_sheet(workbook, spec, formats, header)
+        except BaseException:
+            # The file is assembled and written to target only by close(): not on an error.
+            # Close the sheets' row files now (they go with the scratch directory) rather than
+            # leave them to the garbage collector.
+            for sheet in workbook.worksheets():
+                if getattr(sheet, "row_data_fh", None) is not None:
+                    sheet.row_data_fh.close()
+            raise
+        workbook.close()

@@ -34,7 +34,8 @@ def test_headers_widths_frozen_row_and_typed_cells() -> None:
     assert [c.value for c in sheet[1]] == ["工单编号", "创建时间", "服务日期", "时长（小时）", "积分"]
     assert all(c.font.b for c in sheet[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.column_dimensions["A"].width == 16
+    # Excel stores a column's width with its padding (16 characters: 16.71…).
+    assert 16 <= sheet.column_dimensions["A"].width < 17
     number, created, day, hours, points = sheet[2]
     # 01:30 UTC is 09:30 in Shanghai, where the ledger is read.
     assert created.value == datetime(2026, 12, 1, 9, 30, tzinfo=UTC).replace(tzinfo=None)
