@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area
@@ -21,18 +21,19 @@ from app.notify.payloads import Rendered
 log = logging.getLogger(__name__)
 
 
-def _insert_once(session: Session, row: object) -> bool:
+def _insert_once(session: Session, model: type[Notification] | type[OutboxMessage], **values: object) -> bool:
     """Insert unless a row with the same dedupe key exists; True if inserted.
 
-    A savepoint keeps a duplicate (two job processes, a retried request) from spoiling the
-    caller's transaction.
-    """
-    try:
-        with session.begin_nested():
-            session.add(row)
-        return True
-    except IntegrityError:
-        return False
+    ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` (SQLite and PostgreSQL alike): a duplicate
+    (two job processes, a retried request) neither spoils the caller's transaction nor costs a
+    savepoint and its release around every message."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=[model.dedupe_key]).returning(model.id)
+    )
+    # RETURNING answers the new id, or no row when the key was taken (rowcount is not reliable
+    # for an ORM-enabled INSERT on every driver).
+    return session.execute(statement).scalar() is not None
 
 
 def _take_grant(session: Session, user_id: int, template_key: str) -> bool:
@@ -71,7 +72,9 @@ def notify_user(
     if user.deleted_at is not None:
         return False  # a deleted account hears nothing more: there is nobody left to tell
     now = now or now_utc()
-    inbox = Notification(
+    inserted = _insert_once(
+        session,
+        Notification,
         user_id=user.id,
         template_key=template_key,
         title=rendered.title,
@@ -80,7 +83,7 @@ def notify_user(
         dedupe_key=dedupe_key,
         created_at=now,
     )
-    if not _insert_once(session, inbox):
+    if not inserted:
         return False
     status, reason, recipient, template_id = DeliveryStatus.PENDING, "", "", ""
     payload: dict[str, object] = {"data": rendered.data}
@@ -103,19 +106,18 @@ def notify_user(
     payload["template_id"] = template_id
     _insert_once(
         session,
-        OutboxMessage(
-            dedupe_key=f"{dedupe_key}:{channel.value}",
-            channel=channel,
-            template_key=template_key,
-            recipient_user_id=user.id,
-            recipient=recipient,
-            payload=payload,
-            order_id=order_id,
-            status=status,
-            next_attempt_at=now,
-            last_error=reason,
-            created_at=now,
-        ),
+        OutboxMessage,
+        dedupe_key=f"{dedupe_key}:{channel.value}",
+        channel=channel,
+        template_key=template_key,
+        recipient_user_id=user.id,
+        recipient=recipient,
+        payload=payload,
+        order_id=order_id,
+        status=status,
+        next_attempt_at=now,
+        last_error=reason,
+        created_at=now,
     )
     return True
 
@@ -132,17 +134,16 @@ def queue_robot_message(
     body = markdown.encode("utf-8")[:4000].decode("utf-8", errors="ignore")
     return _insert_once(
         session,
-        OutboxMessage(
-            dedupe_key=f"{dedupe_key}:{Channel.WECOM.value}",
-            channel=Channel.WECOM,
-            template_key=template_key,
-            recipient_user_id=None,
-            recipient=community.wecom_robot_key,
-            payload={"msgtype": "markdown", "markdown": {"content": body}},
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=now,
-            created_at=now,
-        ),
+        OutboxMessage,
+        dedupe_key=f"{dedupe_key}:{Channel.WECOM.value}",
+        channel=Channel.WECOM,
+        template_key=template_key,
+        recipient_user_id=None,
+        recipient=community.wecom_robot_key,
+        payload={"msgtype": "markdown", "markdown": {"content": body}},
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        created_at=now,
     )
 
 
