@@ -23,8 +23,9 @@ class HouseholdCareTag(Base):
     __tablename__ = "household_care_tags"
     __table_args__ = (
         sa.UniqueConstraint("household_id", "tag"),
-        # The staff's list "households tagged X in my community", in household order.
-        sa.Index("ix_household_care_tags_community_id_tag_household_id", "community_id", "tag", "household_id"),
+        # The staff's list of a community's tagged households walks this in household order and
+        # stops at the page's end (with ?tag= too: a community's tags are few beside its homes).
+        sa.Index("ix_household_care_tags_community_id_household_id", "community_id", "household_id"),
     )
 
     id: Mapped[intpk]

@@ -132,20 +132,29 @@ def list_care_households(
     after = decode_cursor(cursor)
     with rt.db.read() as session:
         community_id, grids = area_scope(session, actor, area)
-        tagged = sa.select(HouseholdCareTag.id).where(
-            HouseholdCareTag.household_id == Household.id, HouseholdCareTag.community_id == Household.community_id
-        )
-        if tag is not None:
-            tagged = tagged.where(HouseholdCareTag.tag == tag)
+        # Driven by the tags (ix_household_care_tags_community_id_household_id), not by the
+        # community's households: a page reads about as many rows as it shows.
         query = (
             sa.select(Household, User)
+            .select_from(HouseholdCareTag)
+            .join(Household, Household.id == HouseholdCareTag.household_id)
             .join(User, User.id == Household.user_id)
-            .where(Household.community_id == community_id, grid_condition(grids), tagged.exists())
-            .order_by(Household.id)
+            .where(
+                HouseholdCareTag.community_id == community_id,
+                # A tag from before a move does not count.
+                Household.community_id == HouseholdCareTag.community_id,
+                grid_condition(grids),
+            )
+            # One row per household however many tags it has (PostgreSQL accepts the whole rows:
+            # both primary keys are grouped).
+            .group_by(HouseholdCareTag.household_id, Household.id, User.id)
+            .order_by(HouseholdCareTag.household_id)
             .limit(limit + 1)
         )
+        if tag is not None:
+            query = query.where(HouseholdCareTag.tag == tag)
         if after is not None:
-            query = query.where(Household.id > after)
+            query = query.where(HouseholdCareTag.household_id > after)
         rows = session.execute(query).all()
         page = rows[:limit]
         ids = [household.id for household, _user in page]

@@ -189,8 +189,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("household_care_tags", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_household_care_tags_community_id_tag_household_id",
-            ["community_id", "tag", "household_id"],
+            "ix_household_care_tags_community_id_household_id",
+            ["community_id", "household_id"],
             unique=False,
         )
 
@@ -251,7 +251,7 @@ def downgrade() -> None:
 
     op.drop_table("care_visits")
     with op.batch_alter_table("household_care_tags", schema=None) as batch_op:
-        batch_op.drop_index("ix_household_care_tags_community_id_tag_household_id")
+        batch_op.drop_index("ix_household_care_tags_community_id_household_id")
 
     op.drop_table("household_care_tags")
     with op.batch_alter_table("care_plans", schema=None) as batch_op:
