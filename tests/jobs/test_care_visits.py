@@ -248,3 +248,27 @@ def test_concurrent_runs_make_one_visit_and_one_order(rt: Runtime, cast: People)
     with rt.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Order)) == 1
         assert session.scalar(sa.select(sa.func.count()).select_from(CarePlan)) == 1
+
+
+def test_two_concurrent_job_runs_make_the_visit_once(rt: Runtime, cast: People) -> None:
+    plan_id = _plan(rt, cast)
+    at = sh(FIRST - timedelta(days=1), 10)
+    barrier = threading.Barrier(2)
+    reports: list[CareReport] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait()
+        report = run_care_visits(rt, at)
+        with lock:
+            reports.append(report)
+
+    with time_machine.travel(at, tick=False):
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert sorted(report.made for report in reports) == [0, 1]
+    assert sum(report.failed for report in reports) == 0
+    assert len(_visits(rt, plan_id)) == 1
