@@ -7,6 +7,7 @@ that owns them (an import-linter contract holds that).
 from app.areas import models as areas
 from app.audit import models as audit
 from app.bot import models as bot
+from app.care import models as care
 from app.core import idempotency, job_runs, ratelimit
 from app.core.db import Base
 from app.identity import models as identity
@@ -24,6 +25,7 @@ __all__ = [
     "areas",
     "audit",
     "bot",
+    "care",
     "idempotency",
     "identity",
     "job_runs",

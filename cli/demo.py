@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,7 +11,9 @@ from sqlalchemy.orm import Session
 from app.areas.catalogue import create_category
 from app.areas.models import AreaKind, ServiceCategory
 from app.areas.tree import create_area, database_is_empty, get_area
-from app.core.clock import now_utc
+from app.care.models import CarePlan, HouseholdCareTag
+from app.care.vocabulary import CareTag, Every, PlanStatus
+from app.core.clock import now_utc, shanghai_today
 from app.identity.grants import assign_role
 from app.identity.models import Household, User
 from app.identity.roles import Role
@@ -160,6 +163,7 @@ def load_demo(rt: Runtime) -> bool:
         create_property_company(session, "阳光物业", communities=["SQ-HP", "SQ-YL"], staff_openids=["property-sun"])
         _demo_time_bank(session)
         _demo_orders(session)
+        _demo_care(session)
     return True
 
 
@@ -231,4 +235,48 @@ def _demo_orders(session: Session) -> None:
                     channel="api",
                 )
             )
+    session.flush()
+
+
+def _demo_care(session: Session) -> None:
+    """张阿姨 lives alone (a care tag set by her grid worker) and 李志愿者 visits her every week on
+    today's weekday at 09:30 (助老陪伴), starting today: the care job makes the visits' orders."""
+    alice = session.scalar(sa.select(Household).join(User, User.id == Household.user_id).where(User.openid == "alice"))
+    assert alice is not None  # noqa: S101 - created above, as the rest
+    worker_id = session.scalar(sa.select(User.id).where(User.openid == "gridworker-zhao"))
+    volunteer_id = session.scalar(sa.select(User.id).where(User.openid == "volunteer-li"))
+    companion = session.scalar(
+        sa.select(ServiceCategory.id).where(
+            ServiceCategory.code == "companion", ServiceCategory.community_id == alice.community_id
+        )
+    )
+    assert worker_id is not None  # noqa: S101
+    assert volunteer_id is not None  # noqa: S101
+    assert companion is not None  # noqa: S101
+    session.add(
+        HouseholdCareTag(
+            household_id=alice.id,
+            community_id=alice.community_id,
+            tag=CareTag.LIVING_ALONE,
+            note="子女在外地，每周电话联系",
+            set_by_id=worker_id,
+        )
+    )
+    today = shanghai_today()
+    session.add(
+        CarePlan(
+            community_id=alice.community_id,
+            household_id=alice.id,
+            resident_id=alice.user_id,
+            volunteer_id=volunteer_id,
+            category_id=companion,
+            every=Every.WEEK,
+            weekday=today.isoweekday(),
+            at=time(9, 30),
+            starts_on=today,
+            note="陪张阿姨聊聊天，看看药够不够",
+            status=PlanStatus.ACTIVE,
+            created_by_id=worker_id,
+        )
+    )
     session.flush()

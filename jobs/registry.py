@@ -11,6 +11,7 @@ from app.core.clock import to_shanghai
 from app.core.config import Settings
 from app.runtime import Runtime
 from jobs import (
+    care_visits,
     daily_digest,
     deliver_outbox,
     expire_redemptions,
@@ -69,4 +70,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("expire_redemptions", expire_redemptions.run, every_seconds=300),
         # Morning of the 1st: last month is over in Shanghai, and volunteers read it over breakfast.
         JobSpec("month_summary", month_summary.run, daily_at=MONTH_SUMMARY_AT, monthly_day=1),
+        # Visits are made a lead time ahead (hours) and missed after a grace (hours): five minutes
+        # late costs nothing, and a run with nothing due is two indexed queries.
+        JobSpec("care_visits", care_visits.run, every_seconds=300),
     ]

@@ -8,6 +8,7 @@ from miniprogram_api import (
     areas,
     audit,
     bot,
+    care,
     directory,
     identity,
     imports,
@@ -46,3 +47,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(service_record.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(bot.bp)
+    app.register_blueprint(care.bp)

@@ -477,6 +477,7 @@ EXPORT: Final = {
     "bot": {"oa_openid": None, "following": False},
     "subscriptions": {"order_claimed": 0, "order_completed": 1},
     "points_balance": 0,
+    "care_tags": [{"tag": "living_alone", "label": "独居老人", "note": "子女在外地，每周通话一次", "set_at": _AT}],
     "orders": [ORDER],
     "ratings_given": [],
     "ratings_received": [],
@@ -665,4 +666,74 @@ STATS: Final = {
     "by_grid": [{"area": "SQ001-G1", **_FIGURES, "orders": 11}, {"area": None, **_NO_GRID}],
     "by_community": None,
     "by_volunteer": [{"volunteer_id": 7, "name": "李师傅", **_FIGURES}],
+}
+
+
+# -- care (关爱): 张阿姨 lives alone; 李师傅 visits her every Tuesday at 09:30 -------------------------
+
+_CARE_TAG: Final = {"tag": "living_alone", "label": "独居老人", "note": "子女在外地，每周通话一次", "set_at": _AT}
+CARE_TAGS: Final = {
+    "items": [
+        {"tag": "living_alone", "label": "独居老人"},
+        {"tag": "elderly_80", "label": "高龄（80岁以上）"},
+        {"tag": "hardship", "label": "困难家庭"},
+        {"tag": "disability", "label": "残疾"},
+        {"tag": "left_behind", "label": "留守"},
+    ]
+}
+CARE_HOUSEHOLD_TAGS: Final = {"household": 8, "tags": [_CARE_TAG]}
+CARE_HOUSEHOLDS: Final = {
+    "items": [
+        {
+            "household": 8,
+            "name": "张阿姨",
+            "community": _COMMUNITY,
+            "grid": _GRID,
+            "building": "3",
+            "unit": "2",
+            "room": "301",
+            "has_wechat": True,
+            "tags": [_CARE_TAG],
+        }
+    ],
+    "next_cursor": None,
+}
+_CARE_PLAN: Final = {
+    "id": 3,
+    "household": _RESIDENT,
+    "community": _COMMUNITY,
+    "volunteer": _VOLUNTEER,
+    "category": "visit",
+    "category_name": "上门探访",
+    "every": "week",
+    "every_label": "每周",
+    "weekday": 2,
+    "day": None,
+    "time": "09:30",
+    "starts_on": "2026-12-08",
+    "ends_on": None,
+    "note": "陪张阿姨聊聊天，看看药够不够",
+    "status": "active",
+    "status_label": "进行中",
+    "created_at": _AT,
+}
+CARE_PLAN_ENVELOPE: Final = {"plan": _CARE_PLAN}
+CARE_PLAN_ENDED: Final = {"plan": {**_CARE_PLAN, "status": "ended", "status_label": "已结束", "ends_on": "2026-12-01"}}
+CARE_PLANS: Final = {"items": [_CARE_PLAN], "next_cursor": None}
+CARE_VISITS: Final = {
+    "items": [
+        {
+            "id": 11,
+            "on_date": "2026-12-08",
+            "due_start": "2026-12-08T09:30:00+08:00",
+            "due_end": "2026-12-08T11:30:00+08:00",
+            "order_id": 57,
+            "order_number": "20261207-0003",
+            "state": "missed",
+            "state_label": "未按时探访",
+            "missed_alerted_at": "2026-12-08T13:35:00+08:00",
+            "late_at": None,
+        }
+    ],
+    "next_cursor": None,
 }

@@ -21,6 +21,7 @@ from pydantic import (
 
 from app.areas.models import AreaKind
 from app.audit.models import AuditKind
+from app.care.vocabulary import CareTag, Every, PlanStatus
 from app.core.ids import MAX_ID, MIN_ID
 from app.identity.roles import Role
 from app.orders.workflow import OrderKind, OrderStatus, TriageLevel
@@ -484,3 +485,64 @@ class AreaRenameIn(Body):
     model_config = _example({"name": "和平东网格"})
 
     name: AreaName
+
+
+# -- care (关爱): tags on households and care plans (miniprogram_api/care.py) -------------------------
+
+CareNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+#: A Shanghai wall-clock time, HH:MM (24-hour).
+ClockTime = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class CareTagIn(Body):
+    tag: CareTag
+    note: CareNote = ""
+
+
+class CareTagsIn(Body):
+    model_config = _example({"tags": [{"tag": "living_alone", "note": "子女在外地，每周通话一次"}]})
+
+    tags: Annotated[list[CareTagIn], Field(max_length=len(CareTag), description="住户的全部标签；空列表即全部清除")]
+
+
+class CareHouseholdQuery(PageQuery):
+    area: AreaCode = Field(description="社区或网格的编码")
+    tag: CareTag | None = None
+
+
+class CarePlanIn(Body):
+    model_config = _example(
+        {
+            "household": 8,
+            "volunteer": 15,
+            "category": "visit",
+            "every": "week",
+            "weekday": 2,
+            "time": "09:30",
+            "starts_on": "2026-12-08",
+            "note": "陪张阿姨聊聊天，看看药够不够",
+        }
+    )
+
+    household: DbId = Field(description="住户（居民的用户编号）")
+    volunteer: DbId = Field(description="本社区志愿者的用户编号")
+    category: Code = Field(description="本社区的服务类别编码")
+    every: Every
+    weekday: Annotated[int, Field(ge=1, le=7)] | None = Field(default=None, description="每周、每两周：1 周一…7 周日")
+    day: Annotated[int, Field(ge=1, le=31)] | None = Field(default=None, description="每月：几号（小月取月末）")
+    time: ClockTime = Field(description="探访时间（上海时间），HH:MM")
+    starts_on: date
+    ends_on: date | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class CarePlanPatchIn(Body):
+    model_config = _example({"status": "paused"})
+
+    status: Literal["active", "paused"] | None = Field(default=None, description="paused 暂停，active 恢复")
+    volunteer: DbId | None = Field(default=None, description="改由本社区的另一位志愿者探访")
+
+
+class CarePlanQuery(PageQuery):
+    area: AreaCode = Field(description="社区或网格的编码")
+    status: PlanStatus | None = None

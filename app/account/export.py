@@ -30,6 +30,7 @@ from app.account.shapes import (
 )
 from app.areas.models import Area
 from app.audit.models import AuditEntry
+from app.care.tags import tags_of_resident
 from app.core.clock import now_utc
 from app.core.shapes import Shape
 from app.identity.actor import Actor, load_user
@@ -140,6 +141,7 @@ def _head(session: Session, actor: Actor) -> ExportHead:
         bot=ExportBot(oa_openid=user.oa_openid, following=user.oa_following),
         subscriptions=dict(grants.all()),
         points_balance=balance_of(session, user.id),
+        care_tags=tags_of_resident(session, user.id),
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from app.audit.models import AuditKind
+from app.care.shapes import CareTagOut
 from app.core.shapes import ShanghaiTime, Shape
 from app.identity.shapes import HouseholdOut, RoleOut, UserOut
 from app.notify.shapes import NotificationOut
@@ -110,6 +113,9 @@ class ExportHead(Shape):
     #: Subscribe-message grants left, by template key.
     subscriptions: dict[str, int]
     points_balance: int
+    #: The care tags staff put on the caller's household (独居老人 …), with their notes: the right
+    #: of access. Nobody else but the community's staff sees them.
+    care_tags: list[CareTagOut] = Field(default_factory=list)
 
 
 class AccountExport(ExportHead):

@@ -24,6 +24,8 @@ class AuditKind(enum.StrEnum):
     POINTS_ADJUSTED = "points_adjusted"
     #: Staff added, renamed or retired an area (``detail``: added / renamed / retired).
     AREA_CHANGED = "area_changed"
+    #: Staff set, changed or cleared a household's care tag (``detail``: the tag and set / changed / cleared).
+    CARE_TAG_CHANGED = "care_tag_changed"
 
 
 class AuditEntry(Base):

@@ -26,6 +26,7 @@ KIND_LABELS: Final = {
     AuditKind.HOUSEHOLD_VERIFIED: "核实住址",
     AuditKind.POINTS_ADJUSTED: "调整积分",
     AuditKind.AREA_CHANGED: "调整区域",
+    AuditKind.CARE_TAG_CHANGED: "关爱标签",
 }
 
 #: A reveal's detail is the capacity the contact was seen in: a role, or the assignee.

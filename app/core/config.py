@@ -149,6 +149,8 @@ TEMPLATE_KEYS = (
     # The time bank's messages to volunteers: points moved, a code verified or expired, the
     # month's summary (app.timebank.texts).
     "points_changed",
+    # A care visit not completed in time (app.care.visits): to the community's secretaries.
+    "care_missed",
 )
 
 
@@ -202,6 +204,17 @@ class RemindersSection(_Section):
         if self.unaccepted_return_hours <= self.unaccepted_remind_hours:
             raise ValueError("unaccepted_return_hours must be greater than unaccepted_remind_hours")
         return self
+
+
+class CareSection(_Section):
+    """Care plans' visits (``[care]``): when their orders are made and when one counts as missed."""
+
+    #: An occurrence's order is made this many hours before the visit.
+    lead_hours: float = Field(default=24, gt=0, le=24 * 14)
+    #: A visit's due end is this many hours after its start (the order's preferred_end).
+    visit_hours: float = Field(default=2, gt=0, le=24)
+    #: A visit not completed this many hours after its due end is missed: the secretaries hear.
+    missed_grace_hours: float = Field(default=2, ge=0, le=24 * 7)
 
 
 class RedisSection(_Section):
@@ -433,6 +446,7 @@ class Settings(_Section):
     privacy: PrivacySection = PrivacySection()
     timebank: TimebankSection = TimebankSection()
     metrics: MetricsSection = MetricsSection()
+    care: CareSection = CareSection()
 
     @model_validator(mode="after")
     def _limits_storage_fits(self) -> Settings:

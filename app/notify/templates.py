@@ -23,6 +23,7 @@ TITLES: Final[Mapping[str, str]] = {
     "reminder": "工单提醒",
     "digest": "工作日报",
     "points_changed": "积分变动提醒",
+    "care_missed": "关爱探访未按时完成",
 }
 
 

@@ -232,6 +232,18 @@ def act(
         return present_orders(session, actor, [order], with_events=True, lanes=rt.settings.orders.lanes)[0]
 
 
+def dispatch_in(session: Session, rt: Runtime, actor: Actor, order: Order, volunteer_id: int, *, note: str) -> None:
+    """Helper for another domain's use case (flushes only): ``actor`` dispatches ``order`` to a
+    volunteer in the caller's transaction, with the checks, event and messages of the dispatch
+    action (a care plan's visit goes straight to its volunteer). Raises as ``act`` does."""
+    _require_party(Action.DISPATCH, parties_of(session, actor, order))
+    transition_for(order.status, Action.DISPATCH)
+    previous = Holding.of(order)
+    target = Target(volunteer_id=volunteer_id)
+    _dispatch(Step(session, order, actor.user_id, "job"), ActionInput(target=target, note=note))
+    _notify_latest(session, rt, order, previous)
+
+
 def act_as_system(
     rt: Runtime,
     order_id: int,

@@ -247,6 +247,21 @@ def _create(
     return created
 
 
+def submit_in(session: Session, settings: Settings, actor: Actor, order: NewOrder) -> Order:
+    """Helper for another domain's use case (flushes only): post ``order`` as ``actor`` inside the
+    caller's transaction, with the same checks, event and messages as ``submit_order``, numbered
+    in that transaction. No content check (the caller checked the texts when they were written)
+    and no Idempotency-Key (the caller makes it once by its own unique key)."""
+    return _create(
+        session,
+        settings,
+        actor,
+        order,
+        False,
+        numbering=lambda community_id, moment: next_order_number(session, community_id, moment),
+    )
+
+
 def describe_new_order(data: dict[str, Any]) -> NewOrder:
     """Build a NewOrder from the API's validated body (kept here so the bot can share it)."""
     address = data.get("address") or {}

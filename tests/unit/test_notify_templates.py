@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.care.texts import MISSED_TITLE, MissedFacts, render_missed
+from app.care.vocabulary import TAG_LABELS
 from app.core.config import TEMPLATE_KEYS, NotifySection
+from app.notify.payloads import THING_MAX
 from app.notify.templates import TITLES, subscribe_templates_of
 from app.orders import texts
 
@@ -19,8 +22,9 @@ def test_every_template_key_has_a_chinese_title() -> None:
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in title) for title in TITLES.values())
 
 
-#: Keys whose messages are not the order texts': the digest's own, and the time bank's (below).
-NOT_ORDER_TEXTS = {"digest", "points_changed"}
+#: Keys whose messages are not the order texts': the digest's own, the time bank's and the care
+#: alert's (below).
+NOT_ORDER_TEXTS = {"digest", "points_changed", "care_missed"}
 
 
 @pytest.mark.parametrize("key", [key for key in TEMPLATE_KEYS if key not in NOT_ORDER_TEXTS])
@@ -72,3 +76,15 @@ def test_the_time_banks_messages_fill_the_points_changed_fields_within_wechats_l
         assert all(len(rendered.data[key]["value"]) <= THING_MAX for key in ("thing2", "thing3"))
     assert timebank_texts.VERIFIED_KEY == timebank_texts.EXPIRED_KEY == timebank_texts.POINTS_KEY == "points_changed"
     assert TITLES["points_changed"] == "积分变动提醒"
+
+
+def test_the_missed_care_visit_alert_has_its_title_and_names_no_care_tag() -> None:
+    rendered = render_missed(
+        MissedFacts(plan_id=3, number="20261207-0003", resident="张阿姨", volunteer="李师傅", due_end=_AT)
+    )
+    assert rendered.title == TITLES["care_missed"] == MISSED_TITLE
+    assert "张阿姨" in rendered.body
+    assert "李师傅" in rendered.body
+    assert "20261207-0003" in rendered.body
+    assert not any(label in rendered.body for label in TAG_LABELS.values())
+    assert all(len(field["value"]) <= THING_MAX for key, field in rendered.data.items() if key.startswith("thing"))
