@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "39a9679d2c60"
-down_revision: str | Sequence[str] | None = "e4a1b7c3d920"
+down_revision: str | Sequence[str] | None = "b7d2e9f41c38"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
