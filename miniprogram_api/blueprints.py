@@ -12,6 +12,7 @@ from miniprogram_api import (
     identity,
     imports,
     notifications,
+    opinions,
     ops,
     orders,
     points,
@@ -46,3 +47,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(service_record.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(bot.bp)
+    app.register_blueprint(opinions.bp)

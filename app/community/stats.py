@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.areas.tree import get_area
 from app.community.audit import readable_areas
+from app.community.opinions.figures import opinion_stats
 from app.community.shapes import AreaFigures, Figures, Spread, StatsOut, Totals, VolunteerFigures
 from app.community.stats_rules import MEDIAN, P90, Period, period, previous, rank
 from app.core.clock import now_utc
@@ -260,5 +261,6 @@ def stats_of(session: Session, place: Area, communities: list[int], span: Period
                 VolunteerFigures(volunteer_id=k, name=names.get(k, ""), **group.figures())
                 for k, group in sorted(volunteers.items(), key=lambda item: (-item[1].orders, item[0]))
             ],
+            "opinions": opinion_stats(session, communities, span, street=street),
         }
     )

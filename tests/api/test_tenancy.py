@@ -126,6 +126,9 @@ OTHER_OBJECT_OPERATIONS = {
     "GET /api/v1/areas/{code}",
     "PATCH /api/v1/areas/{code}",
     "POST /api/v1/areas/{code}/retire",
+    # 民情收集: tests/api/test_opinions.py (another community's visit is a 404, nothing written).
+    "GET /api/v1/opinion-visits/{visit_id}",
+    "POST /api/v1/opinion-visits/{visit_id}/items/{n}/order",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.

@@ -107,7 +107,7 @@ def test_the_workbook_has_three_sheets_with_frozen_chinese_headers_and_dates(
 ) -> None:
     _month(rt, people)
     book = _book(client, people.secretary, f"area=SQ1&{MARCH}")
-    assert book.sheetnames == ["工单台账", "志愿者服务", "汇总"]
+    assert book.sheetnames == ["工单台账", "志愿者服务", "汇总", "民情收集"]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
     orders = book["工单台账"]
