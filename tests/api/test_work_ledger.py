@@ -102,7 +102,7 @@ def test_an_area_not_theirs_is_404(rt: Runtime, client: FlaskClient, people: Peo
 # -- the workbook ------------------------------------------------------------------------------
 
 
-def test_the_workbook_has_three_sheets_with_frozen_chinese_headers_and_dates(
+def test_the_workbook_has_four_sheets_with_frozen_chinese_headers_and_dates(
     rt: Runtime, client: FlaskClient, people: People
 ) -> None:
     _month(rt, people)

@@ -144,7 +144,7 @@ def visit_lines(session: Session, communities: Sequence[int], span: Period) -> l
     items = (
         sa.select(
             OpinionItem.visit_id.label("visit_id"),
-            sa.func.count().label("items"),
+            sa.func.count().label("n_items"),
             sa.func.count(OpinionItem.order_id).label("ordered"),
             sa.func.coalesce(sa.func.sum(closed), 0).label("closed"),
         )
@@ -174,7 +174,7 @@ def visit_lines(session: Session, communities: Sequence[int], span: Period) -> l
             staff,
             households,
             OpinionVisit.residents_met,
-            sa.func.coalesce(items.c.items, 0),
+            sa.func.coalesce(items.c.n_items, 0),
             sa.func.coalesce(items.c.ordered, 0),
             sa.func.coalesce(items.c.closed, 0),
         )
