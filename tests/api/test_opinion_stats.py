@@ -140,8 +140,8 @@ def _sheet(client: FlaskClient, who: Person, query: str) -> list[dict[str, Any]]
     response = client.get(f"/api/v1/exports/orders.xlsx?{query}", headers=who.headers)
     assert response.status_code == 200, response.get_json()
     sheet = openpyxl.load_workbook(io.BytesIO(response.data))["民情收集"]
-    header = [cell.value for cell in sheet[1]]
     header = [str(cell.value) for cell in sheet[1]]
+    return [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)]
 
 
 _COUNTS = {"见到居民": "residents_met", "民情条数": "items", "转工单": "ordered", "已办结": "closed"}
