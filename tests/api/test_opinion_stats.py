@@ -23,6 +23,7 @@ from app.identity.roles import Role
 from app.orders.models import Order
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
+from tests.api.test_statement_counts import counting
 from tests.factories import People, Person, make_people, make_person, make_world
 
 MARCH = "from=2026-03-01&to=2026-03-31"
@@ -176,3 +177,19 @@ def test_the_community_ledger_lines_by_hand(client: FlaskClient, people: People)
         (_wall("2026-03-31T23:59"), "阳光小区", "接待日", 1),
     ]
     assert [(v["民情条数"], v["转工单"], v["已办结"]) for v in visits] == [(2, 1, 0), (3, 2, 1), (1, 0, 0)]
+
+
+def test_the_opinions_block_costs_the_same_statements_however_many_visits(
+    rt: Runtime, client: FlaskClient, people: People
+) -> None:
+    def cost() -> int:
+        with counting(rt) as statements:
+            _stats(client, people.street_admin, f"area=JD1&{MARCH}")
+        return len(statements)
+
+    before = cost()
+    month = Month(rt, people, people.secretary)
+    for day in range(11, 16):
+        month.visit(K.TEA_TALK, f"2026-03-{day}T10:00:00+08:00", 3, 4, grid="SQ1-G1")
+    assert cost() == before
+    assert _stats(client, people.street_admin, f"area=JD1&{MARCH}")["visits"] == 4 + 5

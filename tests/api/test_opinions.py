@@ -24,6 +24,7 @@ from app.identity.roles import Role
 from app.notify.models import Notification
 from app.orders.models import Order, OrderEvent, OrderNumberCounter
 from app.runtime import Runtime
+from tests.api.test_statement_counts import counting
 from tests.factories import People, Person, make_people, make_person, make_world
 
 URL = "/api/v1/opinion-visits"
@@ -372,3 +373,26 @@ def test_the_log_survives_held_at_just_now(rt: Runtime, client: FlaskClient, peo
     # A moment a second ago is not the future.
     just_now = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
     assert _visit(client, people.secretary, _body(people, rt, held_at=just_now))["id"] > 0
+
+
+def test_reading_the_log_costs_the_same_statements_for_one_visit_or_many(
+    rt: Runtime, client: FlaskClient, people: People
+) -> None:
+    first = _visit(client, people.secretary, _body(people, rt))
+    client.post(
+        _order_url(first, 1),
+        json={"category": "grocery", "on_behalf_of": people.resident.id},
+        headers=people.secretary.headers,
+    )
+
+    def cost() -> tuple[int, int]:
+        with counting(rt) as statements:
+            page = client.get(f"{URL}?area=SQ1", headers=people.secretary.headers)
+            assert page.status_code == 200
+        return len(statements), len(page.get_json()["items"])
+
+    one, shown = cost()
+    assert shown == 1
+    for _ in range(4):
+        _visit(client, people.secretary, _body(people, rt, items=[{"text": f"第{n}条"} for n in range(1, 6)]))
+    assert cost() == (one, 5)
