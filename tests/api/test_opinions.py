@@ -379,11 +379,8 @@ def test_reading_the_log_costs_the_same_statements_for_one_visit_or_many(
     rt: Runtime, client: FlaskClient, people: People
 ) -> None:
     first = _visit(client, people.secretary, _body(people, rt))
-    client.post(
-        _order_url(first, 1),
-        json={"category": "grocery", "on_behalf_of": people.resident.id},
-        headers=people.secretary.headers,
-    )
+    made = {"category": "grocery", "on_behalf_of": people.resident.id}
+    assert client.post(_order_url(first, 1), json=made, headers=people.secretary.headers).status_code == 201
 
     def cost() -> tuple[int, int]:
         with counting(rt) as statements:
