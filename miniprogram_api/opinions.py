@@ -27,13 +27,14 @@ bp = Blueprint("opinions", __name__, url_prefix="/api/v1")
         "社区工作人员（社区书记、网格员、街道管理员）记录一次走访及居民反映的事（1–50 条，每条最多 500 字）。"
         "在场人员须在本社区任职，住户须属于本社区，走访时间不能晚于现在，否则 400 并指明字段；"
         "文字未通过内容安全检查 422 content_rejected（与下单相同）。不属于自己的社区 404。"
+        "请求体超过 64 KB（约 40 条 500 字的民情）答 413，可分几次记录。"
     ),
     example=examples.OPINION_VISIT_ENVELOPE,
     operation_id="recordOpinionVisit",
     body=OpinionVisitIn,
     response=VisitEnvelope,
     status=201,
-    errors=(400, 401, 403, 404, 422),
+    errors=(400, 401, 403, 404, 413, 422),
 )
 def create_visit(actor: Actor, body: OpinionVisitIn) -> VisitEnvelope:
     visit = NewVisit(

@@ -186,6 +186,21 @@ def test_a_risky_item_is_refused_as_orders_are_and_writes_nothing(
     assert _rows(rt) == before
 
 
+def test_a_risky_item_among_fifty_long_ones_is_found(rt: Runtime, client: FlaskClient, people: People) -> None:
+    # Thirty items of 500 characters are more than one content check takes (2500): they are asked
+    # in batches, so the last one is judged too instead of the call failing and letting it through.
+    # (Fifty of 500 Chinese characters are 75 KB: over the 64 KiB of a JSON body, a 413.)
+    items = [{"text": "长" * 500} for _ in range(29)] + [{"text": "长" * 480 + RISKY}]
+    before = _rows(rt)
+    response = _post(client, people.secretary, _body(people, rt, items=items))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["details"]["fields"] == ["items.29.text"]
+    assert _rows(rt) == before
+    assert _visit(client, people.secretary, _body(people, rt, items=items[:29]))["items"][28]["n"] == 29
+    fifty = _body(people, rt, items=[{"text": f"第{n}条"} for n in range(50)])
+    assert len(_visit(client, people.secretary, fifty)["items"]) == 50
+
+
 # -- logging and reading: happy paths ---------------------------------------------------------
 
 

@@ -8,9 +8,11 @@ import pytest
 
 from app.community.opinions.models import VisitKind
 from app.community.opinions.rules import (
+    CHECK_CHARS,
     KIND_LABELS,
     TITLE_MAX,
     Tally,
+    check_batches,
     check_held_at,
     default_title,
     total,
@@ -54,3 +56,14 @@ def test_tallies_add_up_kind_by_kind() -> None:
     assert (whole.visits, whole.residents_met, whole.items, whole.ordered, whole.closed) == (4, 17, 6, 2, 1)
     assert total([]).by_kind == {"home_visit": 0, "tea_talk": 0, "reception_day": 0}
     assert total([]).visits == 0
+
+
+def test_texts_are_checked_in_batches_that_fit_one_call() -> None:
+    fields = {"place": "活动室", **{f"items.{i}.text": "字" * 500 for i in range(50)}, "items.0.category": "  "}
+    batches = check_batches(fields)
+    assert [name for batch in batches for name in batch] == ["place", *(f"items.{i}.text" for i in range(50))]
+    assert all(len("\n".join(batch.values())) <= CHECK_CHARS for batch in batches)
+    assert len(batches) == 13  # 4 texts of 500 fit in 2500 with their newlines, 5 do not
+    assert check_batches({"a": "一" * 4, "b": "二" * 5}, limit=10) == [{"a": "一" * 4, "b": "二" * 5}]
+    assert check_batches({"a": "一" * 5, "b": "二" * 5}, limit=10) == [{"a": "一" * 5}, {"b": "二" * 5}]
+    assert check_batches({"a": " ", "b": ""}) == []

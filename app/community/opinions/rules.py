@@ -3,7 +3,7 @@ been held, an order's default title, and how the figures of groups add up. No da
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -24,6 +24,10 @@ MAX_TEXT: Final = 500
 TITLE_PREFIX: Final = "民情："
 TITLE_MAX: Final = 50
 
+#: WeChat's content check takes at most this many characters in one call (docs/wechat.md); one
+#: visit's texts (up to 50 × 500) are asked in batches that fit.
+CHECK_CHARS: Final = 2500
+
 
 def field_error(field_name: str, problem: str) -> InvalidInputError:
     """The project's 400: ``invalid_input`` naming the field in ``details.fields``."""
@@ -34,6 +38,24 @@ def check_held_at(held_at: datetime, now: datetime) -> None:
     """A visit is logged after it was held: a moment after ``now`` is refused."""
     if held_at > now:
         raise field_error("held_at", "走访时间不能晚于现在")
+
+
+def check_batches(fields: Mapping[str, str], limit: int = CHECK_CHARS) -> list[dict[str, str]]:
+    """The non-empty ``fields`` (field name → text) in order, in batches whose texts joined by a
+    newline (as the content check sends them) hold at most ``limit`` characters. A text is never
+    split: none is longer than an item's 500."""
+    batches: list[dict[str, str]] = []
+    size = 0
+    for name, written in fields.items():
+        text = written.strip()
+        if not text:
+            continue
+        if not batches or size + 1 + len(text) > limit:
+            batches.append({})
+            size = -1
+        batches[-1][name] = text
+        size += 1 + len(text)
+    return batches
 
 
 def default_title(text: str) -> str:

@@ -20,7 +20,7 @@ from app.community.opinions.models import (
     OpinionVisitStaff,
     VisitKind,
 )
-from app.community.opinions.rules import KIND_LABELS, check_held_at, field_error
+from app.community.opinions.rules import KIND_LABELS, check_batches, check_held_at, field_error
 from app.community.opinions.shapes import ItemOrder, ItemOut, PersonRef, VisitEnvelope, VisitOut, VisitPage
 from app.core.clock import now_utc, shanghai_day_bounds
 from app.core.errors import ForbiddenError, InvalidInputError, NotFoundError
@@ -87,7 +87,9 @@ def record_visit(rt: Runtime, actor: Actor, visit: NewVisit) -> VisitEnvelope:
     _require_staff(actor)
     check_held_at(visit.held_at, now_utc())
     # A REVIEW verdict, or WeChat not answering, lets the log through: it is staff's own record.
-    check_texts(rt, actor, _texts(visit))
+    # Fifty items do not fit in one call: the texts are asked in batches WeChat takes.
+    for batch in check_batches(_texts(visit)):
+        check_texts(rt, actor, batch)
     with rt.db.write() as session:
         community = community_for(session, actor, visit.community, *STAFF, refusal=_REFUSAL)
         grid_id = _grid_of(session, community, visit.grid)
