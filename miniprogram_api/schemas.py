@@ -532,7 +532,7 @@ class OpinionVisitIn(Body):
     place: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     staff: StaffIds = Field(description="在场的社区工作人员（用户编号），须在本社区任职")
     households: HouseholdIds = Field(default=[], description="走访的住户编号，须属于本社区")
-    residents_met: Annotated[int, Field(ge=0, le=10000)] = Field(description="见到的居民人数")
+    residents_met: Annotated[int, Field(ge=1, le=10000)] = Field(description="见到的居民人数（至少 1：民情总有人说）")
     items: Annotated[list[OpinionItemIn], Field(min_length=1, max_length=50)]
 
     _staff_distinct = field_validator("staff", "households")(_distinct)

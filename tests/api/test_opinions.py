@@ -136,6 +136,7 @@ def _bad_bodies(people: People, rt: Runtime, sq2: Person) -> list[tuple[dict[str
         (_body(people, rt, grid="SQ2-G1"), "grid"),  # a grid of another community
         (_body(people, rt, grid="NOPE"), "grid"),
         (_body(people, rt, residents_met=-1), "residents_met"),
+        (_body(people, rt, residents_met=0), "residents_met"),  # the items were said by somebody
         (_body(people, rt, place=""), "place"),
         ({**_body(people, rt), "mood": "good"}, "mood"),
     ]
