@@ -8,6 +8,7 @@ from app.areas import models as areas
 from app.audit import models as audit
 from app.bot import models as bot
 from app.care import models as care
+from app.community.opinions import models as opinions
 from app.core import idempotency, job_runs, ratelimit
 from app.core.db import Base
 from app.identity import models as identity
@@ -31,6 +32,7 @@ __all__ = [
     "job_runs",
     "ledger",
     "notify",
+    "opinions",
     "orders",
     "property_companies",
     "ratelimit",

@@ -13,6 +13,7 @@ from miniprogram_api import (
     identity,
     imports,
     notifications,
+    opinions,
     ops,
     orders,
     points,
@@ -48,3 +49,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(stats.bp)
     app.register_blueprint(bot.bp)
     app.register_blueprint(care.bp)
+    app.register_blueprint(opinions.bp)

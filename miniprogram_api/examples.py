@@ -666,6 +666,35 @@ STATS: Final = {
     "by_grid": [{"area": "SQ001-G1", **_FIGURES, "orders": 11}, {"area": None, **_NO_GRID}],
     "by_community": None,
     "by_volunteer": [{"volunteer_id": 7, "name": "李师傅", **_FIGURES}],
+    "opinions": {
+        "visits": 3,
+        "by_kind": {"home_visit": 2, "tea_talk": 1, "reception_day": 0},
+        "residents_met": 14,
+        "items": 5,
+        "ordered": 2,
+        "closed": 1,
+        "by_grid": [
+            {
+                "area": "SQ001-G1",
+                "visits": 2,
+                "by_kind": {"home_visit": 2, "tea_talk": 0, "reception_day": 0},
+                "residents_met": 4,
+                "items": 3,
+                "ordered": 2,
+                "closed": 1,
+            },
+            {
+                "area": None,
+                "visits": 1,
+                "by_kind": {"home_visit": 0, "tea_talk": 1, "reception_day": 0},
+                "residents_met": 10,
+                "items": 2,
+                "ordered": 0,
+                "closed": 0,
+            },
+        ],
+        "by_community": None,
+    },
 }
 
 
@@ -737,3 +766,27 @@ CARE_VISITS: Final = {
     ],
     "next_cursor": None,
 }
+# -- 民情收集 (opinion visits) -------------------------------------------------------------------
+
+_ITEM_ORDER: Final = {"id": 42, "number": "20261201-0007", "status": "submitted", "status_label": "待派单"}
+OPINION_VISIT: Final[dict[str, Any]] = {
+    "id": 12,
+    "community": "SQ-HP",
+    "grid": "SQ-HP-G1",
+    "kind": "home_visit",
+    "kind_label": "三访三问",
+    "held_at": "2026-12-01T15:00:00+08:00",
+    "place": "阳光小区 3 栋",
+    "staff": [_SECRETARY, {"id": 5, "name": "赵网格员"}],
+    "households": [8],
+    "residents_met": 2,
+    "items": [
+        {"n": 1, "text": "楼道灯坏了一个月，晚上上下楼看不见", "category": "设施维修", "order": _ITEM_ORDER},
+        {"n": 2, "text": "希望小区多设几张休息长椅", "category": "环境", "order": None},
+    ],
+    "recorded_by": _SECRETARY,
+    "created_at": _LATER,
+}
+OPINION_VISIT_ENVELOPE: Final = {"visit": OPINION_VISIT}
+OPINION_VISIT_PAGE: Final = {"items": [OPINION_VISIT], "next_cursor": None}
+OPINION_ITEM_ORDER: Final = {"item": OPINION_VISIT["items"][0], "order": {**ORDER, "id": 42, "number": "20261201-0007"}}

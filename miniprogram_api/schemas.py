@@ -546,3 +546,74 @@ class CarePlanPatchIn(Body):
 class CarePlanQuery(PageQuery):
     area: AreaCode = Field(description="社区或网格的编码")
     status: PlanStatus | None = None
+
+
+# -- 民情收集 (miniprogram_api/opinions.py) ----------------------------------------------------------
+
+#: What a resident said, as staff wrote it down.
+OpinionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+StaffIds = Annotated[list[DbId], Field(min_length=1, max_length=30)]
+HouseholdIds = Annotated[list[DbId], Field(max_length=200)]
+
+
+class OpinionItemIn(Body):
+    text: OpinionText
+    category: Label = Field(default="", description="议题分类（自由填写，如 环境卫生），不是服务类别")
+
+
+def _distinct(ids: list[int]) -> list[int]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("编号不能重复")
+    return ids
+
+
+class OpinionVisitIn(Body):
+    model_config = _example(
+        {
+            "community": "SQ-HP",
+            "grid": "SQ-HP-G1",
+            "kind": "home_visit",
+            "held_at": "2026-12-01T15:00:00+08:00",
+            "place": "阳光小区 3 栋",
+            "staff": [3, 5],
+            "households": [8],
+            "residents_met": 2,
+            "items": [
+                {"text": "楼道灯坏了一个月，晚上上下楼看不见", "category": "设施维修"},
+                {"text": "希望小区多设几张休息长椅", "category": "环境"},
+            ],
+        }
+    )
+
+    community: AreaCode
+    grid: AreaCode | None = None
+    kind: Literal["home_visit", "tea_talk", "reception_day"] = Field(
+        description="home_visit 三访三问、tea_talk 吃茶话事、reception_day 接待日"
+    )
+    held_at: AwareDatetime = Field(description="走访时间，不能晚于现在")
+    place: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    staff: StaffIds = Field(description="在场的社区工作人员（用户编号），须在本社区任职")
+    households: HouseholdIds = Field(default=[], description="走访的住户编号，须属于本社区")
+    residents_met: Annotated[int, Field(ge=1, le=10000)] = Field(description="见到的居民人数（至少 1：民情总有人说）")
+    items: Annotated[list[OpinionItemIn], Field(min_length=1, max_length=50)]
+
+    _staff_distinct = field_validator("staff", "households")(_distinct)
+
+
+class OpinionVisitQuery(Body):
+    area: AreaCode = Field(description="社区、网格或街道（街道管理员）的编码")
+    # "from" is a Python keyword: the field is from_, read (and documented) as "from".
+    from_: date | None = Field(default=None, alias="from", description="开始日期（上海时间），含当天")
+    to: date | None = Field(default=None, description="结束日期（上海时间），含当天")
+    kind: Literal["home_visit", "tea_talk", "reception_day"] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class OpinionOrderIn(Body):
+    model_config = _example({"category": "repair", "on_behalf_of": 8, "title": "楼道灯不亮"})
+
+    category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    kind: OrderKind = OrderKind.SERVICE
+    on_behalf_of: DbId | None = Field(default=None, description="代下单：居民的用户编号")
+    title: Title | None = Field(default=None, description="不填则取这条民情的开头")

@@ -24,6 +24,7 @@ bp = Blueprint("stats", __name__, url_prefix="/api/v1")
         "范围内（上海时间，`from` 至 `to` 含当天，最多 366 天）新建的工单：数量、按状态、按服务类别，派单、接单、"
         "完成用时的中位数与 90 分位（最近秩，无数据为 null），超时数、评价数与平均满意度；`totals.previous` 是紧挨着的"
         "等长上一期（环比）。`by_grid` 各网格（无网格为 `area: null`）之和等于总数；街道另有 `by_community`。"
+        "`opinions` 是范围内举行的民情走访（按形式、民情条数、转工单数及其中已完成数，`by_grid` 之和等于总数）。"
         "各项定义见 docs/api.md。网格员与其他人 403；不属于自己的区域 404。"
     ),
     example=examples.STATS,

@@ -6,6 +6,7 @@ from pydantic import ConfigDict, Field
 
 from app.areas.models import AreaKind
 from app.audit.models import AuditKind
+from app.community.opinions.shapes import OpinionStats
 from app.core.shapes import ShanghaiTime, Shape
 
 
@@ -179,3 +180,5 @@ class StatsOut(Shape):
     #: Only for a street: each of its communities.
     by_community: list[AreaFigures] | None
     by_volunteer: list[VolunteerFigures]
+    #: 民情收集: the visits held in the range (docs/api.md, 民情收集).
+    opinions: OpinionStats

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.areas.tree import get_area
 from app.community.audit import readable_areas
+from app.community.opinions.figures import opinion_stats
 from app.community.shapes import AreaFigures, Figures, StatsOut, Totals, VolunteerFigures
 from app.community.stats_rules import MEDIAN, P90, Period, period, previous, rank
 from app.core.clock import now_utc
@@ -399,5 +400,6 @@ def stats_of(
                 VolunteerFigures(volunteer_id=k, name=names.get(k, ""), **group.figures())
                 for k, group in sorted(volunteers.items(), key=lambda item: (-item[1].orders, item[0]))
             ],
+            "opinions": opinion_stats(session, communities, span, street=street),
         }
     )

@@ -1,9 +1,10 @@
 """工作台账: the work ledger of a community or a street as Excel, for the orders created in a range
 of Shanghai days. Same readers and range rules as the statistics (app/community/stats.py).
 
-Three sheets: 工单台账 (one row per order, residents' phone masked as staff see it, never their
-room), 志愿者服务 (the volunteer-hours report's figures per volunteer) and 汇总 (the statistics'
-own totals, so the two always agree).
+Four sheets: 工单台账 (one row per order, residents' phone masked as staff see it, never their
+room), 志愿者服务 (the volunteer-hours report's figures per volunteer), 汇总 (the statistics'
+own totals, so the two always agree) and 民情收集 (the visits held in the range, one line each,
+and the statistics' ``opinions`` totals).
 
 Streaming: the orders are read in keyset pages of ``BATCH`` by id, each page's events in one more
 statement, and handed to the workbook writer row by row (XlsxWriter's constant-memory mode keeps them on
@@ -24,6 +25,9 @@ from sqlalchemy.orm import Session, aliased
 from app.areas.models import Area, ServiceCategory
 from app.community.hours_out import FIGURE_COLUMNS, figure_cells
 from app.community.hours_rules import GroupBy
+from app.community.opinions.figures import visit_lines
+from app.community.opinions.rules import KIND_LABELS as VISIT_KIND_LABELS
+from app.community.opinions.shapes import OpinionStats
 from app.community.shapes import Totals
 from app.community.stats import check_reader, orders_in, stats_of, stats_scope
 from app.community.stats_rules import Period, period
@@ -232,12 +236,53 @@ def _summary_sheet(scope: _Scope, totals: Totals) -> Sheet:
     return Sheet("汇总", columns, [line])
 
 
+_OPINION_COLUMNS: Final = [
+    Column("走访时间", 17, Format.DATETIME),
+    Column("社区", 16),
+    Column("网格", 16),
+    Column("形式", 10),
+    Column("地点", 24),
+    Column("在场人员", 8, Format.INTEGER),
+    Column("走访住户", 8, Format.INTEGER),
+    Column("见到居民", 8, Format.INTEGER),
+    Column("民情条数", 8, Format.INTEGER),
+    Column("转工单", 8, Format.INTEGER),
+    Column("已办结", 8, Format.INTEGER),
+]
+
+
+def _opinion_sheet(session: Session, scope: _Scope, opinions: OpinionStats) -> Sheet:
+    """民情收集: one line per visit held in the range, then 合计, the statistics' own ``opinions``
+    totals (so that the sheet and /stats always agree)."""
+    lines: list[list[Any]] = [
+        [
+            v.held_at,
+            v.community,
+            v.grid,
+            VISIT_KIND_LABELS[v.kind],
+            v.place,
+            v.staff,
+            v.households,
+            v.residents_met,
+            v.items,
+            v.ordered,
+            v.closed,
+        ]
+        for v in visit_lines(session, scope.communities, scope.span)
+    ]
+    kinds = "、".join(f"{label} {opinions.by_kind[kind.value]}" for kind, label in VISIT_KIND_LABELS.items())
+    total = [None, f"合计 {opinions.visits} 次", "", kinds, "", None, None]
+    lines.append([*total, opinions.residents_met, opinions.items, opinions.ordered, opinions.closed])
+    return Sheet("民情收集", _OPINION_COLUMNS, lines)
+
+
 def _sheets(session: Session, scope: _Scope) -> list[Sheet]:
-    totals = stats_of(session, scope.place, scope.communities, scope.span, scope.now).totals
+    stats = stats_of(session, scope.place, scope.communities, scope.span, scope.now)
     return [
         Sheet("工单台账", _ORDER_COLUMNS, _order_rows(session, scope)),
         _volunteer_sheet(session, scope),
-        _summary_sheet(scope, totals),
+        _summary_sheet(scope, stats.totals),
+        _opinion_sheet(session, scope, stats.opinions),
     ]
 
 

@@ -142,6 +142,23 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
     return answer_once(rt.db, keyed, OrderOut, work)
 
 
+def needs_review(rt: Runtime, actor: Actor, order: NewOrder) -> bool:
+    """The content check of :func:`submit_order`, for a caller that creates the order in its own
+    transaction (:func:`create_in`): ask before that transaction opens. Raises
+    ContentRejectedError for a risky text."""
+    return _content_verdict(rt, actor, order)
+
+
+def create_in(
+    rt: Runtime, session: Session, actor: Actor, order: NewOrder, *, flagged: bool, note: str = ""
+) -> OrderOut:
+    """:func:`submit_order`'s order, created in the caller's transaction ``session`` (no
+    Idempotency-Key): the same rules, number, event and notifications. ``flagged`` is what
+    :func:`needs_review` answered; ``note`` goes on the submit event (where the order came from)."""
+    created = _create(session, rt.settings, actor, order, flagged, numbering=_numbering(rt, session), note=note)
+    return present_orders(session, actor, [created], lanes=rt.settings.orders.lanes)[0]
+
+
 Numbering = Callable[[int, datetime], str]
 
 
@@ -166,7 +183,14 @@ def _numbering(rt: Runtime, session: Session) -> Numbering:
 
 
 def _create(
-    session: Session, settings: Settings, actor: Actor, order: NewOrder, needs_review: bool, *, numbering: Numbering
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    order: NewOrder,
+    needs_review: bool,
+    *,
+    numbering: Numbering,
+    note: str = "",
 ) -> Order:
     community = session.scalar(sa.select(Area).where(Area.code == order.community, Area.kind == AreaKind.COMMUNITY))
     if community is None:
@@ -230,7 +254,7 @@ def _create(
     session.flush()
     if order.photos:
         attach_uploads(session, actor.user_id, list(order.photos), created.id, "request")
-    note = texts.ON_BEHALF_NOTE if posted_by != resident.id else ""
+    note = "；".join(part for part in (texts.ON_BEHALF_NOTE if posted_by != resident.id else "", note) if part)
     event = OrderEvent(
         order_id=created.id,
         actor_id=actor.user_id,

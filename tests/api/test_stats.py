@@ -136,6 +136,16 @@ def test_an_empty_range_is_zeros_and_nulls(rt: Runtime, client: FlaskClient, peo
         "by_grid": [],
         "by_community": None,
         "by_volunteer": [],
+        "opinions": {
+            "visits": 0,
+            "by_kind": {"home_visit": 0, "tea_talk": 0, "reception_day": 0},
+            "residents_met": 0,
+            "items": 0,
+            "ordered": 0,
+            "closed": 0,
+            "by_grid": [],
+            "by_community": None,
+        },
     }
 
 

@@ -120,12 +120,12 @@ def test_an_area_not_theirs_is_404(rt: Runtime, client: FlaskClient, people: Peo
 # -- the workbook ------------------------------------------------------------------------------
 
 
-def test_the_workbook_has_three_sheets_with_frozen_chinese_headers_and_dates(
+def test_the_workbook_has_four_sheets_with_frozen_chinese_headers_and_dates(
     rt: Runtime, client: FlaskClient, people: People
 ) -> None:
     _month(rt, people)
     book = _book(client, people.secretary, f"area=SQ1&{MARCH}")
-    assert book.sheetnames == ["工单台账", "志愿者服务", "汇总"]
+    assert book.sheetnames == ["工单台账", "志愿者服务", "汇总", "民情收集"]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
     orders = book["工单台账"]
