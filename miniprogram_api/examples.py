@@ -666,3 +666,31 @@ STATS: Final = {
     "by_community": None,
     "by_volunteer": [{"volunteer_id": 7, "name": "李师傅", **_FIGURES}],
 }
+
+#: 随手拍: the likely duplicates of report 42 and the reports merged into it.
+DUPLICATES: Final = {
+    "likely": [{"id": 40, "number": "20261130-0007", "title": "3栋门口路灯不亮", "similarity": 0.72}],
+    "merged": [{"id": 43, "number": "20261201-0005"}],
+}
+
+
+def _merged_report() -> dict[str, Any]:
+    """Report 43 merged into report 42 (合并重复), as the secretary sees it."""
+    answer = order_after(Action.MERGE)
+    note = "与工单 #20261201-0004 反映的是同一问题，已合并：同一盏路灯"
+    answer["order"].update(
+        id=43,
+        number="20261201-0005",
+        kind="report",
+        title="路灯坏了",
+        description="3栋门口的路灯晚上不亮",
+        location={"latitude": 39.909187, "longitude": 116.397451},
+        duplicate_of={"id": 42, "number": "20261201-0004"},
+        preferred_start=None,
+        preferred_end=None,
+    )
+    answer["order"]["events"][-1].update(actor=_SECRETARY, note=note)
+    return answer
+
+
+MERGED_REPORT: Final = _merged_report()
