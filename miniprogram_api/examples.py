@@ -102,6 +102,9 @@ ORDER: Final[dict[str, Any]] = {
     "created_at": _AT,
     "updated_at": _AT,
     "events": [_SUBMITTED_EVENT],
+    "location": None,
+    "duplicate_of": None,
+    "likely_duplicates": None,
 }
 
 ORDER_ENVELOPE: Final = {"order": ORDER}
@@ -639,6 +642,7 @@ _FIGURES: Final = {
     "accept_minutes": {"median": 6.0, "p90": 40.0},
     "finish_hours": {"median": 5.2, "p90": 30.0},
     "sla_breaches": 1,
+    "merged_duplicates": 0,
     "ratings": 9,
     "satisfaction": 4.67,
 }
@@ -651,6 +655,7 @@ _NO_GRID: Final = {
     "accept_minutes": None,
     "finish_hours": None,
     "sla_breaches": 0,
+    "merged_duplicates": 0,
     "ratings": 0,
     "satisfaction": None,
 }

@@ -52,6 +52,7 @@ class _Group:
     by_category: dict[str, int] = field(default_factory=dict)
     spreads: dict[str, Spread] = field(default_factory=dict)
     sla_breaches: int = 0
+    merged_duplicates: int = 0
     ratings: int = 0
     satisfaction: float | None = None
 
@@ -62,6 +63,7 @@ class _Group:
             "by_category": self.by_category,
             **{name: self.spreads.get(name) for name in _DURATIONS},
             "sla_breaches": self.sla_breaches,
+            "merged_duplicates": self.merged_duplicates,
             "ratings": self.ratings,
             "satisfaction": self.satisfaction,
         }
@@ -89,13 +91,15 @@ def _groups(session: Session, key: Any, span: Period, where: list[Any], cutoff: 
     breach = sa.and_(Order.due_at.is_not(None), Order.due_at < sa.func.coalesce(Order.completed_at, cutoff))
     scores: dict[Any, int] = defaultdict(int)
     # One statement for the counts: per (group, status, category), summed up here.
-    for k, status, code, n, breaches, ratings, score in session.execute(
+    merged = sa.case((Order.duplicate_of_id.is_not(None), 1), else_=0)
+    for k, status, code, n, breaches, duplicates, ratings, score in session.execute(
         sa.select(
             key,
             Order.status,
             ServiceCategory.code,
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(sa.case((breach, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(merged), 0),
             sa.func.count(Rating.id),
             sa.func.coalesce(sa.func.sum(Rating.score), 0),
         )
@@ -112,6 +116,7 @@ def _groups(session: Session, key: Any, span: Period, where: list[Any], cutoff: 
         group.by_status[str(status)] = group.by_status.get(str(status), 0) + n
         group.by_category[code] = group.by_category.get(code, 0) + n
         group.sla_breaches += int(breaches)
+        group.merged_duplicates += int(duplicates)
         group.ratings += ratings
         scores[k] += int(score)
     for k, group in groups.items():
