@@ -210,7 +210,7 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
     Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, texts.rejected(c.event.note))],
     Action.MERGE: lambda c: [
         (c.resident, "reminder", Channel.SUBSCRIBE, texts.merged_to_reporter(_original_number(c))),
-        (c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.CANCELLED),
+        (c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.MERGED_TO_HOLDER),
     ],
 }
 

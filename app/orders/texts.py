@@ -348,5 +348,9 @@ def merged_to_reporter(number: str) -> str:
     return f"您的随手拍与工单 #{number} 反映的是同一问题，已合并处理，进展会通知您"
 
 
+#: To whoever a merged duplicate was dispatched to.
+MERGED_TO_HOLDER = "该工单与其他工单反映的是同一问题，已合并，无需再处理"
+
+
 def original_done(number: str) -> str:
     return f"您反映的问题（已合并到工单 #{number}）已处理完毕，感谢您的随手拍"

@@ -90,7 +90,8 @@ def test_a_located_report_without_an_address_is_not_at_the_home(
     client: FlaskClient, rt: Runtime, world: World, people: People
 ) -> None:
     """Its coordinates say where it is; the address stays empty, never the reporter's home."""
-    for address in (..., {}):
+    addresses: list[Any] = [..., {}]
+    for address in addresses:
         response = _post(client, world, people, "report", address, photos=_photo(rt, people.resident), location=SPOT)
         assert _address(response) == EMPTY
 
