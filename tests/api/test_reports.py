@@ -346,7 +346,8 @@ def test_a_merged_report_leaves_the_queue_and_its_reporter_hears_where_it_went(
     )
     last = merged["events"][-1]
     assert (last["action"], last["from_status"], last["to_status"]) == ("merge", "assigned", "cancelled")
-    assert original["number"] in last["note"] and "同一盏灯" in last["note"]
+    assert original["number"] in last["note"]
+    assert "同一盏灯" in last["note"]
     assert len(_texts(rt, bob.id, "已合并")) == 1
     assert original["number"] in _texts(rt, bob.id, "已合并")[0]
     assert len(_texts(rt, people.volunteer.id, "无需再处理")) == 1  # it was dispatched to them
