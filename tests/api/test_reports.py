@@ -22,6 +22,7 @@ from app.core.clock import now_utc
 from app.identity.roles import Role
 from app.notify.models import Notification
 from app.orders.actions import ActionInput, Target, act
+from app.orders.anonymise import apply_retention
 from app.orders.models import Order, OrderEvent
 from app.orders.workflow import Action, OrderKind, OrderStatus
 from app.runtime import Runtime
@@ -457,3 +458,22 @@ def test_stats_count_merged_duplicates_and_grid_rows_still_add_up(
     assert sum(row["orders"] for row in rows.values()) == totals["orders"]
     assert sum(row["merged_duplicates"] for row in rows.values()) == totals["merged_duplicates"]
     assert elsewhere["likely_duplicates"] == []
+
+
+def test_retention_clears_a_finished_reports_coordinates(
+    client: FlaskClient, rt: Runtime, world: World, people: People, bob: Person
+) -> None:
+    original = _report(client, rt, world, people.resident, "路灯坏了", location=SPOT)
+    duplicate = _report(client, rt, world, bob, "路灯坏了", location=NEAR)
+    assert _merge(client, people.secretary, duplicate["id"], {"original": original["id"]}).status_code == 200
+    long_ago = now_utc() - timedelta(days=rt.settings.privacy.retention_days + 1)
+    with rt.db.write() as session:
+        session.execute(sa.update(Order).values(updated_at=long_ago))
+
+    apply_retention(rt, now_utc())
+
+    with rt.db.read() as session:
+        rows = session.execute(sa.select(Order.id, Order.latitude, Order.longitude))
+        places = {row.id: (row.latitude, row.longitude) for row in rows}
+    assert places[duplicate["id"]] == (None, None)  # merged, so cancelled: finished
+    assert places[original["id"]] == (Decimal("39.909187"), Decimal("116.397451"))  # open: kept
