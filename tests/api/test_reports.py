@@ -477,3 +477,29 @@ def test_retention_clears_a_finished_reports_coordinates(
         places = {row.id: (row.latitude, row.longitude) for row in rows}
     assert places[duplicate["id"]] == (None, None)  # merged, so cancelled: finished
     assert places[original["id"]] == (Decimal("39.909187"), Decimal("116.397451"))  # open: kept
+
+
+def test_the_duplicate_lookup_reads_the_report_index(
+    client: FlaskClient, rt: Runtime, world: World, people: People, bob: Person
+) -> None:
+    """The candidates' statement, explained as SQLite plans it (with its real parameters)."""
+    if not rt.db.is_sqlite:
+        pytest.skip("the plan's wording is SQLite's")
+    _report(client, rt, world, people.resident, "路灯坏了", location=SPOT)
+    plans: list[str] = []
+
+    def explain(_conn: Any, cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if statement.startswith("SELECT") and "kind = 'report'" in statement:
+            rows = cursor.connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+            plans.append(" ".join(str(row[-1]) for row in rows))
+
+    sa.event.listen(rt.db.engine, "before_cursor_execute", explain)
+    try:
+        _report(client, rt, world, bob, "路灯坏了", location=SPOT)
+        _report(client, rt, world, bob, "路灯坏了", grid=OTHER_GRID)
+    finally:
+        sa.event.remove(rt.db.engine, "before_cursor_execute", explain)
+    assert len(plans) == 2, plans
+    for plan in plans:
+        assert "USING INDEX ix_orders_report_grid_category_created_at" in plan, plans
+        assert "TEMP B-TREE" not in plan, plans  # read in the index's order: newest first, then stop
