@@ -102,6 +102,9 @@ ORDER: Final[dict[str, Any]] = {
     "created_at": _AT,
     "updated_at": _AT,
     "events": [_SUBMITTED_EVENT],
+    "location": None,
+    "duplicate_of": None,
+    "likely_duplicates": None,
 }
 
 ORDER_ENVELOPE: Final = {"order": ORDER}
@@ -640,6 +643,7 @@ _FIGURES: Final = {
     "accept_minutes": {"median": 6.0, "p90": 40.0},
     "finish_hours": {"median": 5.2, "p90": 30.0},
     "sla_breaches": 1,
+    "merged_duplicates": 0,
     "ratings": 9,
     "satisfaction": 4.67,
 }
@@ -652,6 +656,7 @@ _NO_GRID: Final = {
     "accept_minutes": None,
     "finish_hours": None,
     "sla_breaches": 0,
+    "merged_duplicates": 0,
     "ratings": 0,
     "satisfaction": None,
 }
@@ -790,3 +795,30 @@ OPINION_VISIT: Final[dict[str, Any]] = {
 OPINION_VISIT_ENVELOPE: Final = {"visit": OPINION_VISIT}
 OPINION_VISIT_PAGE: Final = {"items": [OPINION_VISIT], "next_cursor": None}
 OPINION_ITEM_ORDER: Final = {"item": OPINION_VISIT["items"][0], "order": {**ORDER, "id": 42, "number": "20261201-0007"}}
+#: 随手拍: the likely duplicates of report 42 and the reports merged into it.
+DUPLICATES: Final = {
+    "likely": [{"id": 40, "number": "20261130-0007", "title": "3栋门口路灯不亮", "similarity": 0.72}],
+    "merged": [{"id": 43, "number": "20261201-0005"}],
+}
+
+
+def _merged_report() -> dict[str, Any]:
+    """Report 43 merged into report 42 (合并重复), as the secretary sees it."""
+    answer = order_after(Action.MERGE)
+    note = "与工单 #20261201-0004 反映的是同一问题，已合并：同一盏路灯"
+    answer["order"].update(
+        id=43,
+        number="20261201-0005",
+        kind="report",
+        title="路灯坏了",
+        description="3栋门口的路灯晚上不亮",
+        location={"latitude": 39.909187, "longitude": 116.397451},
+        duplicate_of={"id": 42, "number": "20261201-0004"},
+        preferred_start=None,
+        preferred_end=None,
+    )
+    answer["order"]["events"][-1].update(actor=_SECRETARY, note=note)
+    return answer
+
+
+MERGED_REPORT: Final = _merged_report()

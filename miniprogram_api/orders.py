@@ -11,9 +11,17 @@ from pydantic import BaseModel
 from app.areas import catalogue
 from app.areas.shapes import CategoryList
 from app.identity.actor import Actor
-from app.orders import actions, candidates, contact, queries, return_visits, submit
+from app.orders import actions, candidates, contact, duplicates, merging, queries, return_visits, submit
 from app.orders.actions import ActionInput, Target
-from app.orders.shapes import CandidateList, ContactOut, OrderEnvelope, OrderPage, ReturnVisitOut, ReturnVisitPage
+from app.orders.shapes import (
+    CandidateList,
+    ContactOut,
+    DuplicateList,
+    OrderEnvelope,
+    OrderPage,
+    ReturnVisitOut,
+    ReturnVisitPage,
+)
 from app.orders.workflow import STATUS_LABELS, TRANSITIONS, Action, OrderStatus, Party, Transition
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
@@ -22,6 +30,7 @@ from miniprogram_api.schemas import (
     CategoryQuery,
     CompleteIn,
     DispatchIn,
+    DuplicateOfIn,
     EmptyIn,
     EscalateIn,
     OptionalReasonIn,
@@ -365,3 +374,51 @@ def _register_action(
 
 for _action, (_schema, _convert, _summary) in ACTIONS.items():
     _register_action(_action, _schema, _convert, _summary)
+
+
+# -- 随手拍: likely duplicates and merging -------------------------------------------------------
+
+
+@endpoint(
+    bp,
+    "/orders/<id:order_id>/duplicates",
+    method="GET",
+    summary="随手拍疑似重复工单（工作人员）",
+    description=(
+        "本工单所在网格、同一服务类别、`[orders.reports] duplicate_window_days` 天内未办结的随手拍中，"
+        "标题与描述相似（字符二元组）、且双方都有定位时相距不超过 `duplicate_radius_m` 米的，按相似度排列（`likely`）；"
+        "以及已合并到本工单的重复工单（`merged`）。社区书记、工单所在网格的网格员、街道管理员可查看；"
+        "看得到工单的其他人 403，看不到的 404。不是随手拍的工单答复两个空列表。"
+    ),
+    example=examples.DUPLICATES,
+    operation_id="listOrderDuplicates",
+    response=DuplicateList,
+    errors=(401, 403, 404),
+)
+def order_duplicates(actor: Actor, order_id: int) -> DuplicateList:
+    return duplicates.order_duplicates(runtime(), actor, order_id)
+
+
+@endpoint(
+    bp,
+    "/orders/<id:order_id>/duplicate-of",
+    method="POST",
+    summary="合并重复：把随手拍合并到反映同一问题的原工单",
+    description=(
+        "**谁可以操作**：社区书记、工单所在网格的网格员。"
+        "**状态**：submitted、assigned、pooled → cancelled（记为 merge）。"
+        "本工单的 `duplicate_of` 指向原工单，处理记录写明原因（`note` 可补充说明），"
+        "举报人收到「已合并到 #编号」的通知；"
+        "原工单办结（completed 或 closed）时，每位被合并工单的举报人各收到一次通知。"
+        "原工单本身已被合并时，合并到它的原工单（不形成链）；合并到本工单的工单随之改指向新的原工单。"
+        "拒绝且不写入任何内容：合并到自己、原工单已办结或已取消、不同社区或不同类型（400 `original`）；"
+        "看不到原工单（其他社区、不负责的网格）404；本工单不是随手拍或状态不允许 409。"
+    ),
+    example=examples.MERGED_REPORT,
+    operation_id="mergeDuplicateOrder",
+    body=DuplicateOfIn,
+    response=OrderEnvelope,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def duplicate_of(actor: Actor, order_id: int, body: DuplicateOfIn) -> OrderEnvelope:
+    return OrderEnvelope(order=merging.link_duplicate(runtime(), actor, order_id, body.original, body.note))

@@ -101,6 +101,13 @@ class AddressIn(Body):
     room: Label | None = None
 
 
+class LocationIn(Body):
+    """随手拍: wx.getLocation's answer (type gcj02), in degrees; range checked, kept to 6 places."""
+
+    latitude: Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
+    longitude: Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
+
+
 class OrderIn(Body):
     model_config = _example(
         {
@@ -128,6 +135,9 @@ class OrderIn(Body):
     preferred_end: AwareDatetime | None = None
     photos: PhotoIds = []
     on_behalf_of: DbId | None = Field(default=None, description="代下单：居民的用户编号")
+    location: LocationIn | None = Field(
+        default=None, description="随手拍：问题所在位置（wx.getLocation，gcj02）；随手拍须附照片，并给出位置或楼栋"
+    )
 
 
 class OrderListQuery(Body):
@@ -617,3 +627,12 @@ class OpinionOrderIn(Body):
     kind: OrderKind = OrderKind.SERVICE
     on_behalf_of: DbId | None = Field(default=None, description="代下单：居民的用户编号")
     title: Title | None = Field(default=None, description="不填则取这条民情的开头")
+
+
+class DuplicateOfIn(Body):
+    """合并重复: the report this one repeats."""
+
+    model_config = _example({"original": 41, "note": "同一盏路灯"})
+
+    original: DbId
+    note: Note = ""

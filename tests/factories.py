@@ -208,6 +208,8 @@ class OrderFields(TypedDict, total=False):
     preferred_end: datetime | None
     photos: tuple[int, ...]
     on_behalf_of: int | None
+    latitude: float | None
+    longitude: float | None
 
 
 #: Who takes each step, and what they send.
@@ -268,6 +270,12 @@ def make_order(
         community=world.community, category="grocery", kind=OrderKind.SERVICE, title="帮忙买菜", description="两斤青菜"
     )
     new = replace(defaults, **fields)
+    if new.kind is OrderKind.REPORT:
+        # A 随手拍 needs a photo and a place: the poster's photo and building 3 unless given.
+        if not new.photos:
+            new = replace(new, photos=(make_photo(rt, poster),))
+        if new.latitude is None and not new.building:
+            new = replace(new, building="3")
     order: OrderOut = submit_order(rt, poster, new)
     assert order.status == OrderStatus.SUBMITTED.value, order.status
     if isinstance(crew, Crew):

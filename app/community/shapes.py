@@ -148,6 +148,10 @@ class Figures(Shape):
     accept_minutes: Spread | None
     finish_hours: Spread | None
     sla_breaches: int
+    #: 随手拍 merged into another report (合并重复). They stay in ``orders`` and in
+    #: ``by_status.cancelled`` (each is a post a resident made); ``orders − merged_duplicates`` is
+    #: the number of distinct problems. Optional so that older answers still read back.
+    merged_duplicates: int = 0
     ratings: int
     satisfaction: float | None
 

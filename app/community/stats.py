@@ -57,6 +57,7 @@ class _Group:
     by_category: dict[Any, int] = field(default_factory=dict)
     spreads: dict[str, dict[str, float]] = field(default_factory=dict)
     sla_breaches: int = 0
+    merged_duplicates: int = 0
     ratings: int = 0
     satisfaction: float | None = None
 
@@ -67,6 +68,7 @@ class _Group:
             "by_category": self.by_category,
             **{name: self.spreads.get(name) for name in _DURATIONS},
             "sla_breaches": self.sla_breaches,
+            "merged_duplicates": self.merged_duplicates,
             "ratings": self.ratings,
             "satisfaction": self.satisfaction,
         }
@@ -137,18 +139,21 @@ def _count_columns(cutoff: datetime) -> list[Any]:
         Order.category_id,
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(sa.case((_breach(cutoff), 1), else_=0)), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((Order.duplicate_of_id.is_not(None), 1), else_=0)), 0),
         sa.func.count(Rating.id),
         sa.func.coalesce(sa.func.sum(Rating.score), 0),
     ]
 
 
 def _add_counts(group: _Group, counts: Any) -> None:
-    """Adds one (status, category id, orders, breaches, ratings) row of a count statement."""
-    status, code, n, breaches, ratings = counts
+    """Adds one (status, category id, orders, breaches, merged duplicates, ratings) row of a
+    count statement."""
+    status, code, n, breaches, merged, ratings = counts
     group.orders += n
     group.by_status[str(status)] = group.by_status.get(str(status), 0) + n
     group.by_category[code] = group.by_category.get(code, 0) + n
     group.sla_breaches += int(breaches)
+    group.merged_duplicates += int(merged)
     group.ratings += ratings
 
 
@@ -164,10 +169,8 @@ def _groups(session: Session, key: Any, span: Period, where: list[Any], cutoff: 
     scores: dict[Any, int] = defaultdict(int)
     # One statement for the counts: per (group, status, category), summed up here.
     counted = _counted(span).add_columns(key, *_count_columns(cutoff))
-    for k, status, code, n, breaches, ratings, score in _rows(
-        session, counted.where(*where).group_by(key, Order.status, Order.category_id)
-    ):
-        _add_counts(groups[k], (status, code, n, breaches, ratings))
+    for k, *counts, score in _rows(session, counted.where(*where).group_by(key, Order.status, Order.category_id)):
+        _add_counts(groups[k], counts)
         scores[k] += int(score)
     _satisfy(groups, scores)
     if session.get_bind().dialect.name == "postgresql":

@@ -130,11 +130,27 @@ class LanesSection(_Section):
         return {"major": self.major, "minor": self.minor, "routine": self.routine}[level]
 
 
+class ReportsSection(_Section):
+    """随手拍: when a new report is offered earlier ones as likely duplicates (app/orders/duplicates.py)."""
+
+    #: Open reports of the same grid and category created this many days back at most.
+    duplicate_window_days: float = Field(default=14, gt=0, le=365)
+    #: The similarity (0–1) from which an earlier report is offered.
+    duplicate_threshold: float = Field(default=0.35, gt=0, le=1)
+    #: Both reports carry coordinates and lie farther apart than this: not the same problem.
+    duplicate_radius_m: float = Field(default=300, gt=0)
+    #: At most this many offered, the most similar first.
+    max_duplicates: int = Field(default=5, ge=1, le=20)
+    #: At most this many candidate rows read (the newest), however busy the grid is.
+    max_candidates: int = Field(default=200, ge=1, le=2000)
+
+
 class OrdersSection(_Section):
     urge_interval_hours: float = Field(default=4, gt=0)
     idempotency_hours: int = Field(default=24, ge=1)
     max_photos: int = Field(default=9, ge=0, le=9)
     lanes: LanesSection = LanesSection()
+    reports: ReportsSection = ReportsSection()
 
 
 TEMPLATE_KEYS = (

@@ -2,10 +2,11 @@
 account (helpers for ``app/account/erasure.py``), and past the retention period (the use case of
 the daily ``privacy_retention`` job).
 
-What goes: the contact phone, the room and the photos. What stays: the order with its community,
-grid, building and unit, category, status, times, audit trail and rating, which the work ledger
-(工作台账), the statistics and the volunteers' points stand on. ``anonymised_at`` marks an order
-done, so each order is anonymised once and a run of the job reads only the orders due.
+What goes: the contact phone, the room, a 随手拍's coordinates (sent from home, they may show it)
+and the photos. What stays: the order with its community, grid, building and unit, category,
+status, times, audit trail and rating, which the work ledger (工作台账), the statistics and the
+volunteers' points stand on. ``anonymised_at`` marks an order done, so each order is anonymised
+once and a run of the job reads only the orders due.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def _anonymise(session: Session, condition: sa.ColumnElement[bool], now: datetim
         .where(condition)
         # updated_at keeps its value: this is no step of the workflow, and the retention rule reads
         # a cancelled or rejected order's updated_at as the moment it ended.
-        .values(contact_phone=None, room="", anonymised_at=now, updated_at=Order.updated_at)
+        .values(
+            contact_phone=None, room="", latitude=None, longitude=None, anonymised_at=now, updated_at=Order.updated_at
+        )
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

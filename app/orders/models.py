@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +19,10 @@ from app.orders.workflow import Action, OrderKind, OrderStatus, TriageLevel
 #: bound values: only then can SQLite, and PostgreSQL's generic plans, prove an index applies).
 RETENTION_CLOSED = "status = 'closed' AND anonymised_at IS NULL"
 RETENTION_ENDED = "status IN ('cancelled', 'rejected') AND anonymised_at IS NULL"
+#: The predicate of the 随手拍 duplicate index (app/orders/duplicates.py repeats it as a literal).
+REPORTS_ONLY = "kind = 'report'"
+#: Coordinates are kept to 6 decimal places of a degree (about 0.1 m).
+COORDINATE = sa.Numeric(9, 6)
 
 
 class Order(Base):
@@ -81,6 +86,18 @@ class Order(Base):
             postgresql_where=sa.text(RETENTION_ENDED),
             sqlite_where=sa.text(RETENTION_ENDED),
         ),
+        # Likely duplicates of a new 随手拍 (app/orders/duplicates.py): the reports of one grid and
+        # category created since the window's start. Only reports are in it, so the lookup reads
+        # candidate rows and nothing else, however many service orders the community has.
+        sa.Index(
+            "ix_orders_report_grid_category_created_at",
+            "community_id",
+            "grid_id",
+            "category_id",
+            "created_at",
+            postgresql_where=sa.text(REPORTS_ONLY),
+            sqlite_where=sa.text(REPORTS_ONLY),
+        ),
     )
 
     id: Mapped[intpk]
@@ -129,6 +146,13 @@ class Order(Base):
     #: When the contact phone and room were cleared and the photos deleted: past the retention
     #: period, or because the resident deleted their account. The order itself stays.
     anonymised_at: Mapped[datetime | None]
+    #: Where a 随手拍 is, as the mini-program's wx.getLocation gave it (GCJ-02 degrees); both or
+    #: neither. Shown to staff, the owner and the holder only (app/orders/location.py).
+    latitude: Mapped[Decimal | None] = mapped_column(COORDINATE)
+    longitude: Mapped[Decimal | None] = mapped_column(COORDINATE)
+    #: 合并重复: the earlier report of the same problem this one was merged into (always a root:
+    #: an original is never itself a duplicate).
+    duplicate_of_id: Mapped[int | None] = fk("orders.id", nullable=True)
     #: Optimistic-concurrency counter, bumped by every transition.
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[created_at]

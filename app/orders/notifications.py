@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from app.orders import texts
 from app.orders.lanes import lane_of
 from app.orders.models import Order, OrderEvent
 from app.orders.texts import OrderFacts, render
-from app.orders.workflow import LEVEL_LABELS, Action, Lane
+from app.orders.workflow import LEVEL_LABELS, Action, Lane, OrderKind
 from app.property.models import PropertyCompanyStaff
 from app.volunteers.models import TeamMember
 
@@ -207,7 +208,53 @@ _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
     ],
     Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, texts.EXPIRED)],
     Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, texts.rejected(c.event.note))],
+    Action.MERGE: lambda c: [
+        (c.resident, "reminder", Channel.SUBSCRIBE, texts.merged_to_reporter(_original_number(c))),
+        (c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.MERGED_TO_HOLDER),
+    ],
 }
+
+#: The moves after which the reporters of the reports merged into an order hear it was dealt with.
+_DONE: Final = frozenset({Action.COMPLETE, Action.RESOLVE, Action.RATE, Action.CLOSE_UNRATED})
+
+
+def _original_number(c: _Ctx) -> str:
+    original = c.session.get(Order, c.order.duplicate_of_id) if c.order.duplicate_of_id else None
+    return original.number if original else ""
+
+
+def _tell_merged_reporters(session: Session, cfg: NotifySection, order: Order, event: OrderEvent) -> None:
+    """The original of merged 随手拍 was completed or closed: each of their reporters hears it once,
+    whichever of those moves comes first (the dedupe key is the original's, not the event's), and
+    once however many of their reports were merged into it. The message is about their own report
+    (the one they may open); the original's own resident hears as usual."""
+    if order.kind is not OrderKind.REPORT:
+        return
+    duplicates = session.scalars(
+        sa.select(Order)
+        .where(Order.duplicate_of_id == order.id, Order.resident_id != order.resident_id)
+        .order_by(Order.id)
+    ).all()
+    first: dict[int, Order] = {}
+    for duplicate in duplicates:
+        first.setdefault(duplicate.resident_id, duplicate)
+    reporters = {user.id: user for user in people(session, *first)}
+    for resident_id, duplicate in first.items():
+        reporter = reporters.get(resident_id)
+        if reporter is None:
+            continue
+        facts = message_facts(session, duplicate, event.created_at, text=texts.original_done(order.number))
+        notify_each(
+            session,
+            cfg,
+            [reporter],
+            template_key="reminder",
+            rendered=render("reminder", facts),
+            dedupe_key=f"order:{order.id}:duplicates-done",
+            channel=Channel.SUBSCRIBE,
+            order_id=duplicate.id,
+            now=event.created_at,
+        )
 
 
 def notify_order_event(
@@ -224,12 +271,17 @@ def notify_order_event(
     ``lanes``: the deployment's ``[orders.lanes]`` (who hears of a triage; default: the defaults)."""
     plan = _PLANS.get(event.action)
     if plan is None:
-        return  # publish, rate: nobody needs a push
+        # publish, rate: nobody needs a push (but a rated report's merged duplicates' reporters).
+        if event.action in _DONE:
+            _tell_merged_reporters(session, cfg, order, event)
+        return
     actor = session.get(User, event.actor_id) if event.actor_id else None
     name = (actor.nickname if actor else "") or texts.SOMEONE
     ctx = _Ctx(
         session, order, event, name, previous if previous is not None else Holding.of(order), lanes or LanesSection()
     )
+    if event.action in _DONE:
+        _tell_merged_reporters(session, cfg, order, event)
     for recipients, template_key, channel, text in plan(ctx):
         facts = message_facts(session, order, event.created_at, person=ctx.actor_name, text=text)
         notify_each(

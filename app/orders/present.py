@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.areas.models import Area, ServiceCategory
 from app.core.config import LanesSection
@@ -22,10 +22,22 @@ from app.core.privacy import mask_phone, mask_room
 from app.identity.actor import Actor
 from app.identity.models import User
 from app.orders import texts
-from app.orders.access import Groups, groups_for, parties_of, sees_private_details
+from app.orders.access import Groups, groups_for, holds_actively, parties_of, sees_private_details
 from app.orders.lanes import lane_out
+from app.orders.location import sees_location
 from app.orders.models import Order, OrderEvent, Rating
-from app.orders.shapes import AddressOut, EscalationOut, EventOut, NamedCode, OrderOut, PhotoOut, RatingOut, Ref
+from app.orders.shapes import (
+    AddressOut,
+    EscalationOut,
+    EventOut,
+    LocationOut,
+    NamedCode,
+    OrderOut,
+    OriginalRef,
+    PhotoOut,
+    RatingOut,
+    Ref,
+)
 from app.orders.workflow import ACTION_LABELS, STATUS_LABELS, Action, OrderStatus, Party
 from app.property.models import PropertyCompany
 from app.uploads.models import Attachment
@@ -41,6 +53,9 @@ def _ref(user_id: int | None, nickname: str | None) -> Ref | None:
 def _name_of(column: Any, key: Any, ref: Any) -> Any:
     """``column`` of the row whose ``key`` is the order's ``ref``, as a correlated subquery."""
     return sa.select(column).where(key == ref).correlate(Order).scalar_subquery()
+
+
+_ORIGINAL = aliased(Order, name="original")
 
 
 def _references_query() -> Any:
@@ -62,6 +77,7 @@ def _references_query() -> Any:
             _name_of(User.nickname, User.id, Order.resident_id).label("resident_name"),
             _name_of(User.nickname, User.id, Order.created_by_id).label("poster_name"),
             _name_of(User.nickname, User.id, Order.assignee_id).label("assignee_name"),
+            _name_of(_ORIGINAL.number, _ORIGINAL.id, Order.duplicate_of_id).label("original_number"),
             Rating.score,
             Rating.speed,
             Rating.attitude,
@@ -211,6 +227,18 @@ def present_orders(
                 created_at=order.created_at,
                 updated_at=order.updated_at,
                 events=events.get(order.id, []) if with_events else None,
+                location=_location(actor, order, mine),
+                duplicate_of=OriginalRef(id=order.duplicate_of_id, number=ref.original_number)
+                if order.duplicate_of_id is not None and ref.original_number
+                else None,
             )
         )
     return shaped
+
+
+def _location(actor: Actor, order: Order, parties: frozenset[Party]) -> LocationOut | None:
+    if order.latitude is None or order.longitude is None:
+        return None
+    if not sees_location(parties, holds_actively=holds_actively(actor, order)):
+        return None
+    return LocationOut(latitude=float(order.latitude), longitude=float(order.longitude))

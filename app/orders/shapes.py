@@ -66,6 +66,30 @@ class LaneOut(Shape):
     label: str
 
 
+class LocationOut(Shape):
+    """A 随手拍's coordinates (GCJ-02 degrees, as wx.getLocation gave them)."""
+
+    latitude: float
+    longitude: float
+
+
+class DuplicateOut(Shape):
+    """An earlier open 随手拍 that may report the same problem (app/orders/duplicate_rules.py)."""
+
+    id: int
+    number: str
+    title: str
+    #: 0–1: how alike the texts are, and how near, when both carry coordinates.
+    similarity: float
+
+
+class OriginalRef(Shape):
+    """The report a duplicate was merged into."""
+
+    id: int
+    number: str
+
+
 class OrderOut(Shape):
     id: int
     number: str
@@ -101,6 +125,14 @@ class OrderOut(Shape):
     updated_at: ShanghaiTime
     #: The audit trail, oldest first; only in the detail view.
     events: list[EventOut] | None = None
+    #: A 随手拍's coordinates: null when it has none, and for viewers who may not see them
+    #: (app/orders/location.py: staff, the owner and the holder at work see them).
+    location: LocationOut | None = None
+    #: 合并重复: the report this one was merged into (it is then cancelled), else null.
+    duplicate_of: OriginalRef | None = None
+    #: Only in the answer to posting a 随手拍: earlier open reports that may be the same problem
+    #: (empty when none); null elsewhere.
+    likely_duplicates: list[DuplicateOut] | None = None
 
 
 class OrderEnvelope(Shape):
@@ -110,6 +142,15 @@ class OrderEnvelope(Shape):
 class OrderPage(Shape):
     items: list[OrderOut]
     next_cursor: str | None
+
+
+class DuplicateList(Shape):
+    """What staff see of a report's duplicates."""
+
+    #: Open reports that may be the same problem, most similar first (the rule of posting).
+    likely: list[DuplicateOut]
+    #: The reports already merged into this one, oldest first.
+    merged: list[OriginalRef]
 
 
 class CandidateOut(Shape):

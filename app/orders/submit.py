@@ -21,6 +21,8 @@ from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
 from app.orders import texts
 from app.orders.content import check_texts
+from app.orders.duplicates import find_likely
+from app.orders.location import Coordinates, coordinates
 from app.orders.models import Order, OrderEvent, OrderNumberCounter
 from app.orders.notifications import notify_order_event
 from app.orders.present import present_orders
@@ -49,6 +51,9 @@ class NewOrder:
     preferred_end: datetime | None = None
     photos: tuple[int, ...] = ()
     on_behalf_of: int | None = None
+    #: 随手拍: where the problem is, as wx.getLocation gave it (GCJ-02 degrees); both or neither.
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def gives_address(self) -> bool:
@@ -133,11 +138,16 @@ def submit_order(rt: Runtime, actor: Actor, order: NewOrder, *, idempotency_key:
         replay = replayed(rt.db, keyed, OrderOut)
         if replay is not None:
             return replay
+    _place(order)  # a report's photo and place before asking WeChat about its words
     needs_review = _content_verdict(rt, actor, order)
 
     def work(session: Session) -> OrderOut:
         created = _create(session, rt.settings, actor, order, needs_review, numbering=_numbering(rt, session))
-        return present_orders(session, actor, [created], lanes=rt.settings.orders.lanes)[0]
+        shaped = present_orders(session, actor, [created], lanes=rt.settings.orders.lanes)[0]
+        if created.kind is not OrderKind.REPORT:
+            return shaped
+        likely = find_likely(session, rt.settings.orders.reports, created, until=created.created_at)
+        return shaped.model_copy(update={"likely_duplicates": likely})
 
     return answer_once(rt.db, keyed, OrderOut, work)
 
@@ -182,6 +192,25 @@ def _numbering(rt: Runtime, session: Session) -> Numbering:
     return own_transaction
 
 
+def _place(order: NewOrder) -> Coordinates | None:
+    """A 随手拍 shows the problem and where it is: at least one photo, and coordinates or a
+    building. Coordinates come with reports only. InvalidInputError naming the field."""
+    given = order.latitude is not None or order.longitude is not None
+    if order.kind is not OrderKind.REPORT:
+        if given:
+            raise _field_error("location", "只有随手拍可以附带位置")
+        return None
+    if not order.photos:
+        raise _field_error("photos", "随手拍请至少附一张照片")
+    if given:
+        if order.latitude is None or order.longitude is None:
+            raise _field_error("location", "位置需要同时包含纬度和经度")
+        return coordinates(order.latitude, order.longitude)
+    if not (order.building or "").strip():
+        raise _field_error("location", "请提供问题所在位置：定位，或填写楼栋")
+    return None
+
+
 def _create(
     session: Session,
     settings: Settings,
@@ -192,6 +221,7 @@ def _create(
     numbering: Numbering,
     note: str = "",
 ) -> Order:
+    place = _place(order)
     community = session.scalar(sa.select(Area).where(Area.code == order.community, Area.kind == AreaKind.COMMUNITY))
     if community is None:
         raise _field_error("community", "社区不存在")
@@ -247,6 +277,8 @@ def _create(
         preferred_start=order.preferred_start,
         preferred_end=order.preferred_end,
         needs_review=needs_review,
+        latitude=place.latitude if place else None,
+        longitude=place.longitude if place else None,
         created_at=moment,
         updated_at=moment,
     )
@@ -289,6 +321,7 @@ def submit_in(session: Session, settings: Settings, actor: Actor, order: NewOrde
 def describe_new_order(data: dict[str, Any]) -> NewOrder:
     """Build a NewOrder from the API's validated body (kept here so the bot can share it)."""
     address = data.get("address") or {}
+    location = data.get("location") or {}
     return NewOrder(
         community=data["community"],
         category=data["category"],
@@ -304,4 +337,6 @@ def describe_new_order(data: dict[str, Any]) -> NewOrder:
         preferred_end=data.get("preferred_end"),
         photos=tuple(data.get("photos") or ()),
         on_behalf_of=data.get("on_behalf_of"),
+        latitude=location.get("latitude"),
+        longitude=location.get("longitude"),
     )

@@ -333,3 +333,24 @@ def digest_markdown(f: DigestFacts) -> str:
 
 #: The audit-trail note of an order cancelled because its resident deleted their account.
 CANCELLED_BY_DELETION_NOTE = "居民注销账号，工单自动取消"
+
+
+# -- 随手拍: merged duplicates (app.orders.merging) --------------------------------------------
+
+
+def merged_note(number: str, note: str) -> str:
+    """The audit-trail note of a merge: the original's number, and the staff member's words."""
+    merged = f"与工单 #{number} 反映的是同一问题，已合并"
+    return f"{merged}：{note}" if note else merged
+
+
+def merged_to_reporter(number: str) -> str:
+    return f"您的随手拍与工单 #{number} 反映的是同一问题，已合并处理，进展会通知您"
+
+
+#: To whoever a merged duplicate was dispatched to.
+MERGED_TO_HOLDER = "该工单与其他工单反映的是同一问题，已合并，无需再处理"
+
+
+def original_done(number: str) -> str:
+    return f"您反映的问题（已合并到工单 #{number}）已处理完毕，感谢您的随手拍"

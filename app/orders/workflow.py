@@ -82,6 +82,9 @@ class Action(StrEnum):
     #: nobody rated is closed without a rating.
     EXPIRE = "expire"
     CLOSE_UNRATED = "close_unrated"
+    #: 合并重复: staff link a 随手拍 to an earlier report of the same problem; it leaves the
+    #: queues as cancelled, with ``duplicate_of_id`` naming the original (app/orders/merging.py).
+    MERGE = "merge"
 
 
 class Party(StrEnum):
@@ -172,6 +175,8 @@ TRANSITIONS: Final[Mapping[Action, Transition]] = {
         _t(Action.RELEASE, HELD, _S.SUBMITTED, Party.ASSIGNEE),
         _t(Action.EXPIRE, frozenset({_S.ASSIGNED}), _S.SUBMITTED, Party.SYSTEM),
         _t(Action.CLOSE_UNRATED, frozenset({_S.COMPLETED}), _S.CLOSED, Party.SYSTEM),
+        # Only while nobody has taken the work on; the original must still be open (merging.py).
+        _t(Action.MERGE, CANCELLABLE, _S.CANCELLED, *_STAFF),
     )
 }
 
@@ -227,4 +232,5 @@ ACTION_LABELS: Final[Mapping[Action, str]] = {
     Action.RELEASE: "退单",
     Action.EXPIRE: "超时退回",
     Action.CLOSE_UNRATED: "超时关闭",
+    Action.MERGE: "合并为重复",
 }

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from app.orders.models import Order
 from app.runtime import Runtime
-from tests.factories import HOME, People, World, make_people, make_world
+from tests.factories import HOME, People, Person, World, make_people, make_photo, make_world
 
 EMPTY = {"grid": None, "building": "", "unit": "", "room": ""}
 
@@ -27,12 +27,21 @@ def people(rt: Runtime, world: World, client: FlaskClient) -> People:
     return make_people(rt, world, client=client)
 
 
+#: Where a report without a building is: the mini-program's coordinates.
+SPOT = {"latitude": 39.909187, "longitude": 116.397451}
+
+
 def _post(client: FlaskClient, world: World, people: People, kind: str, address: Any, **extra: Any) -> Any:
     body: dict[str, Any] = {"community": world.community, "category": "grocery", "kind": kind, "title": "楼道灯坏了"}
     if address is not ...:
         body["address"] = address
-    headers = (people.grid_worker if "on_behalf_of" in extra else people.resident).headers
-    return client.post("/api/v1/orders", json={**body, **extra}, headers=headers)
+    poster: Person = people.grid_worker if "on_behalf_of" in extra else people.resident
+    return client.post("/api/v1/orders", json={**body, **extra}, headers=poster.headers)
+
+
+def _photo(rt: Runtime, who: Person) -> list[int]:
+    """A report's photo, uploaded by whoever posts it."""
+    return [make_photo(rt, who)]
 
 
 def _address(response: Any, client: FlaskClient | None = None, people: People | None = None) -> dict[str, Any]:
@@ -57,7 +66,8 @@ def _home(world: World) -> dict[str, Any]:
 def test_a_reports_grid_of_another_community_is_refused_and_nothing_filled_in(
     client: FlaskClient, rt: Runtime, world: World, people: People
 ) -> None:
-    response = _post(client, world, people, "report", {"grid": world.other_grid, "building": "5"})
+    address = {"grid": world.other_grid, "building": "5"}
+    response = _post(client, world, people, "report", address, photos=_photo(rt, people.resident))
     assert response.status_code == 400
     assert response.get_json()["error"]["details"]["fields"][0]["field"] == "address.grid"
     with rt.db.read() as session:
@@ -68,20 +78,29 @@ def test_a_reports_grid_of_another_community_is_refused_and_nothing_filled_in(
 
 
 def test_a_partial_report_address_is_not_completed_from_the_home(
-    client: FlaskClient, world: World, people: People
+    client: FlaskClient, rt: Runtime, world: World, people: People
 ) -> None:
     """The reporter lives in building 3, unit 2, room 301; what they saw is at building 5."""
-    response = _post(client, world, people, "report", {"grid": world.grid, "building": "5"})
+    address = {"grid": world.grid, "building": "5"}
+    response = _post(client, world, people, "report", address, photos=_photo(rt, people.resident))
     assert _address(response) == {"grid": world.grid, "building": "5", "unit": "", "room": ""}
 
 
-def test_a_report_without_an_address_is_nowhere_yet(client: FlaskClient, world: World, people: People) -> None:
-    assert _address(_post(client, world, people, "report", ...)) == EMPTY
-    assert _address(_post(client, world, people, "report", {})) == EMPTY
+def test_a_located_report_without_an_address_is_not_at_the_home(
+    client: FlaskClient, rt: Runtime, world: World, people: People
+) -> None:
+    """Its coordinates say where it is; the address stays empty, never the reporter's home."""
+    addresses: list[Any] = [..., {}]
+    for address in addresses:
+        response = _post(client, world, people, "report", address, photos=_photo(rt, people.resident), location=SPOT)
+        assert _address(response) == EMPTY
 
 
-def test_a_report_posted_for_a_resident_is_not_at_their_home(client: FlaskClient, world: World, people: People) -> None:
-    response = _post(client, world, people, "report", {"building": "7"}, on_behalf_of=people.resident.id)
+def test_a_report_posted_for_a_resident_is_not_at_their_home(
+    client: FlaskClient, rt: Runtime, world: World, people: People
+) -> None:
+    photos = _photo(rt, people.grid_worker)
+    response = _post(client, world, people, "report", {"building": "7"}, on_behalf_of=people.resident.id, photos=photos)
     assert _address(response, client, people) == {**EMPTY, "building": "7"}
 
 

@@ -120,6 +120,7 @@ EMPTY = {
     "accept_minutes": None,
     "finish_hours": None,
     "sla_breaches": 0,
+    "merged_duplicates": 0,
     "ratings": 0,
     "satisfaction": None,
 }

@@ -108,6 +108,9 @@ BODY_TEMPLATES: dict[str, Bodies] = {
     ],
     "POST /api/v1/orders/{order_id}/release": lambda ids: [{"reason": "临时出差"}],
     "POST /api/v1/orders/{order_id}/contact": lambda ids: [{}],
+    "GET /api/v1/orders/{order_id}/duplicates": lambda ids: [None],
+    # The order is looked up first: whatever the original, a foreign caller learns nothing.
+    "POST /api/v1/orders/{order_id}/duplicate-of": lambda ids: [{"original": 1, "note": "同一问题"}],
 }
 
 #: Other object-level endpoints (not orders), each covered by its own test below.

@@ -47,7 +47,7 @@ from app.orders.queries import get_order
 from app.orders.submit import NewOrder, submit_order
 from app.orders.workflow import Action, OrderKind, OrderStatus, Party, TriageLevel
 from app.runtime import Runtime
-from tests.factories import World, make_world
+from tests.factories import World, make_photo, make_world
 from tests.unit.test_workflow import EXPECTED, EXPECTED_PARTIES
 
 S = OrderStatus
@@ -264,6 +264,9 @@ class OrderMachine(RuleBasedStateMachine):
             title="帮忙买菜",
             description="两斤青菜",
             on_behalf_of=self.actors[OWNER].user_id if poster == GRID_WORKER else None,
+            # A 随手拍 needs a photo and a place.
+            photos=(make_photo(self.rt, self.actors[poster]),) if kind is OrderKind.REPORT else (),
+            building="3" if kind is OrderKind.REPORT else None,
         )
         created = submit_order(self.rt, self.actors[poster], new)
         assert created.status == S.SUBMITTED.value
@@ -426,7 +429,13 @@ def test_a_resolved_escalation_cannot_be_disputed(rt: Runtime) -> None:
         session.flush()
         owner, secretary = load_actor(session, owner_user), load_actor(session, secretary_user)
     new = NewOrder(
-        community=world.community, category="grocery", kind=OrderKind.REPORT, title="路灯坏了", description=""
+        community=world.community,
+        category="grocery",
+        kind=OrderKind.REPORT,
+        title="路灯坏了",
+        description="",
+        building="3",
+        photos=(make_photo(rt, owner),),
     )
     oid = submit_order(rt, owner, new).id
     act(rt, secretary, oid, Action.ESCALATE, ActionInput(department="城管中队", due_hours=24))

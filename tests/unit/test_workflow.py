@@ -60,6 +60,8 @@ EXPECTED: dict[Action, dict[OrderStatus, OrderStatus]] = {
     A.RELEASE: {S.ACCEPTED: S.SUBMITTED, S.IN_SERVICE: S.SUBMITTED},
     A.EXPIRE: {S.ASSIGNED: S.SUBMITTED},
     A.CLOSE_UNRATED: {S.COMPLETED: S.CLOSED},
+    # 合并重复 (docs/api.md "随手拍"): while nobody has taken the work on.
+    A.MERGE: {S.SUBMITTED: S.CANCELLED, S.ASSIGNED: S.CANCELLED, S.POOLED: S.CANCELLED},
 }
 
 #: Targets an action may choose instead of its usual one (docs/api.md: reassign → assigned /
@@ -87,6 +89,7 @@ EXPECTED_PARTIES: dict[Action, frozenset[Party]] = {
     A.RELEASE: frozenset({Party.ASSIGNEE}),
     A.EXPIRE: frozenset({Party.SYSTEM}),
     A.CLOSE_UNRATED: frozenset({Party.SYSTEM}),
+    A.MERGE: frozenset({Party.SECRETARY, Party.GRID_WORKER}),
 }
 
 PAIRS = list(itertools.product(OrderStatus, Action))
