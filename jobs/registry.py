@@ -16,6 +16,7 @@ from jobs import (
     expire_redemptions,
     month_summary,
     privacy_retention,
+    property_surveys,
     prune_revocations,
     purge_uploads,
     sla_reminders,
@@ -25,6 +26,8 @@ from jobs import (
 RETENTION_AT = (3, 30)
 #: When the month's summary goes out on the 1st, Shanghai (hour, minute).
 MONTH_SUMMARY_AT = (9, 0)
+#: When the month's property surveys open on the 1st (and last month's are judged), Shanghai.
+PROPERTY_SURVEYS_AT = (9, 0)
 
 
 @dataclass(frozen=True)
@@ -69,4 +72,6 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("expire_redemptions", expire_redemptions.run, every_seconds=300),
         # Morning of the 1st: last month is over in Shanghai, and volunteers read it over breakfast.
         JobSpec("month_summary", month_summary.run, daily_at=MONTH_SUMMARY_AT, monthly_day=1),
+        # The 1st: last month's surveys closed (window_days <= 28), this month's open for residents.
+        JobSpec("property_surveys", property_surveys.run, daily_at=PROPERTY_SURVEYS_AT, monthly_day=1),
     ]

@@ -18,6 +18,7 @@ from miniprogram_api import (
     reports,
     service_record,
     stats,
+    surveys,
     timebank,
     uploads,
 )
@@ -46,3 +47,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(service_record.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(bot.bp)
+    app.register_blueprint(surveys.bp)

@@ -23,6 +23,8 @@ TITLES: Final[Mapping[str, str]] = {
     "reminder": "工单提醒",
     "digest": "工作日报",
     "points_changed": "积分变动提醒",
+    "survey_invite": "物业满意度测评",
+    "property_flagged": "物业测评预警",
 }
 
 
