@@ -31,7 +31,9 @@ def month_of(day: date) -> str:
 def parse_month(text: str) -> date:
     """The first day of the month ``YYYY-MM``; ValueError for anything else."""
     year, sep, month = text.partition("-")
-    if not (sep and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):  # noqa: PLR2004
+    # ASCII digits only: str.isdigit() also takes other scripts' digits, which int() reads.
+    digits = year + month
+    if not (sep and len(year) == 4 and len(month) == 2 and digits.isascii() and digits.isdigit()):  # noqa: PLR2004
         raise ValueError(f"{text!r} is not YYYY-MM")
     return date(int(year), int(month), 1)
 
