@@ -16,6 +16,7 @@ from app.surveys.models import PropertyEvaluationFlag, PropertySurvey
 from app.surveys.monthly import evaluate_month, open_surveys, run_month
 from jobs.registry import job_specs
 from jobs.scheduler import fire
+from tests.factories import make_person
 from tests.surveys.estate import Estate, answer, at, make_estate, open_month, survey_id
 
 
@@ -90,8 +91,6 @@ def test_the_first_of_the_month_opens_each_survey_once_and_invites_each_resident
 def test_a_resident_who_moves_in_later_is_invited_by_the_next_run_of_the_month(rt: Runtime) -> None:
     estate = make_estate(rt, sq1=1, sq2=0)
     open_month(rt, "2026-12")
-    from tests.factories import make_person  # noqa: PLC0415
-
     make_person(rt, "newcomer", home=(estate.world.community, estate.world.grid))
     assert open_surveys(rt, "2026-12", at("2026-12", 3)) == (0, 2)  # two surveys of SQ1, the newcomer only
     # After the window nobody is invited to a closed survey.
