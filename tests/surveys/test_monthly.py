@@ -114,10 +114,8 @@ def _month(rt: Runtime, estate: Estate, month: str, scores: tuple[int, ...], ans
 
 def _flags(rt: Runtime) -> list[tuple[int, str]]:
     with rt.db.read() as session:
-        return [
-            tuple(r)
-            for r in session.execute(sa.select(PropertyEvaluationFlag.company_id, PropertyEvaluationFlag.month))
-        ]  # type: ignore[misc]
+        rows = session.execute(sa.select(PropertyEvaluationFlag.company_id, PropertyEvaluationFlag.month))
+        return [(company_id, month) for company_id, month in rows]
 
 
 def _flag_notices(rt: Runtime) -> list[tuple[int, str]]:
