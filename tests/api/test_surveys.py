@@ -17,6 +17,7 @@ from app.identity.roles import Role
 from app.runtime import Runtime
 from app.surveys.models import SurveyAnswer, SurveyResponse
 from app.surveys.monthly import evaluate_month
+from tests.api.test_statement_counts import counting
 from tests.factories import Person, make_person
 from tests.surveys.estate import Estate, answer, at, dispatched_order, make_estate, open_month, survey_id
 
@@ -265,3 +266,23 @@ def test_the_street_lists_its_flags_with_both_months(rt: Runtime, client: FlaskC
     # The community's view of the same month says it was below too.
     result = client.get(f"{URL}?area=JD1&month=2026-11", headers=admin.headers).get_json()
     assert result["companies"][0]["totals"]["below"] is True
+
+
+def test_results_cost_the_same_statements_for_few_and_many_answers(rt: Runtime, client: FlaskClient) -> None:
+    estate = make_estate(rt, sq1=6, sq2=0)
+    admin = estate.street_admin.logged_in(client)
+    open_month(rt, "2026-11")
+
+    def cost() -> int:
+        with counting(rt) as statements:
+            response = client.get(f"{URL}?area=JD1&month=2026-11", headers=admin.headers)
+        assert response.status_code == 200
+        return len(statements)
+
+    answer(rt, estate.sq1[0], survey_id(rt, estate.sunny, "SQ1", "2026-11"), (4, 4, 4, 4, 4), "2026-11")
+    few = cost()
+    for resident in estate.sq1[1:]:
+        for company in (estate.sunny, estate.anju):
+            answer(rt, resident, survey_id(rt, company, "SQ1", "2026-11"), (2, 3, 4, 5, 1), "2026-11")
+    dispatched_order(rt, estate, at("2026-11", 5), company=estate.sunny, rating=5)
+    assert cost() == few
