@@ -23,7 +23,7 @@ from app.areas.models import Area, AreaKind
 from app.core.clock import shanghai_today
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
-from app.notify.models import Channel
+from app.notify.models import Channel, Notification
 from app.notify.outbox import notify_user
 from app.property.models import PropertyCompany, PropertyCompanyCommunity
 from app.runtime import Runtime
@@ -112,10 +112,21 @@ def open_surveys(rt: Runtime, month: str, now: datetime) -> tuple[int, int]:
 def _invite_residents(
     rt: Runtime, *, survey_id: int, company_id: int, community_id: int, month: str, closes_at: datetime, now: datetime
 ) -> int:
+    prefix = f"survey_invite:{survey_id}:user:"
+    # Those told already are left out in SQL, by the inbox's unique dedupe key (an index lookup
+    # each): a re-run then costs one statement, not a failed insert per resident. The key is still
+    # what guarantees "once", should two runs overlap.
+    told = (
+        sa.select(Notification.id)
+        .where(Notification.dedupe_key == sa.literal(prefix) + sa.cast(Household.user_id, sa.String()))
+        .exists()
+    )
     with rt.db.read() as session:
         user_ids = list(
             session.scalars(
-                sa.select(Household.user_id).where(Household.community_id == community_id).order_by(Household.user_id)
+                sa.select(Household.user_id)
+                .where(Household.community_id == community_id, ~told)
+                .order_by(Household.user_id)
             )
         )
         company = session.get_one(PropertyCompany, company_id).name
@@ -132,7 +143,7 @@ def _invite_residents(
                     user=user,
                     template_key=INVITE_KEY,
                     rendered=rendered,
-                    dedupe_key=f"survey_invite:{survey_id}:user:{user.id}",
+                    dedupe_key=f"{prefix}{user.id}",
                     channel=Channel.SUBSCRIBE,
                     now=now,
                 )
