@@ -15,6 +15,7 @@ from app.identity import models as identity
 from app.notify import models as notify
 from app.orders import models as orders
 from app.property import models as property_companies
+from app.surveys import models as surveys
 from app.timebank import ledger
 from app.timebank import models as timebank
 from app.uploads import models as uploads
@@ -36,6 +37,7 @@ __all__ = [
     "orders",
     "property_companies",
     "ratelimit",
+    "surveys",
     "timebank",
     "uploads",
     "volunteers",

@@ -401,6 +401,48 @@ def property_company_add(name: str, communities: tuple[str, ...], staff_openids:
         click.echo(f"added property company {created.id} {created.name} serving {', '.join(communities)}")
 
 
+@main.group()
+def surveys() -> None:
+    """Monthly property surveys (物业满意度测评); the job property_surveys does both on the 1st."""
+
+
+def _month_option(func: F) -> F:
+    return click.option("--month", required=True, help="the Shanghai month, YYYY-MM")(func)
+
+
+@surveys.command("open")
+@_month_option
+@_friendly_errors
+def surveys_open(month: str) -> None:
+    """Open MONTH's surveys of every company in each community it serves and invite the residents
+    (once: a second run opens and tells nothing more), e.g. `linli surveys open --month 2026-12`."""
+    from app.core.clock import now_utc
+    from app.surveys.monthly import open_surveys
+
+    with _runtime() as rt:
+        try:
+            opened, invited = open_surveys(rt, month, now_utc())
+        except ValueError:
+            raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from None
+        click.echo(f"opened={opened} invited={invited}")
+
+
+@surveys.command("evaluate")
+@_month_option
+@_friendly_errors
+def surveys_evaluate(month: str) -> None:
+    """Flag to the street each company below the threshold in MONTH and the month before (once)."""
+    from app.core.clock import now_utc
+    from app.surveys.monthly import evaluate_month
+
+    with _runtime() as rt:
+        try:
+            flagged = evaluate_month(rt, month, now_utc())
+        except ValueError:
+            raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from None
+        click.echo(f"flagged={flagged}")
+
+
 # -- the time bank ----------------------------------------------------------------------------------
 
 

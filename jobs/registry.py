@@ -17,6 +17,7 @@ from jobs import (
     expire_redemptions,
     month_summary,
     privacy_retention,
+    property_surveys,
     prune_revocations,
     purge_uploads,
     sla_reminders,
@@ -26,6 +27,8 @@ from jobs import (
 RETENTION_AT = (3, 30)
 #: When the month's summary goes out on the 1st, Shanghai (hour, minute).
 MONTH_SUMMARY_AT = (9, 0)
+#: When the month's property surveys open on the 1st (and last month's are judged), Shanghai.
+PROPERTY_SURVEYS_AT = (9, 0)
 
 
 @dataclass(frozen=True)
@@ -73,4 +76,6 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         # Visits are made a lead time ahead (hours) and missed after a grace (hours): five minutes
         # late costs nothing, and a run with nothing due is two indexed queries.
         JobSpec("care_visits", care_visits.run, every_seconds=300),
+        # The 1st: last month's surveys closed (window_days <= 28), this month's open for residents.
+        JobSpec("property_surveys", property_surveys.run, daily_at=PROPERTY_SURVEYS_AT, monthly_day=1),
     ]

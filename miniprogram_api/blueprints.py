@@ -20,6 +20,7 @@ from miniprogram_api import (
     reports,
     service_record,
     stats,
+    surveys,
     timebank,
     uploads,
 )
@@ -50,3 +51,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(bot.bp)
     app.register_blueprint(care.bp)
     app.register_blueprint(opinions.bp)
+    app.register_blueprint(surveys.bp)

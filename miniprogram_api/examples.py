@@ -822,3 +822,70 @@ def _merged_report() -> dict[str, Any]:
 
 
 MERGED_REPORT: Final = _merged_report()
+# -- property surveys: 阳光物业 serves 和平社区 --------------------------------------------------------
+
+_QUESTIONS: Final = [
+    {"code": "cleaning", "label": "保洁卫生"},
+    {"code": "greening", "label": "绿化养护"},
+    {"code": "security", "label": "秩序安保"},
+    {"code": "repairs", "label": "维修响应"},
+    {"code": "attitude", "label": "服务态度"},
+]
+_COMPANY: Final = {"id": 3, "name": "阳光物业"}
+MY_SURVEYS: Final = {
+    "items": [
+        {
+            "id": 12,
+            "month": "2026-12",
+            "company": _COMPANY,
+            "community": "SQ001",
+            "community_name": "和平社区",
+            "opened_at": "2026-12-01T09:00:00+08:00",
+            "closes_at": "2026-12-15T09:00:00+08:00",
+            "answered": False,
+            "questions": _QUESTIONS,
+        }
+    ]
+}
+SURVEY_RESPONSE: Final = {
+    "response": {
+        "id": 88,
+        "survey_id": 12,
+        "scores": {"cleaning": 5, "greening": 4, "security": 4, "repairs": 3, "attitude": 5},
+        "comment": "电梯修得慢",
+        "created_at": _AT,
+    }
+}
+_EVALUATION: Final = {
+    "surveys": 1,
+    "responses": 20,
+    "means": {"cleaning": 4.5, "greening": 4.0, "security": 4.25, "repairs": 3.5, "attitude": 4.75},
+    "survey_score": 80.0,
+    "orders": {"dispatched": 4, "completed": 3, "ratings": 2, "completion_rate": 0.75, "mean_rating": 4.0},
+    "order_score": 75.0,
+    "score": 79.0,
+    "enough": True,
+    "below": True,
+}
+PROPERTY_EVALUATIONS: Final = {
+    "area": "SQ001",
+    "month": "2026-12",
+    "threshold": 80.0,
+    "min_responses": 5,
+    "questions": _QUESTIONS,
+    "companies": [
+        {"company": _COMPANY, "totals": _EVALUATION, "by_community": [{"community": "SQ001", **_EVALUATION}]}
+    ],
+}
+PROPERTY_FLAGS: Final = {
+    "items": [
+        {
+            "id": 1,
+            "street": "JD001",
+            "month": "2026-12",
+            "company": _COMPANY,
+            "evidence": {"2026-11": {**_EVALUATION, "score": 78.5}, "2026-12": _EVALUATION},
+            "created_at": "2027-01-01T09:00:03+08:00",
+        }
+    ]
+}

@@ -636,3 +636,39 @@ class DuplicateOfIn(Body):
 
     original: DbId
     note: Note = ""
+
+
+# -- property surveys (miniprogram_api/surveys.py) -----------------------------------------------
+
+#: A survey score: an integer 1–5, never "5" or 4.5 (a slider sends a number).
+SurveyScore = Annotated[StrictInt, Field(ge=1, le=5)]
+#: The month evaluated, as the survey rows hold it.
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+
+
+class SurveyScores(Body):
+    """One score per question of app/surveys/questions.py (a test keeps the fields equal)."""
+
+    cleaning: SurveyScore = Field(description="保洁卫生")
+    greening: SurveyScore = Field(description="绿化养护")
+    security: SurveyScore = Field(description="秩序安保")
+    repairs: SurveyScore = Field(description="维修响应")
+    attitude: SurveyScore = Field(description="服务态度")
+
+
+class SurveyResponseIn(Body):
+    model_config = _example(
+        {"scores": {"cleaning": 5, "greening": 4, "security": 4, "repairs": 3, "attitude": 5}, "comment": "电梯修得慢"}
+    )
+
+    scores: SurveyScores
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class EvaluationQuery(Body):
+    area: AreaCode = Field(description="社区（社区书记）或街道（街道管理员）的编码")
+    month: Month = Field(description="测评月份 YYYY-MM（上海时间）")
+
+
+class StreetQuery(Body):
+    area: AreaCode = Field(description="街道编码（该街道的管理员）")

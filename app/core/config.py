@@ -167,6 +167,10 @@ TEMPLATE_KEYS = (
     "points_changed",
     # A care visit not completed in time (app.care.visits): to the community's secretaries.
     "care_missed",
+    # The month's property survey, to residents (app.surveys.texts).
+    "survey_invite",
+    # A property company flagged to the street (黑名单候选), to its street admins.
+    "property_flagged",
 )
 
 
@@ -330,6 +334,17 @@ class ExportsSection(_Section):
     max_rows: int = Field(default=20_000, ge=1, le=1_000_000)
 
 
+class SurveysSection(_Section):
+    """The monthly property surveys (app/surveys): how long they stay open and how they are judged."""
+
+    #: Days a month's survey takes answers after it opens on the 1st.
+    window_days: int = Field(default=14, ge=1, le=28)
+    #: A company scoring under this (0–100) with enough answers is below the mark that month.
+    threshold: float = Field(default=80, ge=0, le=100)
+    #: Fewer responses than this: the month is "not enough answers", never counted against anyone.
+    min_responses: int = Field(default=5, ge=1)
+
+
 class EarningRule(_Section):
     """How an order of one category earns points (app/timebank/rules.py); every key optional in a
     ``[timebank.categories.<code>]`` override, the rest taken from ``[timebank]``."""
@@ -463,6 +478,7 @@ class Settings(_Section):
     timebank: TimebankSection = TimebankSection()
     metrics: MetricsSection = MetricsSection()
     care: CareSection = CareSection()
+    surveys: SurveysSection = SurveysSection()
 
     @model_validator(mode="after")
     def _limits_storage_fits(self) -> Settings:

@@ -24,6 +24,8 @@ TITLES: Final[Mapping[str, str]] = {
     "digest": "工作日报",
     "points_changed": "积分变动提醒",
     "care_missed": "关爱探访未按时完成",
+    "survey_invite": "物业满意度测评",
+    "property_flagged": "物业测评预警",
 }
 
 

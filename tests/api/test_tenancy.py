@@ -138,6 +138,8 @@ OTHER_OBJECT_OPERATIONS = {
     # 民情收集: tests/api/test_opinions.py (another community's visit is a 404, nothing written).
     "GET /api/v1/opinion-visits/{visit_id}",
     "POST /api/v1/opinion-visits/{visit_id}/items/{n}/order",
+    # Another community's survey answers 404 like an unknown one: tests/api/test_surveys.py.
+    "POST /api/v1/surveys/{survey_id}/responses",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.

@@ -111,8 +111,11 @@ def enum_columns() -> dict[tuple[str, str], list[str]]:
     }
 
 
-#: CHECK constraints that guard a value rather than list an enum's: a reward's price and stock.
-VALUE_CHECKS = frozenset({"ck_rewards_points_positive", "ck_rewards_stock_not_negative"})
+#: CHECK constraints that guard a value rather than list an enum's: a reward's price and stock, a
+#: survey answer's score.
+VALUE_CHECKS = frozenset(
+    {"ck_rewards_points_positive", "ck_rewards_stock_not_negative", "ck_survey_answers_score_range"}
+)
 
 
 def test_every_enum_check_lists_exactly_the_enums_values(connection: sa.Connection) -> None:

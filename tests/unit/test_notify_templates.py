@@ -22,9 +22,9 @@ def test_every_template_key_has_a_chinese_title() -> None:
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in title) for title in TITLES.values())
 
 
-#: Keys whose messages are not the order texts': the digest's own, the time bank's and the care
-#: alert's (below).
-NOT_ORDER_TEXTS = {"digest", "points_changed", "care_missed"}
+#: Keys whose messages are not the order texts': the digest's own, the time bank's, the care
+#: alert's and the surveys' (below).
+NOT_ORDER_TEXTS = {"digest", "points_changed", "care_missed", "survey_invite", "property_flagged"}
 
 
 @pytest.mark.parametrize("key", [key for key in TEMPLATE_KEYS if key not in NOT_ORDER_TEXTS])
