@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,12 +41,12 @@ def _healthz_count(text: str) -> float:
 
 def _one_worker(counter_file: Path, tmp_path: Path) -> float:
     """What a per-process registry in that worker would have shown: its own file alone."""
-    alone = tmp_path / f"alone-{counter_file.stem}"
-    alone.mkdir()
-    shutil.copy(counter_file, alone)
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]
-    return _healthz_count(generate_latest(registry).decode())
+    # A directory of its own each time: the test asks again after every round of requests.
+    with tempfile.TemporaryDirectory(dir=tmp_path) as alone:
+        shutil.copy(counter_file, alone)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=alone)  # type: ignore[no-untyped-call]
+        return _healthz_count(generate_latest(registry).decode())
 
 
 def test_metrics_add_up_across_gunicorn_workers(tmp_path: Path) -> None:
