@@ -203,6 +203,7 @@ def send_subscribe_message() -> Response:
     msgid = sim_state().record(
         {
             "kind": "subscribe",
+            "channel": "subscribe",
             "appid": appid,
             "touser": touser,
             "template_id": template_id,
@@ -263,6 +264,7 @@ def send_template_message() -> Response:
         raise WeChatError(43004, "require subscribe")
     message = {
         "kind": "template",
+        "channel": "template",
         "appid": appid,
         "touser": touser,
         "template_id": template_id,
@@ -289,7 +291,16 @@ def send_custom_message() -> Response:
     # A `refuse-` user stands for one who has not written in the last 48 hours.
     if touser.startswith(_REFUSING_USER_PREFIX):
         raise WeChatError(45015, "response out of time limit or subscription is canceled")
-    sim_state().record({"kind": "custom", "appid": appid, "touser": touser, "msgtype": msgtype, "data": body[msgtype]})
+    sim_state().record(
+        {
+            "kind": "custom",
+            "channel": "customer_service",
+            "appid": appid,
+            "touser": touser,
+            "msgtype": msgtype,
+            "data": body[msgtype],
+        }
+    )
     return _ok()
 
 
@@ -334,7 +345,7 @@ def wecom_webhook() -> Response:
     # The limits count UTF-8 bytes, so 700 Chinese characters already exceed a text message.
     if len(content.encode("utf-8")) > _WECOM_LIMITS[msgtype]:
         raise WeChatError(40058, "content exceed max length")
-    message = {"kind": "wecom", "touser": f"wecom:{key}", "msgtype": msgtype, "data": payload}
+    message = {"kind": "wecom", "channel": "wecom", "touser": f"wecom:{key}", "msgtype": msgtype, "data": payload}
     if not sim_state().record_webhook(key, message):
         raise WeChatError(45009, "api freq out of limit")
     return _ok()

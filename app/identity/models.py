@@ -30,6 +30,9 @@ class User(Base):
     oa_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     #: Cleared when they unfollow the Official Account: no template messages then.
     oa_following: Mapped[bool] = mapped_column(default=False)
+    #: When WeChat reported that they block this account's template messages (a receipt of
+    #: ``failed:user block``): no template messages then; cleared when they follow again.
+    oa_blocked_at: Mapped[datetime | None]
     #: Full number; only shown masked except to those the privacy rules allow (app/orders/access.py).
     phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     #: When the community's secretary imported this person (app/community/imports); None otherwise.

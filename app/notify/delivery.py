@@ -133,6 +133,8 @@ def _send(rt: Runtime, message: _Claimed) -> WeChatError | None:
                 # WeChat drops a repeat of this id: a resend after a crash is not shown twice.
                 client_msg_id=f"linli-{message.id}",
             )
+        elif message.channel is Channel.CUSTOMER_SERVICE:
+            rt.wechat.send_customer_service_text(message.recipient, str(payload["text"]))
         else:
             rt.wechat.send_robot_message(message.recipient, payload)
     except WeChatError as exc:

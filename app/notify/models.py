@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.columns import ID_TYPE, created_at, fk, intpk
@@ -18,6 +19,7 @@ class Channel(StrEnum):
     SUBSCRIBE = "subscribe"  # mini-program subscribe message (订阅消息), needs a one-time grant
     TEMPLATE = "template"  # Official Account template message, to followers
     WECOM = "wecom"  # WeCom group robot of a community's work group
+    CUSTOMER_SERVICE = "customer_service"  # Official Account 客服消息: a bot reply that missed its 5 s
 
 
 class DeliveryStatus(StrEnum):
@@ -28,6 +30,18 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"  # never to be sent: no grant, user refused, not a follower
 
 
+#: Not yet final: a later message to the same queue key waits for these.
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+OPEN_SQL = "status IN ('pending', 'sending')"
+
+
+def _default_queue_key(context: DefaultExecutionContext) -> str:
+    """A row inserted without a queue key queues behind its recipient's other messages."""
+    values = context.get_current_parameters()
+    user_id = values.get("recipient_user_id")
+    return f"user:{user_id}" if user_id is not None else f"robot:{values.get('recipient', '')}"
+
+
 class OutboxMessage(Base):
     """One message to push, written in the transaction of the change that causes it."""
 
@@ -35,15 +49,37 @@ class OutboxMessage(Base):
     __table_args__ = (
         # The delivery worker's scan: due pending rows, and expired leases, oldest first.
         sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        # Per-recipient order: "is an earlier message to this person still open?" reads only the
+        # open rows of one queue key, however large the table of delivered ones grows.
+        sa.Index(
+            "ix_outbox_messages_open_queue_key_id",
+            "queue_key",
+            "id",
+            postgresql_where=sa.text(OPEN_SQL),
+            sqlite_where=sa.text(OPEN_SQL),
+        ),
+        # Receipts (TEMPLATESENDJOBFINISH) name the message by WeChat's msgid.
+        sa.Index(
+            "ix_outbox_messages_wechat_msgid",
+            "wechat_msgid",
+            postgresql_where=sa.text("wechat_msgid IS NOT NULL"),
+            sqlite_where=sa.text("wechat_msgid IS NOT NULL"),
+        ),
     )
 
     id: Mapped[intpk]
     #: One logical message, one row: the same reminder is never queued twice.
     dedupe_key: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    #: The channel being tried now, or the one that delivered (or was tried last).
     channel: Mapped[Channel]
+    #: The channels still to try, this one first (config ``[notify.chains]``, as it was at queueing).
+    chain: Mapped[list[str]] = mapped_column(sa.JSON(), default=list)
+    #: One queue per recipient ("user:<id>", "robot:<key>"): its messages go out in id order.
+    queue_key: Mapped[str] = mapped_column(sa.String(160), default=_default_queue_key)
     template_key: Mapped[str] = mapped_column(sa.String(32))
     recipient_user_id: Mapped[int | None] = fk("users.id", ondelete="SET NULL", nullable=True)
-    #: The openid (subscribe / template) or the robot key (WeCom) at the time of queueing.
+    #: The address on ``channel``: the openid (subscribe, template, customer service) or the robot
+    #: key (WeCom), resolved when the channel is chosen.
     recipient: Mapped[str] = mapped_column(sa.String(128))
     #: Exactly what goes to WeChat: data, page/url, or the robot body.
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
@@ -54,6 +90,13 @@ class OutboxMessage(Base):
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(sa.Text(), default="")
     sent_at: Mapped[datetime | None]
+    #: Each channel tried, in order: ``{"channel", "outcome", "detail", "at"}`` (outcome: sent,
+    #: skipped, failed, deferred).
+    trail: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON(), default=list)
+    #: WeChat's msgid of a sent template message, to match its delivery receipt.
+    wechat_msgid: Mapped[str | None] = mapped_column(sa.String(64))
+    #: TEMPLATESENDJOBFINISH's ``Status`` (success, failed:user block, failed:system failed).
+    receipt: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[created_at]
 
 

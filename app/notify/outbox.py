@@ -36,6 +36,41 @@ def _insert_once(session: Session, model: type[Notification] | type[OutboxMessag
     return session.execute(statement).scalar() is not None
 
 
+def user_queue(user_id: int) -> str:
+    """The queue of one person's messages: delivered in the order they were queued."""
+    return f"user:{user_id}"
+
+
+def robot_queue(key: str) -> str:
+    return f"robot:{key}"
+
+
+def queue_customer_service_text(
+    session: Session, *, user_id: int | None, oa_openid: str, text: str, dedupe_key: str, now: datetime | None = None
+) -> bool:
+    """Queue a customer-service text (客服消息) to an Official Account follower: a bot reply that
+    missed WeChat's 5 s window goes out this way, within the 48 h WeChat allows after their
+    message. False if queued before (same dedupe key)."""
+    now = now or now_utc()
+    return _insert_once(
+        session,
+        OutboxMessage,
+        dedupe_key=f"{dedupe_key}:{Channel.CUSTOMER_SERVICE.value}",
+        channel=Channel.CUSTOMER_SERVICE,
+        chain=[Channel.CUSTOMER_SERVICE.value],
+        # In the follower's queue when we know who they are, so it keeps its place among their
+        # other messages; an unbound follower's replies queue by their openid.
+        queue_key=user_queue(user_id) if user_id is not None else f"oa:{oa_openid}",
+        template_key="bot_reply",
+        recipient_user_id=user_id,
+        recipient=oa_openid,
+        payload={"text": text},
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 def _take_grant(session: Session, user_id: int, template_key: str) -> bool:
     # Conditional decrement: two sends can never spend one grant.
     taken = session.execute(
@@ -109,6 +144,8 @@ def notify_user(
         OutboxMessage,
         dedupe_key=f"{dedupe_key}:{channel.value}",
         channel=channel,
+        chain=[channel.value],
+        queue_key=user_queue(user.id),
         template_key=template_key,
         recipient_user_id=user.id,
         recipient=recipient,
@@ -137,6 +174,8 @@ def queue_robot_message(
         OutboxMessage,
         dedupe_key=f"{dedupe_key}:{Channel.WECOM.value}",
         channel=Channel.WECOM,
+        chain=[Channel.WECOM.value],
+        queue_key=robot_queue(community.wecom_robot_key),
         template_key=template_key,
         recipient_user_id=None,
         recipient=community.wecom_robot_key,

@@ -237,7 +237,7 @@ class WeChatClientGateway:
         url: str | None = None,
         page: str | None = None,
         client_msg_id: str | None = None,
-    ) -> None:
+    ) -> str | None:
         """template/send with WeChat's own duplicate guard (``client_msg_id``) when given; ``page``
         opens that page of our mini-program when the message is tapped."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": dict(data)}
@@ -247,10 +247,20 @@ class WeChatClientGateway:
             body["miniprogram"] = {"appid": self.miniprogram.appid, "pagepath": page}
         if client_msg_id:
             body["client_msg_id"] = client_msg_id
-        self._call(
+        result = self._call(
             self.official_account,
             "template_send",
             lambda: self.official_account.post("message/template/send", data=body),
+        )
+        msgid = result.get("msgid")
+        return str(msgid) if msgid is not None else None
+
+    def send_customer_service_text(self, openid: str, text: str) -> None:
+        """message/custom/send, text only (wechatpy's ``send_text``); 45015 outside the 48 h."""
+        self._call(
+            self.official_account,
+            "custom_send",
+            lambda: self.official_account.message.send_text(openid, text),
         )
 
     # -- WeCom group robot (not in wechatpy) ----------------------------------------------------

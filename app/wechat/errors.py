@@ -18,7 +18,8 @@ class WeChatUnavailableError(WeChatError):
 
 
 class WeChatRecipientError(WeChatError):
-    """The recipient refused or cannot receive (43101, 43004, 40003): skip, never retry."""
+    """The recipient refused or cannot receive (43101 no grant, 43004 not following, 40003 bad
+    openid, 45015 no message from them in 48 h): skip, never retry."""
 
 
 class WeChatPayloadError(WeChatError):
@@ -34,7 +35,7 @@ class WeChatRejectedError(WeChatError):
 
 
 UNAVAILABLE_CODES = frozenset({-1})
-RECIPIENT_CODES = frozenset({43101, 43004, 40003})
+RECIPIENT_CODES = frozenset({43101, 43004, 40003, 45015})
 PAYLOAD_CODES = frozenset({47003, 40037, 41030, 44002, 47001})
 QUOTA_CODES = frozenset({45009, 45011, 45047})
 #: Access-token problems: refresh the token and retry once (never wechatpy's unbounded recursion).

@@ -61,8 +61,13 @@ class WeChatGateway(Protocol):
         url: str | None = None,
         page: str | None = None,
         client_msg_id: str | None = None,
-    ) -> None:
-        """An Official Account template message to a follower; ``page`` opens the mini-program."""
+    ) -> str | None:
+        """An Official Account template message to a follower; ``page`` opens the mini-program.
+        Answers WeChat's msgid, which its delivery receipt (TEMPLATESENDJOBFINISH) names."""
+        ...
+
+    def send_customer_service_text(self, openid: str, text: str) -> None:
+        """A customer-service text (客服消息) to a follower who wrote in the last 48 hours."""
         ...
 
     def send_robot_message(self, key: str, payload: Mapping[str, Any]) -> None:
