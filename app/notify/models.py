@@ -37,7 +37,7 @@ OPEN_SQL = "status IN ('pending', 'sending')"
 
 def _default_queue_key(context: DefaultExecutionContext) -> str:
     """A row inserted without a queue key queues behind its recipient's other messages."""
-    values = context.get_current_parameters()
+    values = context.get_current_parameters()  # type: ignore[no-untyped-call]
     user_id = values.get("recipient_user_id")
     return f"user:{user_id}" if user_id is not None else f"robot:{values.get('recipient', '')}"
 
