@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.config import Settings
@@ -29,6 +30,9 @@ class Runtime:
     photo_links: PhotoLinkSigner
     #: Counted in Redis or the database, so every process sees the same counts.
     rate_limits: RateLimits
+    #: Set when the process is asked to stop (SIGTERM in `linli jobs`): long-running work finishes
+    #: what it holds and gives the rest back (the outbox delivery does).
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 def _signing_key(settings: Settings) -> str:

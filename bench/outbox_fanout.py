@@ -64,8 +64,9 @@ from bench_common import bench_settings, fresh_database
 from app.core.clock import now_utc
 from app.core.migrate import upgrade
 from app.identity.models import User
+from app.notify.chains import Addressee
 from app.notify.delivery import SEND_THREADS, DeliveryReport, deliver_batch, deliver_due
-from app.notify.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant
+from app.notify.models import DeliveryStatus, OutboxMessage, SubscriptionGrant
 from app.notify.outbox import notify_user
 from app.orders.texts import OrderFacts, render
 from app.runtime import Runtime, build_runtime
@@ -228,7 +229,7 @@ def enqueue(rt: Runtime, phase: Phase, users: list[tuple[int, str]], chunk: int)
                     template_key=TEMPLATE_KEY,
                     rendered=render(TEMPLATE_KEY, facts),
                     dedupe_key=f"bench:{message_id}",
-                    channel=Channel.SUBSCRIBE,
+                    addressee=Addressee.MEMBER,
                     now=now,
                 )
                 phase.expected[message_id] = openid

@@ -156,13 +156,20 @@ def jobs() -> None:
     from jobs.scheduler import run_forever
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with _runtime() as rt:
+
+        def stopping(*_: object) -> None:
+            # Work in hand ends early (the outbox gives back what it has not sent), then the
+            # scheduler waits for it and the process exits.
+            rt.stopping.set()
+            stop.set()
+
+        signal.signal(signal.SIGTERM, stopping)
         click.echo("Linli jobs running; Ctrl+C to stop.")
         try:
             run_forever(rt, stop)
         except KeyboardInterrupt:
-            stop.set()
+            stopping()
 
 
 @main.command()

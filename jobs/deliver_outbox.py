@@ -16,5 +16,6 @@ def run(rt: Runtime, now: datetime | None = None) -> str:
             OUTBOX_DELIVERIES.labels(outcome).inc(count)
     return (
         f"claimed={report.claimed} sent={report.sent} retried={report.retried} skipped={report.skipped} "
+        f"rerouted={report.rerouted} "
         f"dead={report.dead} deferred={report.deferred}"
     )

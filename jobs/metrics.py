@@ -48,7 +48,7 @@ OUTBOX_DELIVERIES = Counter(
     registry=REGISTRY,
 )
 #: The outcomes of a delivery run (``DeliveryReport``'s counts), each a label of OUTBOX_DELIVERIES.
-OUTBOX_OUTCOMES = ("sent", "retried", "skipped", "dead", "deferred")
+OUTBOX_OUTCOMES = ("sent", "retried", "skipped", "rerouted", "dead", "deferred")
 
 for _outcome in OUTBOX_OUTCOMES:
     # Present at 0 from the start, so that rate() and "dead increased" alerts work from the first scrape.

@@ -33,7 +33,7 @@ from app.identity.actor import actor_by_id
 from app.identity.models import User
 from app.identity.roles import Role
 from app.identity.staff import community_staff
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.notify.outbox import notify_user
 from app.orders.actions import dispatch_in
 from app.orders.models import Order
@@ -185,7 +185,7 @@ def _alert_missed(rt: Runtime, visit_id: int, now: datetime) -> str:
                 template_key=MISSED_KEY,
                 rendered=rendered,
                 dedupe_key=f"care_missed:{visit.id}:{secretary.id}",
-                channel=Channel.TEMPLATE,
+                addressee=Addressee.STAFF,
                 order_id=order.id if order is not None else None,
                 now=now,
             )

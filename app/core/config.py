@@ -174,6 +174,15 @@ TEMPLATE_KEYS = (
 )
 
 
+ChainChannel = Literal["subscribe", "template", "wecom"]
+#: Where messages go when ``[notify.chains]`` does not say: members are in the mini-program first,
+#: staff on the Official Account, then the mini-program, then their community's WeCom group.
+DEFAULT_CHAINS: dict[str, tuple[ChainChannel, ...]] = {
+    "member": ("subscribe", "template"),
+    "staff": ("template", "subscribe", "wecom"),
+}
+
+
 class NotifySection(_Section):
     max_attempts: int = Field(default=6, ge=1, le=50)
     backoff_base_seconds: float = Field(default=30, gt=0)
@@ -187,6 +196,10 @@ class NotifySection(_Section):
     subscribe_templates: dict[str, str] = {}
     #: template key → Official Account template-message template id
     oa_templates: dict[str, str] = {}
+    #: purpose → the channels tried in order (app/notify/chains.py); the inbox is always written.
+    #: A purpose is "member" (residents, volunteers), "staff", or "<member|staff>.<template key>".
+    #: Keys not given keep their defaults.
+    chains: dict[str, list[ChainChannel]] = {}
 
     @model_validator(mode="after")
     def _known_template_keys(self) -> NotifySection:
@@ -195,6 +208,20 @@ class NotifySection(_Section):
             if unknown:
                 raise ValueError(f"unknown template keys {unknown}; known: {list(TEMPLATE_KEYS)}")
         return self
+
+    @field_validator("chains", mode="after")
+    @classmethod
+    def _chains(cls, chains: dict[str, list[ChainChannel]]) -> dict[str, list[ChainChannel]]:
+        for purpose, channels in chains.items():
+            addressee, _, template_key = purpose.partition(".")
+            if addressee not in DEFAULT_CHAINS or (template_key and template_key not in TEMPLATE_KEYS):
+                raise ValueError(
+                    f"unknown purpose {purpose!r} in notify.chains: "
+                    "'member', 'staff' or '<member|staff>.<template key>'"
+                )
+            if len(set(channels)) != len(channels):
+                raise ValueError(f"notify.chains.{purpose} names a channel twice")
+        return {**{k: list(v) for k, v in DEFAULT_CHAINS.items()}, **chains}
 
 
 class RedemptionsSection(_Section):

@@ -1,28 +1,45 @@
-"""Deliver the outbox: claim a batch, send it outside any transaction, record each outcome.
+"""Deliver the outbox: claim a batch, choose each message's channel, send outside any transaction,
+record every outcome.
 
-- Claiming takes rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several job processes
+- **Order per recipient.** A message is claimed only when no earlier message of its queue key
+  (one person, one robot) is still open: pending, backing off or in flight. So messages to one
+  person arrive in the order they were queued, across any number of job processes, while
+  different people's go out side by side.
+- **Claiming** takes rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several job processes
   share the work; SQLite has no such clause (SQLAlchemy drops it) but serialises writers, and the
-  ``sending`` state with ``locked_until`` is the lease on both.
-- A process killed mid-batch leaves its rows in ``sending``; when the lease runs out another
-  worker takes them again. So a crash can duplicate the batch in flight, never lose a message.
-- Outcomes: sent; skipped (the recipient refused or has no grant; 43101 also clears the grant);
-  dead at once for payload bugs (logged loudly); quota backs off the whole channel; anything else
-  is retried with exponential backoff and full jitter, up to ``notify.max_attempts``.
+  ``sending`` state with ``locked_until`` is the lease on both. A process killed mid-batch leaves
+  its rows in ``sending``; when the lease runs out another worker takes them again: a crash can
+  duplicate the batch in flight, never lose a message.
+- **The channel** is chosen when the message is claimed, by walking its chain
+  (app/notify/chains.py) with the person as they are then: a grant left, following and bound, a
+  robot for their community. A subscribe grant is spent at that moment, once per message.
+- **Outcomes**: sent; a refusal by the recipient (43101, 43004, 45015, 40003) skips that channel and
+  the message moves on to the next one at once (the same run takes it up again); with no channel
+  left the inbox is all there is (skipped). Payload bugs are dead at once (logged loudly); quota
+  backs off the whole channel; anything else is retried with exponential backoff and full
+  jitter, up to ``notify.max_attempts``.
+- **Stopping** (``Runtime.stopping``, set on SIGTERM): sends in flight finish and are recorded;
+  the rest of the batch goes back to the queue untouched, and no further batch is claimed.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from app.areas.models import Area
 from app.core.clock import now_utc
 from app.core.config import NotifySection
+from app.identity.models import User
+from app.notify.chains import Reach, Route, choose, trail_entry
 from app.notify.models import Channel, ChannelPause, DeliveryStatus, OutboxMessage, SubscriptionGrant
 from app.runtime import Runtime
 from app.wechat.errors import WeChatError, WeChatPayloadError, WeChatQuotaError, WeChatRecipientError
@@ -32,6 +49,10 @@ log = logging.getLogger(__name__)
 #: Parallel sends per batch: delivery waits on WeChat, not on the CPU.
 SEND_THREADS = 8
 WECOM_WINDOW = timedelta(seconds=60)
+_TABLE = sa.Table("outbox_messages", OutboxMessage.metadata)  # the mapped table, for Core executemany
+#: The order a message is about, by table name: notify sits below orders in the layers
+#: (pyproject's import contracts), and the robot of the order's community is all it needs.
+_ORDERS = sa.table("orders", sa.column("id"), sa.column("community_id"))
 
 
 @dataclass
@@ -41,9 +62,10 @@ class DeliveryReport:
     claimed: int = 0
     sent: int = 0
     retried: int = 0
-    skipped: int = 0
+    skipped: int = 0  # no channel could reach the person: the inbox has it
+    rerouted: int = 0  # refused on one channel, on to the next at once
     dead: int = 0
-    deferred: int = 0  # put back untouched: channel paused or robot over its per-minute limit
+    deferred: int = 0  # put back untouched: channel paused, robot over its per-minute limit, stopping
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DeliveryReport) -> None:
@@ -51,6 +73,7 @@ class DeliveryReport:
         self.sent += other.sent
         self.retried += other.retried
         self.skipped += other.skipped
+        self.rerouted += other.rerouted
         self.dead += other.dead
         self.deferred += other.deferred
         self.errors.extend(other.errors)
@@ -59,12 +82,15 @@ class DeliveryReport:
 @dataclass(frozen=True)
 class _Claimed:
     id: int
-    channel: Channel
+    route: Route
     template_key: str
-    recipient: str
     recipient_user_id: int | None
-    payload: dict[str, object]
+    #: What goes to WeChat on this route (built at claim time; the row keeps the stored payload).
+    body: dict[str, Any]
     attempts: int
+    #: The chain from this route's channel on.
+    chain: list[Channel]
+    trail: list[dict[str, str]]
 
 
 def backoff_delay(cfg: NotifySection, attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -73,77 +99,126 @@ def backoff_delay(cfg: NotifySection, attempts: int, rng: random.Random | None =
     return timedelta(seconds=(rng or random).uniform(0, ceiling))
 
 
-def claim_batch(rt: Runtime, now: datetime, limit: int) -> list[_Claimed]:
-    """Take up to ``limit`` due messages for this worker until the lease runs out."""
-    cfg = rt.settings.notify
-    with rt.db.write() as session:
-        paused = list(session.scalars(sa.select(ChannelPause.channel).where(ChannelPause.paused_until > now)))
-        due = sa.or_(
-            sa.and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-            sa.and_(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.locked_until < now),
+def _due_heads(now: datetime, paused: list[Channel], limit: int) -> sa.Select[Any]:
+    """Due messages that are first in their queue, oldest first, locked for this worker."""
+    due = sa.or_(
+        sa.and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        sa.and_(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.locked_until < now),
+    )
+    earlier = aliased(OutboxMessage)
+    # Literal statuses, so that both databases match the partial index of open rows
+    # (ix_outbox_messages_open_queue_key_id) to this subquery.
+    open_earlier = (
+        sa.select(earlier.id)
+        .where(
+            earlier.queue_key == OutboxMessage.queue_key,
+            earlier.id < OutboxMessage.id,
+            earlier.status.in_([sa.literal_column("'pending'"), sa.literal_column("'sending'")]),
         )
-        query = sa.select(OutboxMessage).where(due)
-        if paused:
-            query = query.where(OutboxMessage.channel.not_in(paused))
-        rows = session.scalars(query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
-        if not rows:
-            return []
-        session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id.in_([row.id for row in rows]))
-            .values(
-                status=DeliveryStatus.SENDING,
-                locked_until=now + timedelta(seconds=cfg.lease_seconds),
-                attempts=OutboxMessage.attempts + 1,
+        .exists()
+    )
+    query = sa.select(OutboxMessage).where(due, ~open_earlier)
+    if paused:
+        query = query.where(OutboxMessage.channel.not_in(paused))
+    return query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True, of=OutboxMessage)
+
+
+@dataclass
+class _People:
+    """What the claimed batch's recipients have, read in three statements for the whole batch."""
+
+    users: dict[int, Any]
+    grants: set[tuple[int, str]]
+    robots: dict[int, str]
+
+    @classmethod
+    def of(cls, session: Session, rows: list[OutboxMessage]) -> _People:
+        user_ids = {row.recipient_user_id for row in rows if row.recipient_user_id is not None}
+        users: dict[int, Any] = {}
+        grants: set[tuple[int, str]] = set()
+        if user_ids:
+            users = {
+                row.id: row
+                for row in session.execute(
+                    sa.select(
+                        User.id,
+                        User.openid,
+                        User.nickname,
+                        User.oa_openid,
+                        User.oa_following,
+                        User.oa_blocked_at,
+                        User.deleted_at,
+                    ).where(User.id.in_(user_ids))
+                )
+            }
+            keys = {row.template_key for row in rows}
+            grants = {
+                (user_id, key)
+                for user_id, key in session.execute(
+                    sa.select(SubscriptionGrant.user_id, SubscriptionGrant.template_key).where(
+                        SubscriptionGrant.user_id.in_(user_ids),
+                        SubscriptionGrant.template_key.in_(keys),
+                        SubscriptionGrant.remaining > 0,
+                    )
+                )
+            }
+        order_ids = {row.order_id for row in rows if row.order_id is not None and Channel.WECOM.value in row.chain}
+        robots: dict[int, str] = {}
+        if order_ids:
+            robots = dict(
+                session.execute(
+                    sa.select(_ORDERS.c.id, Area.wecom_robot_key)
+                    .join(Area, Area.id == _ORDERS.c.community_id)
+                    .where(_ORDERS.c.id.in_(order_ids), Area.wecom_robot_key.is_not(None))
+                ).all()
             )
-            .execution_options(synchronize_session=False)
+        return cls(users, grants, robots)
+
+    def reach(self, cfg: NotifySection, row: OutboxMessage, *, grant: bool | None = None) -> Reach:
+        user = self.users.get(row.recipient_user_id) if row.recipient_user_id is not None else None
+        template_ids = {
+            Channel.SUBSCRIBE: cfg.subscribe_templates.get(row.template_key, ""),
+            Channel.TEMPLATE: cfg.oa_templates.get(row.template_key, ""),
+        }
+        robot = self.robots.get(row.order_id) if row.order_id is not None else None
+        if user is None or user.deleted_at is not None:
+            # A deleted account (or a robot's own message): no personal channel is left.
+            return Reach(robot_key=robot, template_ids=template_ids)
+        has_grant = row.grant_taken or (user.id, row.template_key) in self.grants
+        return Reach(
+            openid=user.openid,
+            grant=has_grant if grant is None else grant,
+            oa_openid=user.oa_openid,
+            following=bool(user.oa_following),
+            blocked=user.oa_blocked_at is not None,
+            robot_key=robot,
+            template_ids=template_ids,
         )
-        return [
-            _Claimed(
-                id=row.id,
-                channel=row.channel,
-                template_key=row.template_key,
-                recipient=row.recipient,
-                recipient_user_id=row.recipient_user_id,
-                payload=dict(row.payload),
-                attempts=row.attempts + 1,
-            )
-            for row in rows
-        ]
 
 
-def _send(rt: Runtime, message: _Claimed) -> WeChatError | None:
-    payload = message.payload
-    data = payload.get("data") or {}
-    try:
-        if message.channel is Channel.SUBSCRIBE:
-            rt.wechat.send_subscribe_message(
-                message.recipient,
-                str(payload["template_id"]),
-                data,  # type: ignore[arg-type]
-                page=payload.get("page"),  # type: ignore[arg-type]
-                miniprogram_state=payload.get("miniprogram_state"),  # type: ignore[arg-type]
-            )
-        elif message.channel is Channel.TEMPLATE:
-            rt.wechat.send_template_message(
-                message.recipient,
-                str(payload["template_id"]),
-                data,  # type: ignore[arg-type]
-                page=payload.get("page"),  # type: ignore[arg-type]
-                # WeChat drops a repeat of this id: a resend after a crash is not shown twice.
-                client_msg_id=f"linli-{message.id}",
-            )
-        elif message.channel is Channel.CUSTOMER_SERVICE:
-            rt.wechat.send_customer_service_text(message.recipient, str(payload["text"]))
-        else:
-            rt.wechat.send_robot_message(message.recipient, payload)
-    except WeChatError as exc:
-        return exc
-    return None
+def _body(cfg: NotifySection, row: OutboxMessage, route: Route, nickname: str) -> dict[str, Any]:
+    """What goes to WeChat for ``row`` on ``route``."""
+    stored = dict(row.payload)
+    if route.channel is Channel.SUBSCRIBE:
+        return {
+            "template_id": route.template_id,
+            "data": stored.get("data") or {},
+            "page": stored.get("page"),
+            "miniprogram_state": cfg.miniprogram_state,
+        }
+    if route.channel is Channel.TEMPLATE:
+        return {"template_id": route.template_id, "data": stored.get("data") or {}, "page": stored.get("page")}
+    if route.channel is Channel.WECOM and "msgtype" not in stored:
+        # A person's message in their community's work group: addressed to them by name.
+        lines = [f"**{stored.get('title', '')}**", str(stored.get("body", "")), f"> 请 {nickname or '值班人员'} 查看"]
+        content = "\n".join(lines).encode("utf-8")[:4000].decode("utf-8", errors="ignore")
+        return {"msgtype": "markdown", "markdown": {"content": content}}
+    return stored  # robot markdown and customer-service text are stored ready to send
 
 
-def _robot_over_limit(session: Session, cfg: NotifySection, key: str, now: datetime) -> datetime | None:
-    """When the robot may speak again, or None if it is under its per-minute limit."""
+def _over_robot_limit(session: Session, cfg: NotifySection, key: str, now: datetime, in_batch: int) -> datetime | None:
+    """When the robot may speak again, or None if it is under its per-minute limit (counting the
+    messages this batch already sends to it)."""
     recent = session.scalars(
         sa.select(OutboxMessage.sent_at)
         .where(
@@ -154,72 +229,301 @@ def _robot_over_limit(session: Session, cfg: NotifySection, key: str, now: datet
         )
         .order_by(OutboxMessage.sent_at)
     ).all()
-    if len(recent) < cfg.wecom_per_minute:
+    if len(recent) + in_batch < cfg.wecom_per_minute:
         return None
-    oldest = recent[-cfg.wecom_per_minute]
+    if in_batch or not recent:
+        return now + WECOM_WINDOW
+    oldest = recent[-cfg.wecom_per_minute] if len(recent) >= cfg.wecom_per_minute else recent[0]
     return (oldest or now) + WECOM_WINDOW
 
 
-def _record(
+def _spend_grants(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Spend one grant for each (user, template key) in one conditional UPDATE; answers those spent
+    (two workers can never spend one grant: the decrement is guarded by ``remaining > 0``)."""
+    if not wanted:
+        return set()
+    result = session.execute(
+        sa.update(SubscriptionGrant)
+        .where(
+            sa.tuple_(SubscriptionGrant.user_id, SubscriptionGrant.template_key).in_(sorted(wanted)),
+            SubscriptionGrant.remaining > 0,
+        )
+        .values(remaining=SubscriptionGrant.remaining - 1)
+        .returning(SubscriptionGrant.user_id, SubscriptionGrant.template_key)
+        .execution_options(synchronize_session=False)
+    )
+    return {(int(user_id), str(key)) for user_id, key in result}
+
+
+def claim_batch(rt: Runtime, now: datetime, limit: int, report: DeliveryReport | None = None) -> list[_Claimed]:
+    """Take up to ``limit`` due messages for this worker until the lease runs out, each with the
+    channel it goes by. Messages no channel can carry are settled here (skipped), as are robot
+    messages over the robot's limit (deferred); ``report`` counts them."""
+    cfg = rt.settings.notify
+    report = report if report is not None else DeliveryReport()
+    with rt.db.write() as session:
+        paused = list(session.scalars(sa.select(ChannelPause.channel).where(ChannelPause.paused_until > now)))
+        rows = list(session.scalars(_due_heads(now, paused, limit)).all())
+        if not rows:
+            return []
+        report.claimed += len(rows)
+        people = _People.of(session, rows)
+        plans = {row.id: choose([Channel(c) for c in row.chain], people.reach(cfg, row)) for row in rows}
+        wanted = {
+            (row.recipient_user_id, row.template_key)
+            for row in rows
+            if (route := plans[row.id][0]) is not None
+            and route.channel is Channel.SUBSCRIBE
+            and not row.grant_taken
+            and row.recipient_user_id is not None
+        }
+        spent = _spend_grants(session, wanted)
+        updates: list[dict[str, Any]] = []
+        claimed: list[_Claimed] = []
+        robot_sends: dict[str, int] = {}
+        for row in rows:
+            route, skips, chain = plans[row.id]
+            grant_taken = row.grant_taken
+            if route is not None and route.channel is Channel.SUBSCRIBE and not grant_taken:
+                if (row.recipient_user_id, row.template_key) in spent:
+                    grant_taken = True
+                else:  # lost the grant in a race with another message: walk on without it
+                    route, more, chain = choose([Channel(c) for c in row.chain], people.reach(cfg, row, grant=False))
+                    skips = more
+            trail = list(row.trail) + [trail_entry(s.channel, "skipped", s.reason, now) for s in skips]
+            base = {
+                "m_id": row.id,
+                "m_trail": trail,
+                "m_grant_taken": grant_taken,
+                "m_attempts": row.attempts,
+                "m_locked_until": None,
+                "m_next_attempt_at": row.next_attempt_at,
+            }
+            if route is None:
+                # After a refusal on an earlier channel its answer comes first: that is the news.
+                skipped = " ".join(f"{s.channel.value}:{s.reason}" for s in skips) or "no_channel"
+                reason = f"{row.last_error}; {skipped}" if row.last_error else skipped
+                updates.append(
+                    base
+                    | {
+                        "m_status": DeliveryStatus.SKIPPED,
+                        "m_channel": row.channel,
+                        "m_chain": [],
+                        "m_recipient": row.recipient,
+                        "m_last_error": reason[:500],
+                    }
+                )
+                report.skipped += 1
+                continue
+            if route.channel is Channel.WECOM:
+                later = _over_robot_limit(session, cfg, route.recipient, now, robot_sends.get(route.recipient, 0))
+                if later is not None:
+                    updates.append(
+                        base
+                        | {
+                            "m_status": DeliveryStatus.PENDING,
+                            "m_channel": route.channel,
+                            "m_chain": [c.value for c in chain],
+                            "m_recipient": route.recipient,
+                            "m_next_attempt_at": later,
+                            "m_last_error": row.last_error,
+                        }
+                    )
+                    report.deferred += 1
+                    continue
+                robot_sends[route.recipient] = robot_sends.get(route.recipient, 0) + 1
+            updates.append(
+                base
+                | {
+                    "m_status": DeliveryStatus.SENDING,
+                    "m_channel": route.channel,
+                    "m_chain": [c.value for c in chain],
+                    "m_recipient": route.recipient,
+                    "m_attempts": row.attempts + 1,
+                    "m_locked_until": now + timedelta(seconds=cfg.lease_seconds),
+                    "m_last_error": row.last_error,
+                }
+            )
+            user = people.users.get(row.recipient_user_id) if row.recipient_user_id is not None else None
+            claimed.append(
+                _Claimed(
+                    id=row.id,
+                    route=route,
+                    template_key=row.template_key,
+                    recipient_user_id=row.recipient_user_id,
+                    body=_body(cfg, row, route, user.nickname if user is not None else ""),
+                    attempts=row.attempts + 1,
+                    chain=chain,
+                    trail=trail,
+                )
+            )
+        # One executemany for the whole batch, whatever each row's outcome.
+        session.connection().execute(_CLAIM_UPDATE, updates)
+        return claimed
+
+
+_CLAIM_UPDATE = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("m_id"))
+    .values(
+        status=sa.bindparam("m_status"),
+        channel=sa.bindparam("m_channel"),
+        chain=sa.bindparam("m_chain"),
+        recipient=sa.bindparam("m_recipient"),
+        trail=sa.bindparam("m_trail"),
+        grant_taken=sa.bindparam("m_grant_taken"),
+        attempts=sa.bindparam("m_attempts"),
+        locked_until=sa.bindparam("m_locked_until"),
+        next_attempt_at=sa.bindparam("m_next_attempt_at"),
+        last_error=sa.bindparam("m_last_error"),
+    )
+)
+
+
+class _Stopped:
+    """Not sent: the process is stopping (the message goes back to the queue)."""
+
+
+def _send(rt: Runtime, message: _Claimed, stop: threading.Event) -> WeChatError | _Stopped | str | None:
+    """Send one message; answers the error, _Stopped, or (sent) WeChat's msgid or None."""
+    if stop.is_set():
+        return _Stopped()
+    body = message.body
+    route = message.route
+    try:
+        if route.channel is Channel.SUBSCRIBE:
+            rt.wechat.send_subscribe_message(
+                route.recipient,
+                route.template_id,
+                body["data"],
+                page=body.get("page"),
+                miniprogram_state=body.get("miniprogram_state"),
+            )
+        elif route.channel is Channel.TEMPLATE:
+            return rt.wechat.send_template_message(
+                route.recipient,
+                route.template_id,
+                body["data"],
+                page=body.get("page"),
+                # WeChat drops a repeat of this id: a resend after a crash is not shown twice.
+                client_msg_id=f"linli-{message.id}",
+            )
+        elif route.channel is Channel.CUSTOMER_SERVICE:
+            rt.wechat.send_customer_service_text(route.recipient, str(body["text"]))
+        else:
+            rt.wechat.send_robot_message(route.recipient, body)
+    except WeChatError as exc:
+        return exc
+    return None
+
+
+_RECORD_UPDATE = (
+    sa.update(_TABLE)
+    .where(
+        # Only if we still hold the lease: a worker that stalled past it must not overwrite the
+        # outcome of the one that took the message over.
+        _TABLE.c.id == sa.bindparam("m_id"),
+        _TABLE.c.status == DeliveryStatus.SENDING,
+        _TABLE.c.attempts == sa.bindparam("m_held"),
+    )
+    .values(
+        status=sa.bindparam("m_status"),
+        channel=sa.bindparam("m_channel"),
+        chain=sa.bindparam("m_chain"),
+        trail=sa.bindparam("m_trail"),
+        attempts=sa.bindparam("m_attempts"),
+        locked_until=None,
+        next_attempt_at=sa.bindparam("m_next_attempt_at"),
+        last_error=sa.bindparam("m_last_error"),
+        sent_at=sa.bindparam("m_sent_at"),
+        wechat_msgid=sa.bindparam("m_msgid"),
+    )
+)
+
+
+def _outcome(  # noqa: PLR0911 - one return per outcome, each with its row values
     session: Session,
     cfg: NotifySection,
     message: _Claimed,
-    error: WeChatError | None,
+    result: WeChatError | _Stopped | str | None,
     *,
     now: datetime,
     report: DeliveryReport,
-) -> None:
-    # Only if we still hold the lease: a worker that stalled past it must not overwrite the
-    # outcome of the one that took the message over.
-    mine = sa.and_(
-        OutboxMessage.id == message.id,
-        OutboxMessage.status == DeliveryStatus.SENDING,
-        OutboxMessage.attempts == message.attempts,
-    )
-
-    def finish(status: DeliveryStatus, **values: object) -> None:
-        session.execute(
-            sa.update(OutboxMessage)
-            .where(mine)
-            .values(status=status, locked_until=None, **values)
-            .execution_options(synchronize_session=False)
-        )
-
-    if error is None:
-        finish(DeliveryStatus.SENT, sent_at=now, last_error="")
-        report.sent += 1
-        return
-    reason = f"{error.api} errcode={error.errcode} {error.errmsg}"[:500]
-    if isinstance(error, WeChatRecipientError):
-        if message.channel is Channel.SUBSCRIBE and error.errcode == 43101 and message.recipient_user_id:  # noqa: PLR2004
-            # The user turned the template off or has no grant left: stop counting on one.
-            session.execute(
-                sa.update(SubscriptionGrant)
-                .where(
-                    SubscriptionGrant.user_id == message.recipient_user_id,
-                    SubscriptionGrant.template_key == message.template_key,
-                )
-                .values(remaining=0)
-            )
-        finish(DeliveryStatus.SKIPPED, last_error=reason)
-        report.skipped += 1
-    elif isinstance(error, WeChatPayloadError):
-        log.error("outbox %s is dead: WeChat refused our payload (a bug to fix): %s", message.id, reason)
-        finish(DeliveryStatus.DEAD, last_error=reason)
-        report.dead += 1
-    elif isinstance(error, WeChatQuotaError):
-        until = now + timedelta(seconds=cfg.quota_pause_seconds)
-        _pause(session, message.channel, until, reason)
-        # Not the message's fault: give the attempt back.
-        finish(DeliveryStatus.PENDING, next_attempt_at=until, attempts=message.attempts - 1, last_error=reason)
+) -> dict[str, Any]:
+    """The row's new values for one send's result (and the side effects a refusal or a quota
+    error calls for)."""
+    channel = message.route.channel
+    values: dict[str, Any] = {
+        "m_id": message.id,
+        "m_held": message.attempts,
+        "m_status": DeliveryStatus.PENDING,
+        "m_channel": channel,
+        "m_chain": [c.value for c in message.chain],
+        "m_trail": message.trail,
+        "m_attempts": message.attempts,
+        "m_next_attempt_at": now,
+        "m_last_error": "",
+        "m_sent_at": None,
+        "m_msgid": None,
+    }
+    if isinstance(result, _Stopped):
         report.deferred += 1
-    elif message.attempts >= cfg.max_attempts:
-        log.warning("outbox %s is dead after %s attempts: %s", message.id, message.attempts, reason)
-        finish(DeliveryStatus.DEAD, last_error=reason)
+        return values | {"m_attempts": message.attempts - 1}
+    if not isinstance(result, WeChatError):
+        report.sent += 1
+        return values | {
+            "m_status": DeliveryStatus.SENT,
+            "m_sent_at": now,
+            "m_msgid": result,
+            "m_trail": [*message.trail, trail_entry(channel, "sent", result or "", now)],
+        }
+    reason = f"{result.api} errcode={result.errcode} {result.errmsg}"[:500]
+    values["m_last_error"] = reason
+    if isinstance(result, WeChatRecipientError):
+        _refused(session, message, result)
+        rest = message.chain[1:]
+        trail = [*message.trail, trail_entry(channel, "skipped", reason, now)]
+        if not rest:
+            report.skipped += 1
+            return values | {"m_status": DeliveryStatus.SKIPPED, "m_trail": trail, "m_chain": []}
+        # Not a failure: the next channel is tried at once (no backoff; the send still counts
+        # among the attempts, which is what they are).
+        report.rerouted += 1
+        return values | {"m_channel": rest[0], "m_chain": [c.value for c in rest], "m_trail": trail}
+    trail = [*message.trail, trail_entry(channel, "failed", reason, now)]
+    if isinstance(result, WeChatPayloadError):
+        log.error("outbox %s is dead: WeChat refused our payload (a bug to fix): %s", message.id, reason)
         report.dead += 1
-    else:
-        finish(DeliveryStatus.PENDING, next_attempt_at=now + backoff_delay(cfg, message.attempts), last_error=reason)
-        report.retried += 1
+        return values | {"m_status": DeliveryStatus.DEAD, "m_trail": trail}
+    if isinstance(result, WeChatQuotaError):
+        until = now + timedelta(seconds=cfg.quota_pause_seconds)
+        _pause(session, channel, until, reason)
+        # Not the message's fault: give the attempt back.
+        report.deferred += 1
+        return values | {"m_next_attempt_at": until, "m_attempts": message.attempts - 1, "m_trail": trail}
+    if message.attempts >= cfg.max_attempts:
+        log.warning("outbox %s is dead after %s attempts: %s", message.id, message.attempts, reason)
+        report.dead += 1
+        return values | {"m_status": DeliveryStatus.DEAD, "m_trail": trail}
+    report.retried += 1
+    return values | {"m_next_attempt_at": now + backoff_delay(cfg, message.attempts), "m_trail": trail}
+
+
+def _refused(session: Session, message: _Claimed, error: WeChatRecipientError) -> None:
+    """What a refusal tells us about the person, so that the next message does not ask again."""
+    user_id = message.recipient_user_id
+    if user_id is None:
+        return
+    if message.route.channel is Channel.SUBSCRIBE and error.errcode == 43101:  # noqa: PLR2004
+        # The user turned the template off or has no grant left: stop counting on one.
+        session.execute(
+            sa.update(SubscriptionGrant)
+            .where(SubscriptionGrant.user_id == user_id, SubscriptionGrant.template_key == message.template_key)
+            .values(remaining=0)
+        )
+    elif message.route.channel is Channel.TEMPLATE and error.errcode == 43004:  # noqa: PLR2004
+        # "require subscribe": they no longer follow the account (we missed the unfollow event).
+        session.execute(sa.update(User).where(User.id == user_id).values(oa_following=False))
 
 
 def _pause(session: Session, channel: Channel, until: datetime, reason: str) -> None:
@@ -231,47 +535,39 @@ def _pause(session: Session, channel: Channel, until: datetime, reason: str) -> 
     session.flush()
 
 
-def deliver_batch(rt: Runtime, now: datetime | None = None, limit: int | None = None) -> DeliveryReport:
+def deliver_batch(
+    rt: Runtime, now: datetime | None = None, limit: int | None = None, *, stop: threading.Event | None = None
+) -> DeliveryReport:
     """Claim one batch, send it (in parallel threads), record every outcome in one transaction."""
     cfg = rt.settings.notify
     now = now or now_utc()
+    stop = stop or rt.stopping
     report = DeliveryReport()
-    claimed = claim_batch(rt, now, limit or cfg.batch_size)
-    report.claimed = len(claimed)
+    claimed = claim_batch(rt, now, limit or cfg.batch_size, report)
     if not claimed:
         return report
-    to_send: list[_Claimed] = []
-    with rt.db.write() as session:
-        for message in claimed:
-            if message.channel is Channel.WECOM:
-                later = _robot_over_limit(session, cfg, message.recipient, now)
-                if later is not None or sum(m.recipient == message.recipient for m in to_send) >= cfg.wecom_per_minute:
-                    session.execute(
-                        sa.update(OutboxMessage)
-                        .where(OutboxMessage.id == message.id)
-                        .values(
-                            status=DeliveryStatus.PENDING,
-                            attempts=message.attempts - 1,
-                            locked_until=None,
-                            next_attempt_at=later or now + WECOM_WINDOW,
-                        )
-                    )
-                    report.deferred += 1
-                    continue
-            to_send.append(message)
     with ThreadPoolExecutor(max_workers=SEND_THREADS) as pool:
-        outcomes = list(pool.map(lambda message: _send(rt, message), to_send))
+        results = list(pool.map(lambda message: _send(rt, message, stop), claimed))
     with rt.db.write() as session:
-        for message, error in zip(to_send, outcomes, strict=True):
-            _record(session, cfg, message, error, now=now, report=report)
+        rows = [
+            _outcome(session, cfg, message, result, now=now, report=report)
+            for message, result in zip(claimed, results, strict=True)
+        ]
+        session.connection().execute(_RECORD_UPDATE, rows)
     return report
 
 
-def deliver_due(rt: Runtime, now: datetime | None = None, *, max_batches: int = 100) -> DeliveryReport:
-    """Deliver until nothing is due (or ``max_batches``, so that one run never starves the rest)."""
+def deliver_due(
+    rt: Runtime, now: datetime | None = None, *, max_batches: int = 100, stop: threading.Event | None = None
+) -> DeliveryReport:
+    """Deliver until nothing is due (or ``max_batches``, so that one run never starves the rest,
+    or until the process is asked to stop)."""
+    stop = stop or rt.stopping
     total = DeliveryReport()
     for _ in range(max_batches):
-        report = deliver_batch(rt, now)
+        if stop.is_set():
+            break
+        report = deliver_batch(rt, now, stop=stop)
         total.add(report)
         if report.claimed == 0:
             break

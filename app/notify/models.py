@@ -93,6 +93,9 @@ class OutboxMessage(Base):
     #: Each channel tried, in order: ``{"channel", "outcome", "detail", "at"}`` (outcome: sent,
     #: skipped, failed, deferred).
     trail: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON(), default=list)
+    #: A one-time subscribe grant was spent on this message (at its first subscribe attempt): a
+    #: retry after a network error does not spend another.
+    grant_taken: Mapped[bool] = mapped_column(default=False)
     #: WeChat's msgid of a sent template message, to match its delivery receipt.
     wechat_msgid: Mapped[str | None] = mapped_column(sa.String(64))
     #: TEMPLATESENDJOBFINISH's ``Status`` (success, failed:user block, failed:system failed).

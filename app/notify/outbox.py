@@ -1,5 +1,5 @@
-"""Queue notifications in the caller's transaction: the inbox entry always, a WeChat push when the
-channel allows it (a grant for subscribe messages, a follower for template messages)."""
+"""Queue notifications in the caller's transaction: the inbox entry always, and a WeChat push that
+goes by its chain of channels (app/notify/chains.py) when the delivery job takes it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,7 +14,8 @@ from app.areas.models import Area
 from app.core.clock import now_utc
 from app.core.config import NotifySection
 from app.identity.models import User
-from app.notify.models import Channel, DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant
+from app.notify.chains import Addressee, chain_for
+from app.notify.models import Channel, DeliveryStatus, Notification, OutboxMessage
 from app.notify.payloads import Rendered
 
 log = logging.getLogger(__name__)
@@ -71,21 +71,6 @@ def queue_customer_service_text(
     )
 
 
-def _take_grant(session: Session, user_id: int, template_key: str) -> bool:
-    # Conditional decrement: two sends can never spend one grant.
-    taken = session.execute(
-        sa.update(SubscriptionGrant)
-        .where(
-            SubscriptionGrant.user_id == user_id,
-            SubscriptionGrant.template_key == template_key,
-            SubscriptionGrant.remaining > 0,
-        )
-        .values(remaining=SubscriptionGrant.remaining - 1)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
-
-
 def notify_user(
     session: Session,
     cfg: NotifySection,
@@ -94,15 +79,16 @@ def notify_user(
     template_key: str,
     rendered: Rendered,
     dedupe_key: str,
-    channel: Channel,
+    addressee: Addressee,
     order_id: int | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Queue one logical message to ``user``; False if it was queued before (same dedupe key) or
-    the user deleted their account.
+    """Queue one logical message to ``user``: the inbox entry, and a push that will go by the first
+    channel of its chain (``[notify.chains]``) that can reach them when it is delivered. False if
+    it was queued before (same dedupe key) or the user deleted their account.
 
-    ``channel`` is the WeChat channel to try: SUBSCRIBE for residents and volunteers (needs a
-    grant), TEMPLATE for staff who follow the Official Account.
+    Two statements whatever the chain: which channel carries it, and whether a subscribe grant is
+    spent, is decided at delivery (app/notify/delivery.py), with the person as they are then.
     """
     if user.deleted_at is not None:
         return False  # a deleted account hears nothing more: there is nobody left to tell
@@ -120,43 +106,45 @@ def notify_user(
     )
     if not inserted:
         return False
-    status, reason, recipient, template_id = DeliveryStatus.PENDING, "", "", ""
-    payload: dict[str, object] = {"data": rendered.data}
-    if channel is Channel.SUBSCRIBE:
-        template_id = cfg.subscribe_templates.get(template_key, "")
-        recipient = user.openid or ""  # empty for someone imported who never logged in
-        payload.update(page=rendered.page, miniprogram_state=cfg.miniprogram_state)
-        if not template_id:
-            return True  # this message has no subscribe template: the inbox is all there is
-        if not _take_grant(session, user.id, template_key):
-            status, reason = DeliveryStatus.SKIPPED, "no_grant"  # never sent blind
-    else:
-        template_id = cfg.oa_templates.get(template_key, "")
-        recipient = user.oa_openid or ""
-        if not template_id:
-            return True
-        if not user.oa_openid or not user.oa_following:
-            status, reason = DeliveryStatus.SKIPPED, "not_following"
-        payload.update(page=rendered.page)
-    payload["template_id"] = template_id
+    # Channels with no template for this message can never carry it: left out now, so that a
+    # message with none at all is the inbox's alone (no outbox row to deliver).
+    chain = [
+        channel
+        for channel in chain_for(cfg.chains, addressee, template_key)
+        if _has_template(cfg, channel, template_key)
+    ]
+    if not chain:
+        return True
     _insert_once(
         session,
         OutboxMessage,
-        dedupe_key=f"{dedupe_key}:{channel.value}",
-        channel=channel,
-        chain=[channel.value],
+        dedupe_key=f"{dedupe_key}:push",
+        channel=chain[0],
+        chain=[channel.value for channel in chain],
         queue_key=user_queue(user.id),
         template_key=template_key,
         recipient_user_id=user.id,
-        recipient=recipient,
-        payload=payload,
+        recipient="",
+        payload={
+            "data": rendered.data,
+            "page": rendered.page,
+            "title": rendered.title,
+            "body": rendered.body,
+        },
         order_id=order_id,
-        status=status,
+        status=DeliveryStatus.PENDING,
         next_attempt_at=now,
-        last_error=reason,
         created_at=now,
     )
     return True
+
+
+def _has_template(cfg: NotifySection, channel: Channel, template_key: str) -> bool:
+    if channel is Channel.SUBSCRIBE:
+        return bool(cfg.subscribe_templates.get(template_key))
+    if channel is Channel.TEMPLATE:
+        return bool(cfg.oa_templates.get(template_key))
+    return True  # the robot speaks markdown: no template
 
 
 def queue_robot_message(
@@ -194,7 +182,7 @@ def notify_each(
     template_key: str,
     rendered: Rendered,
     dedupe_key: str,
-    channel: Channel,
+    addressee: Addressee,
     order_id: int | None = None,
     now: datetime | None = None,
 ) -> int:
@@ -208,7 +196,7 @@ def notify_each(
             template_key=template_key,
             rendered=rendered,
             dedupe_key=f"{dedupe_key}:user:{user.id}",
-            channel=channel,
+            addressee=addressee,
             order_id=order_id,
             now=now,
         )

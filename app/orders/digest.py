@@ -12,7 +12,7 @@ from app.core.clock import shanghai_day_bounds, shanghai_today
 from app.core.config import RemindersSection
 from app.identity.roles import Role
 from app.identity.staff import community_staff
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.notify.outbox import notify_each, queue_robot_message
 from app.orders.models import Order, Rating
 from app.orders.reminders import escalation_overdue, sla_overdue, undispatched_due
@@ -89,7 +89,7 @@ def send_daily_digests(rt: Runtime, now: datetime) -> int:
                 template_key="digest",
                 rendered=rendered,
                 dedupe_key=key,
-                channel=Channel.TEMPLATE,
+                addressee=Addressee.STAFF,
                 now=now,
             )
             queued += queue_robot_message(

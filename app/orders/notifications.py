@@ -15,7 +15,7 @@ from app.core.config import LanesSection, NotifySection
 from app.identity.models import User
 from app.identity.roles import Role
 from app.identity.staff import community_staff
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.notify.outbox import notify_each
 from app.orders import texts
 from app.orders.lanes import lane_of
@@ -131,24 +131,24 @@ class _Ctx:
         return holders(self.session, self.previous)
 
 
-#: recipients, template key, channel, reminder text
-Step = tuple[list[User], str, Channel, str]
+#: recipients, template key, whom it is for (the channels follow from it), reminder text
+Step = tuple[list[User], str, Addressee, str]
 
 
 def _urge(c: _Ctx) -> list[Step]:
     if c.order.assignee_id:
-        return [(c.holder, "reminder", Channel.SUBSCRIBE, texts.URGED_HOLDER)]
-    return [(c.secretaries, "reminder", Channel.TEMPLATE, texts.URGED_SECRETARIES)]
+        return [(c.holder, "reminder", Addressee.MEMBER, texts.URGED_HOLDER)]
+    return [(c.secretaries, "reminder", Addressee.STAFF, texts.URGED_SECRETARIES)]
 
 
 def _reassign(c: _Ctx) -> list[Step]:
     steps: list[Step] = [
-        (c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.reassigned_away(c.event.note)),
-        (c.resident, "reminder", Channel.SUBSCRIBE, texts.REASSIGNED_TO_RESIDENT),
+        (c.previous_holders, "reminder", Addressee.MEMBER, texts.reassigned_away(c.event.note)),
+        (c.resident, "reminder", Addressee.MEMBER, texts.REASSIGNED_TO_RESIDENT),
     ]
     new = dispatch_targets(c.session, c.order)
     if new:
-        steps.append((new, "order_dispatched", Channel.SUBSCRIBE, ""))
+        steps.append((new, "order_dispatched", Addressee.MEMBER, ""))
     return steps
 
 
@@ -171,46 +171,46 @@ def _triage(c: _Ctx) -> list[Step]:
     recipients = [user for user in told if user.id != c.event.actor_id]
     if not recipients:
         return []
-    return [(recipients, "reminder", Channel.TEMPLATE, texts.triaged(LEVEL_LABELS[level], lane))]
+    return [(recipients, "reminder", Addressee.STAFF, texts.triaged(LEVEL_LABELS[level], lane))]
 
 
 _PLANS: dict[Action, Callable[[_Ctx], list[Step]]] = {
     Action.TRIAGE: _triage,
-    Action.SUBMIT: lambda c: [(c.secretaries, "order_submitted", Channel.TEMPLATE, "")],
-    Action.DISPATCH: lambda c: [(dispatch_targets(c.session, c.order), "order_dispatched", Channel.SUBSCRIBE, "")],
-    Action.CLAIM: lambda c: [(c.resident, "order_claimed", Channel.SUBSCRIBE, "")],
-    Action.ACCEPT: lambda c: [(c.resident, "order_claimed", Channel.SUBSCRIBE, "")],
-    Action.START: lambda c: [(c.resident, "order_started", Channel.SUBSCRIBE, "")],
-    Action.COMPLETE: lambda c: [(c.resident, "order_completed", Channel.SUBSCRIBE, "")],
-    Action.RESOLVE: lambda c: [(c.resident, "order_completed", Channel.SUBSCRIBE, "")],
+    Action.SUBMIT: lambda c: [(c.secretaries, "order_submitted", Addressee.STAFF, "")],
+    Action.DISPATCH: lambda c: [(dispatch_targets(c.session, c.order), "order_dispatched", Addressee.MEMBER, "")],
+    Action.CLAIM: lambda c: [(c.resident, "order_claimed", Addressee.MEMBER, "")],
+    Action.ACCEPT: lambda c: [(c.resident, "order_claimed", Addressee.MEMBER, "")],
+    Action.START: lambda c: [(c.resident, "order_started", Addressee.MEMBER, "")],
+    Action.COMPLETE: lambda c: [(c.resident, "order_completed", Addressee.MEMBER, "")],
+    Action.RESOLVE: lambda c: [(c.resident, "order_completed", Addressee.MEMBER, "")],
     Action.ESCALATE: lambda c: [
         (
             street_admins(c.session, c.order),
             "order_escalated",
-            Channel.TEMPLATE,
+            Addressee.STAFF,
             # The event's note already names the department once (texts.escalation_note).
             c.event.note,
         )
     ],
     Action.DECLINE: lambda c: [
-        (c.secretaries, "reminder", Channel.TEMPLATE, texts.declined(c.actor_name, c.event.note))
+        (c.secretaries, "reminder", Addressee.STAFF, texts.declined(c.actor_name, c.event.note))
     ],
     Action.DISPUTE: lambda c: [
-        (c.holder, "reminder", Channel.SUBSCRIBE, texts.disputed_to_holder(c.event.note)),
-        (c.secretaries, "reminder", Channel.TEMPLATE, texts.disputed_to_secretaries(c.event.note)),
+        (c.holder, "reminder", Addressee.MEMBER, texts.disputed_to_holder(c.event.note)),
+        (c.secretaries, "reminder", Addressee.STAFF, texts.disputed_to_secretaries(c.event.note)),
     ],
     Action.URGE: _urge,
-    Action.CANCEL: lambda c: [(c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.CANCELLED)],
+    Action.CANCEL: lambda c: [(c.previous_holders, "reminder", Addressee.MEMBER, texts.CANCELLED)],
     Action.REASSIGN: _reassign,
     Action.RELEASE: lambda c: [
-        (c.secretaries, "reminder", Channel.TEMPLATE, texts.released(c.actor_name, c.event.note)),
-        (c.resident, "reminder", Channel.SUBSCRIBE, texts.RELEASED_TO_RESIDENT),
+        (c.secretaries, "reminder", Addressee.STAFF, texts.released(c.actor_name, c.event.note)),
+        (c.resident, "reminder", Addressee.MEMBER, texts.RELEASED_TO_RESIDENT),
     ],
-    Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Channel.TEMPLATE, texts.EXPIRED)],
-    Action.REJECT: lambda c: [(c.resident, "reminder", Channel.SUBSCRIBE, texts.rejected(c.event.note))],
+    Action.EXPIRE: lambda c: [(c.secretaries, "reminder", Addressee.STAFF, texts.EXPIRED)],
+    Action.REJECT: lambda c: [(c.resident, "reminder", Addressee.MEMBER, texts.rejected(c.event.note))],
     Action.MERGE: lambda c: [
-        (c.resident, "reminder", Channel.SUBSCRIBE, texts.merged_to_reporter(_original_number(c))),
-        (c.previous_holders, "reminder", Channel.SUBSCRIBE, texts.MERGED_TO_HOLDER),
+        (c.resident, "reminder", Addressee.MEMBER, texts.merged_to_reporter(_original_number(c))),
+        (c.previous_holders, "reminder", Addressee.MEMBER, texts.MERGED_TO_HOLDER),
     ],
 }
 
@@ -251,7 +251,7 @@ def _tell_merged_reporters(session: Session, cfg: NotifySection, order: Order, e
             template_key="reminder",
             rendered=render("reminder", facts),
             dedupe_key=f"order:{order.id}:duplicates-done",
-            channel=Channel.SUBSCRIBE,
+            addressee=Addressee.MEMBER,
             order_id=duplicate.id,
             now=event.created_at,
         )
@@ -282,7 +282,7 @@ def notify_order_event(
     )
     if event.action in _DONE:
         _tell_merged_reporters(session, cfg, order, event)
-    for recipients, template_key, channel, text in plan(ctx):
+    for recipients, template_key, addressee, text in plan(ctx):
         facts = message_facts(session, order, event.created_at, person=ctx.actor_name, text=text)
         notify_each(
             session,
@@ -291,7 +291,7 @@ def notify_order_event(
             template_key=template_key,
             rendered=render(template_key, facts),
             dedupe_key=f"order:{order.id}:event:{event.id}:{template_key}",
-            channel=channel,
+            addressee=addressee,
             order_id=order.id,
             now=event.created_at,
         )

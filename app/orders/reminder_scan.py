@@ -118,7 +118,7 @@ def _queue(rt: Runtime, session: Session, order: Order, reminder: Reminder, now:
         template_key="reminder",
         rendered=render("reminder", message_facts(session, order, now, text=reminder.text)),
         dedupe_key=f"remind:{reminder.rule}:{order.id}:{_stamp(reminder.since)}",
-        channel=reminder.channel,
+        addressee=reminder.addressee,
         order_id=order.id,
         now=now,
     )

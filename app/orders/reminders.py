@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from app.core.clock import shanghai_today, to_shanghai
 from app.core.config import RemindersSection
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.orders import texts
 from app.orders.workflow import HELD, Action, OrderStatus
 
@@ -58,7 +58,7 @@ class Reminder:
 
     rule: str
     audience: Audience
-    channel: Channel
+    addressee: Addressee
     text: str
     #: The moment the rule's threshold counts from; part of the dedupe key.
     since: datetime | None
@@ -160,23 +160,23 @@ def _undispatched(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[R
     # decline or a return to the queue does.
     if not UNDISPATCHED.holds(f, cfg, now):
         return []
-    return [Reminder("undispatched", Audience.SECRETARIES, Channel.TEMPLATE, texts.UNDISPATCHED, f.queued_at)]
+    return [Reminder("undispatched", Audience.SECRETARIES, Addressee.STAFF, texts.UNDISPATCHED, f.queued_at)]
 
 
 def _unaccepted(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
     if not UNACCEPTED.holds(f, cfg, now):
         return []
-    return [Reminder("unaccepted", Audience.DISPATCH_TARGETS, Channel.SUBSCRIBE, texts.UNACCEPTED, f.dispatched_at)]
+    return [Reminder("unaccepted", Audience.DISPATCH_TARGETS, Addressee.MEMBER, texts.UNACCEPTED, f.dispatched_at)]
 
 
 def _overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
     if not HELD_OVERDUE.holds(f, cfg, now):
         return []
     # Keyed by the acceptance, as the threshold it counts from.
-    found = [Reminder("overdue", Audience.HOLDER, Channel.SUBSCRIBE, texts.OVERDUE, f.accepted_at)]
+    found = [Reminder("overdue", Audience.HOLDER, Addressee.MEMBER, texts.OVERDUE, f.accepted_at)]
     if sla_overdue(f.due_at, now, grace_hours=cfg.overdue_escalate_hours):
         found.append(
-            Reminder("overdue_escalate", Audience.SECRETARIES, Channel.TEMPLATE, texts.OVERDUE_ESCALATE, f.accepted_at)
+            Reminder("overdue_escalate", Audience.SECRETARIES, Addressee.STAFF, texts.OVERDUE_ESCALATE, f.accepted_at)
         )
     return found
 
@@ -189,12 +189,12 @@ def _appointment(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Re
     if to_shanghai(start).date() == shanghai_today(now) + timedelta(days=1):
         found.append(
             Reminder(
-                "appointment_day", Audience.APPOINTMENT, Channel.SUBSCRIBE, texts.appointment_tomorrow(start), start
+                "appointment_day", Audience.APPOINTMENT, Addressee.MEMBER, texts.appointment_tomorrow(start), start
             )
         )
     if start - now <= timedelta(minutes=cfg.appointment_soon_minutes):
         found.append(
-            Reminder("appointment_soon", Audience.APPOINTMENT, Channel.SUBSCRIBE, texts.APPOINTMENT_SOON, start)
+            Reminder("appointment_soon", Audience.APPOINTMENT, Addressee.MEMBER, texts.APPOINTMENT_SOON, start)
         )
     return found
 
@@ -202,14 +202,14 @@ def _appointment(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Re
 def _unrated(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
     if not UNRATED.holds(f, cfg, now):
         return []
-    return [Reminder("unrated", Audience.RESIDENT, Channel.SUBSCRIBE, texts.UNRATED, f.completed_at)]
+    return [Reminder("unrated", Audience.RESIDENT, Addressee.MEMBER, texts.UNRATED, f.completed_at)]
 
 
 def _escalation_overdue(f: OrderTimes, cfg: RemindersSection, now: datetime) -> list[Reminder]:
     if not ESCALATIONS.holds(f, cfg, now):
         return []
     text = texts.escalation_overdue(f.escalated_department)
-    return [Reminder("escalation_overdue", Audience.STREET_ADMINS, Channel.TEMPLATE, text, f.escalation_due_at)]
+    return [Reminder("escalation_overdue", Audience.STREET_ADMINS, Addressee.STAFF, text, f.escalation_due_at)]
 
 
 _RULES = (_undispatched, _unaccepted, _overdue, _appointment, _unrated, _escalation_overdue)

@@ -23,7 +23,8 @@ from app.areas.models import Area, AreaKind
 from app.core.clock import shanghai_today
 from app.identity.models import Household, RoleMembership, User
 from app.identity.roles import Role
-from app.notify.models import Channel, Notification
+from app.notify.chains import Addressee
+from app.notify.models import Notification
 from app.notify.outbox import notify_user
 from app.property.models import PropertyCompany, PropertyCompanyCommunity
 from app.runtime import Runtime
@@ -144,7 +145,7 @@ def _invite_residents(
                     template_key=INVITE_KEY,
                     rendered=rendered,
                     dedupe_key=f"{prefix}{user.id}",
-                    channel=Channel.SUBSCRIBE,
+                    addressee=Addressee.MEMBER,
                     now=now,
                 )
     return invited
@@ -224,7 +225,7 @@ def evaluate_month(rt: Runtime, month: str, now: datetime) -> int:
                     template_key=FLAG_KEY,
                     rendered=rendered,
                     dedupe_key=f"property_flag:{flag.id}:user:{admin.id}",
-                    channel=Channel.TEMPLATE,
+                    addressee=Addressee.STAFF,
                     now=now,
                 )
     return raised

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app.identity.models import User
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.notify.outbox import notify_user
 from app.runtime import Runtime
 from app.timebank import texts
@@ -75,7 +75,7 @@ def _expire_one(rt: Runtime, redemption_id: int, now: datetime) -> int | None:
                 template_key=texts.EXPIRED_KEY,
                 rendered=texts.expired(settled.code, reward.name, settled.points, now),
                 dedupe_key=f"redemption:{settled.id}:expired",
-                channel=Channel.SUBSCRIBE,
+                addressee=Addressee.MEMBER,
                 now=now,
             )
         return settled.points

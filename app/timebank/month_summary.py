@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.core.clock import shanghai_day_bounds, shanghai_today
 from app.identity.models import User
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.notify.outbox import notify_user
 from app.runtime import Runtime
 from app.timebank.hours import hours
@@ -96,7 +96,7 @@ def send_month_summaries(rt: Runtime, now: datetime) -> int:
                     template_key=POINTS_KEY,
                     rendered=rendered,
                     dedupe_key=f"{key}:user:{user.id}",
-                    channel=Channel.SUBSCRIBE,
+                    addressee=Addressee.MEMBER,
                     now=now,
                 )
     return queued

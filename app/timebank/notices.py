@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import NotifySection
 from app.identity.models import User
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.notify.outbox import notify_user
 from app.notify.payloads import Rendered, character_string, thing, time_value
 from app.timebank.labels import KIND_LABELS
@@ -51,7 +51,7 @@ def tell_volunteer(session: Session, cfg: NotifySection, entry: PointsEntry, *, 
         template_key=POINTS_KEY,
         rendered=rendered,
         dedupe_key=f"points:{entry.id}",
-        channel=Channel.SUBSCRIBE,
+        addressee=Addressee.MEMBER,
         order_id=entry.order_id,
         now=entry.created_at,
     )

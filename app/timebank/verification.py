@@ -12,7 +12,7 @@ from app.core.errors import ForbiddenError, NotFoundError
 from app.identity.actor import Actor
 from app.identity.models import User
 from app.identity.roles import Role
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.notify.outbox import notify_user
 from app.runtime import Runtime
 from app.timebank import texts
@@ -83,5 +83,5 @@ def _tell_volunteer(
         template_key=texts.VERIFIED_KEY,
         rendered=texts.verified(redemption.code, reward, merchant, redemption.redeemed_at),
         dedupe_key=f"redemption:{redemption.id}:verified",
-        channel=Channel.SUBSCRIBE,
+        addressee=Addressee.MEMBER,
     )

@@ -1,5 +1,5 @@
 """Notifications that reach people: each outbox message carries its chain of channels and the
-trail of what was tried, a queue key for per-recipient order (with the partial index the claim
+trail of what was tried, whether it spent a subscribe grant, a queue key for per-recipient order (with the partial index the claim
 reads), WeChat's msgid and delivery receipt; the customer-service channel (the channel CHECK
 widens); users who block template messages."""
 
@@ -98,6 +98,7 @@ def _new_columns() -> list[sa.Column]:
         sa.Column("chain", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
         sa.Column("queue_key", sa.String(length=160), nullable=False, server_default=""),
         sa.Column("trail", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+        sa.Column("grant_taken", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("wechat_msgid", sa.String(length=64), nullable=True),
         sa.Column("receipt", sa.String(length=64), nullable=True),
     ]

@@ -16,7 +16,7 @@ from app.core.clock import now_utc
 from app.identity.models import User
 from app.identity.roles import Role
 from app.notify.delivery import deliver_due, outbox_counts
-from app.notify.models import DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant
+from app.notify.models import Channel, DeliveryStatus, Notification, OutboxMessage, SubscriptionGrant
 from app.runtime import Runtime
 from tests.factories import People, grant, login, make_order, make_people, make_world
 from wechat_sim import SimulatorServer
@@ -230,10 +230,12 @@ def test_no_grant_means_inbox_only_and_one_grant_allows_one_message(
     assert [n["template_key"] for n in _inbox(client, people.volunteer.headers)["items"]] == ["order_dispatched"]
     skipped = _rows(rt)
     assert [(r.template_key, r.status, r.last_error, r.attempts) for r in skipped] == [
-        ("order_submitted", DeliveryStatus.SKIPPED, "not_following", 0),
-        ("order_dispatched", DeliveryStatus.SKIPPED, "no_grant", 0),
-        ("order_claimed", DeliveryStatus.SKIPPED, "no_grant", 0),
+        # Every channel of each chain was looked at, and why it could not carry the message.
+        ("order_submitted", DeliveryStatus.SKIPPED, "template:not_bound wecom:no_robot", 0),
+        ("order_dispatched", DeliveryStatus.SKIPPED, "subscribe:no_grant template:not_bound", 0),
+        ("order_claimed", DeliveryStatus.SKIPPED, "subscribe:no_grant template:not_bound", 0),
     ]
+    assert [entry["detail"] for entry in skipped[1].trail] == ["no_grant", "not_bound"]
 
     # One acceptance of order_claimed, then two orders accepted: the first message goes, the second
     # is skipped for want of a grant.
@@ -253,7 +255,7 @@ def test_no_grant_means_inbox_only_and_one_grant_allows_one_message(
         (second, DeliveryStatus.SENT),
         (third, DeliveryStatus.SKIPPED),
     ]
-    assert claimed_rows[2].last_error == "no_grant"
+    assert claimed_rows[2].last_error == "subscribe:no_grant template:not_bound"
     assert _grant_left(rt, "alice", "order_claimed") == 0
     # The inbox has every one of them, whatever WeChat got.
     inbox = _inbox(client, people.resident.headers)
@@ -275,15 +277,17 @@ def test_a_refusing_user_is_skipped_at_once_and_loses_the_grant(
     grant(rt, "refuse-xxx", Role.VOLUNTEER, world.community)
     refuser = login(client, "refuse-xxx")
     refuser_id = client.get("/api/v1/me", headers=refuser).get_json()["id"]
-    # Three acceptances: one is spent when the message is queued, the 43101 answer clears the rest.
+    # Three acceptances: one is spent when the message is sent, the 43101 answer clears the rest.
     for expected in (1, 2, 3):
         assert _subscribe(client, refuser, "order_dispatched") == {"order_dispatched": expected}
 
     oid = make_order(rt, people, world)
     _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": refuser_id})
-    assert _grant_left(rt, "refuse-xxx", "order_dispatched") == 2
+    assert _grant_left(rt, "refuse-xxx", "order_dispatched") == 3
     report = deliver_due(rt)
-    assert (report.skipped, report.retried, report.dead, report.sent) == (1, 0, 0, 0)
+    # Refused on the subscribe channel, on to the template channel at once: not bound, so the
+    # inbox is all there is (the secretary's order_submitted: skipped too).
+    assert (report.rerouted, report.skipped, report.retried, report.dead, report.sent) == (1, 2, 0, 0, 0)
     [row] = _rows(rt, template_key="order_dispatched")
     assert row.recipient == "refuse-xxx"
     assert row.status == DeliveryStatus.SKIPPED
@@ -305,7 +309,11 @@ def test_a_refusing_user_is_skipped_at_once_and_loses_the_grant(
     _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": refuser_id})
     deliver_due(rt)
     second = _rows(rt, template_key="order_dispatched")[-1]
-    assert (second.status, second.last_error, second.attempts) == (DeliveryStatus.SKIPPED, "no_grant", 0)
+    assert (second.status, second.last_error, second.attempts) == (
+        DeliveryStatus.SKIPPED,
+        "subscribe:no_grant template:not_bound",
+        0,
+    )
     # submitted (secretary, not following), dispatched, reminder (decline → secretary), dispatched
     _assert_accounting(rt, expected_rows=4)
 
@@ -320,9 +328,9 @@ def test_subscribe_messages_carry_the_configured_miniprogram_state(
     _act(client, f"/api/v1/orders/{oid}/dispatch", people.secretary.headers, {"volunteer_id": people.volunteer.id})
     _deliver(rt)
     [row] = _rows(rt, template_key="order_dispatched")
-    assert row.payload["miniprogram_state"] == rt.settings.notify.miniprogram_state == "formal"
+    assert (row.status, row.channel) == (DeliveryStatus.SENT, Channel.SUBSCRIBE)
     [message] = simulator.state.messages("volunteer-li")
-    assert message["miniprogram_state"] == "formal"
+    assert message["miniprogram_state"] == rt.settings.notify.miniprogram_state == "formal"
 
 
 def test_template_messages_open_the_order_in_the_mini_program(
@@ -421,6 +429,7 @@ def test_inbox_paging_bad_input_and_mark_read_of_someone_elses(
     assert again.get_json()["marked"] == 0
     assert _inbox(client, people.resident.headers)["unread"] == 1
     # rejections: 3 secretary (submitted, skipped) + 3 resident reminders (skipped, no grant)
+    deliver_due(rt)
     counts = _assert_accounting(rt, expected_rows=6)
     assert counts["skipped"] == 6
     assert simulator.state.messages() == []

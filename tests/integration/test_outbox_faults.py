@@ -24,9 +24,10 @@ from app.core.clock import now_utc
 from app.core.config import PROJECT_ROOT
 from app.core.job_runs import JobRun
 from app.identity.models import User
+from app.notify.chains import Addressee
 from app.notify.consent import add_grants
 from app.notify.delivery import deliver_due, outbox_counts
-from app.notify.models import Channel, DeliveryStatus, OutboxMessage
+from app.notify.models import DeliveryStatus, OutboxMessage
 from app.notify.outbox import notify_user
 from app.orders.texts import OrderFacts, render
 from app.runtime import Runtime, build_runtime
@@ -65,7 +66,7 @@ def _queue(rt: Runtime, count: int, prefix: str) -> list[str]:
                 template_key="order_claimed",
                 rendered=render("order_claimed", facts),
                 dedupe_key=f"test:{prefix}:{i}",
-                channel=Channel.SUBSCRIBE,
+                addressee=Addressee.MEMBER,
                 now=at,
             )
             assert queued

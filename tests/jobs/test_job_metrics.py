@@ -11,8 +11,9 @@ import pytest
 import requests
 
 from app.core.clock import now_utc
+from app.notify.chains import Addressee
 from app.notify.delivery import DeliveryReport
-from app.notify.models import Channel, DeliveryStatus, OutboxMessage
+from app.notify.models import DeliveryStatus, OutboxMessage
 from app.runtime import Runtime
 from jobs import deliver_outbox
 from jobs.metrics import REGISTRY, serve_metrics, stop_metrics
@@ -76,7 +77,7 @@ def test_delivery_runs_count_messages_by_outcome(rt: Runtime, monkeypatch: pytes
         session.add(
             OutboxMessage(
                 dedupe_key="metrics-test:subscribe",
-                channel=Channel.SUBSCRIBE,
+                addressee=Addressee.MEMBER,
                 template_key="reminder",
                 recipient="alice",
                 payload={"template_id": "sim-tmpl-reminder", "data": {"thing1": {"value": "x"}}},

@@ -13,7 +13,7 @@ import pytest
 
 from app.core.clock import SHANGHAI
 from app.core.config import RemindersSection
-from app.notify.models import Channel
+from app.notify.chains import Addressee
 from app.orders.reminders import WINDOWS, Audience, Move, OrderTimes, should_move, should_remind
 from app.orders.workflow import Action, OrderStatus
 
@@ -40,18 +40,18 @@ def times(status: OrderStatus, *, sla_hours: float = 24, **moments: object) -> O
     return facts
 
 
-def fired(facts: OrderTimes, now: datetime = NOW) -> list[tuple[str, Audience, Channel]]:
-    return [(r.rule, r.audience, r.channel) for r in should_remind(facts, CFG, now)]
+def fired(facts: OrderTimes, now: datetime = NOW) -> list[tuple[str, Audience, Addressee]]:
+    return [(r.rule, r.audience, r.addressee) for r in should_remind(facts, CFG, now)]
 
 
-UNDISPATCHED = ("undispatched", Audience.SECRETARIES, Channel.TEMPLATE)
-UNACCEPTED = ("unaccepted", Audience.DISPATCH_TARGETS, Channel.SUBSCRIBE)
-OVERDUE = ("overdue", Audience.HOLDER, Channel.SUBSCRIBE)
-OVERDUE_ESCALATE = ("overdue_escalate", Audience.SECRETARIES, Channel.TEMPLATE)
-UNRATED = ("unrated", Audience.RESIDENT, Channel.SUBSCRIBE)
-ESCALATION = ("escalation_overdue", Audience.STREET_ADMINS, Channel.TEMPLATE)
-DAY_BEFORE = ("appointment_day", Audience.APPOINTMENT, Channel.SUBSCRIBE)
-SOON = ("appointment_soon", Audience.APPOINTMENT, Channel.SUBSCRIBE)
+UNDISPATCHED = ("undispatched", Audience.SECRETARIES, Addressee.STAFF)
+UNACCEPTED = ("unaccepted", Audience.DISPATCH_TARGETS, Addressee.MEMBER)
+OVERDUE = ("overdue", Audience.HOLDER, Addressee.MEMBER)
+OVERDUE_ESCALATE = ("overdue_escalate", Audience.SECRETARIES, Addressee.STAFF)
+UNRATED = ("unrated", Audience.RESIDENT, Addressee.MEMBER)
+ESCALATION = ("escalation_overdue", Audience.STREET_ADMINS, Addressee.STAFF)
+DAY_BEFORE = ("appointment_day", Audience.APPOINTMENT, Addressee.MEMBER)
+SOON = ("appointment_soon", Audience.APPOINTMENT, Addressee.MEMBER)
 
 CASES = [
     # (case, facts, expected reminders)
@@ -88,7 +88,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("case", "facts", "expected"), CASES, ids=[case for case, _f, _e in CASES])
-def test_should_remind(case: str, facts: OrderTimes, expected: list[tuple[str, Audience, Channel]]) -> None:
+def test_should_remind(case: str, facts: OrderTimes, expected: list[tuple[str, Audience, Addressee]]) -> None:
     assert fired(facts) == expected, case
 
 
