@@ -199,7 +199,7 @@ class NotifySection(_Section):
     #: purpose → the channels tried in order (app/notify/chains.py); the inbox is always written.
     #: A purpose is "member" (residents, volunteers), "staff", or "<member|staff>.<template key>".
     #: Keys not given keep their defaults.
-    chains: dict[str, list[ChainChannel]] = {}
+    chains: dict[str, list[ChainChannel]] = Field(default_factory=dict, validate_default=True)
 
     @model_validator(mode="after")
     def _known_template_keys(self) -> NotifySection:

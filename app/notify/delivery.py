@@ -39,7 +39,7 @@ from app.areas.models import Area
 from app.core.clock import now_utc
 from app.core.config import NotifySection
 from app.identity.models import User
-from app.notify.chains import Reach, Route, choose, trail_entry
+from app.notify.chains import Reach, Route, Skip, choose, trail_entry
 from app.notify.models import Channel, ChannelPause, DeliveryStatus, OutboxMessage, SubscriptionGrant
 from app.runtime import Runtime
 from app.wechat.errors import WeChatError, WeChatPayloadError, WeChatQuotaError, WeChatRecipientError
@@ -237,6 +237,14 @@ def _over_robot_limit(session: Session, cfg: NotifySection, key: str, now: datet
     return (oldest or now) + WECOM_WINDOW
 
 
+def _plan(cfg: NotifySection, people: _People, row: OutboxMessage) -> tuple[Route | None, list[Skip], list[Channel]]:
+    """The channel for one claimed row, and what was skipped on the way."""
+    if row.recipient_user_id is None or row.channel is Channel.CUSTOMER_SERVICE:
+        # Addressed when queued (a community robot's own message, a bot reply): nothing to choose.
+        return Route(row.channel, row.recipient), [], [row.channel]
+    return choose([Channel(c) for c in row.chain], people.reach(cfg, row))
+
+
 def _spend_grants(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int, str]]:
     """Spend one grant for each (user, template key) in one conditional UPDATE; answers those spent
     (two workers can never spend one grant: the decrement is guarded by ``remaining > 0``)."""
@@ -268,7 +276,7 @@ def claim_batch(rt: Runtime, now: datetime, limit: int, report: DeliveryReport |
             return []
         report.claimed += len(rows)
         people = _People.of(session, rows)
-        plans = {row.id: choose([Channel(c) for c in row.chain], people.reach(cfg, row)) for row in rows}
+        plans = {row.id: _plan(cfg, people, row) for row in rows}
         wanted = {
             (row.recipient_user_id, row.template_key)
             for row in rows
@@ -288,8 +296,7 @@ def claim_batch(rt: Runtime, now: datetime, limit: int, report: DeliveryReport |
                 if (row.recipient_user_id, row.template_key) in spent:
                     grant_taken = True
                 else:  # lost the grant in a race with another message: walk on without it
-                    route, more, chain = choose([Channel(c) for c in row.chain], people.reach(cfg, row, grant=False))
-                    skips = more
+                    route, skips, chain = choose([Channel(c) for c in row.chain], people.reach(cfg, row, grant=False))
             trail = list(row.trail) + [trail_entry(s.channel, "skipped", s.reason, now) for s in skips]
             base = {
                 "m_id": row.id,

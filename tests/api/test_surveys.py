@@ -45,7 +45,9 @@ def _written(rt: Runtime) -> tuple[int, int]:
 
 
 def _post(client: FlaskClient, who: Person, survey: int, body: Any) -> Any:
-    return client.post(f"/api/v1/surveys/{survey}/responses", json=body, headers=who.headers)
+    # A token issued under the test's clock: one from the real (later) clock would be from the
+    # future at the frozen moment, which the token check refuses.
+    return client.post(f"/api/v1/surveys/{survey}/responses", json=body, headers=who.logged_in(client).headers)
 
 
 # -- answering: refusals first ------------------------------------------------------------------------
@@ -128,7 +130,7 @@ def test_the_list_shows_open_surveys_of_the_household_answered_or_not(
     with time_machine.travel(at("2026-12", 2), tick=False):
         assert client.get("/api/v1/me/surveys").status_code == 401
         answer(rt, resident, survey_id(rt, estate.anju, "SQ1", "2026-12"), (4, 4, 4, 4, 4), "2026-12")
-        listed = client.get("/api/v1/me/surveys", headers=resident.headers)
+        listed = client.get("/api/v1/me/surveys", headers=resident.logged_in(client).headers)
         assert listed.status_code == 200
         items = listed.get_json()["items"]
         # November's closed on the 15th; SQ2's is not theirs.
@@ -144,9 +146,11 @@ def test_the_list_shows_open_surveys_of_the_household_answered_or_not(
             "服务态度",
         ]
         assert items[0]["closes_at"] == "2026-12-15T09:00:00+08:00"
-        sq2 = client.get("/api/v1/me/surveys", headers=estate.sq2[0].headers).get_json()["items"]
+        sq2 = client.get("/api/v1/me/surveys", headers=estate.sq2[0].logged_in(client).headers).get_json()["items"]
         assert [(i["company"]["name"], i["answered"]) for i in sq2] == [("阳光物业", False)]
-        assert client.get("/api/v1/me/surveys", headers=estate.secretary.headers).get_json() == {"items": []}
+        assert client.get("/api/v1/me/surveys", headers=estate.secretary.logged_in(client).headers).get_json() == {
+            "items": []
+        }
 
 
 # -- results ------------------------------------------------------------------------------------------

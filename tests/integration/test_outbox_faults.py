@@ -357,3 +357,134 @@ def test_two_job_processes_share_the_outbox_and_run_each_slot_once(
         f"\nG6 two job processes: {total} sent in {drained:.1f} s, claimed per process {claimed_by}, "
         f"sla_reminders runs {[(slot, runner) for slot, runner, _, _ in runs]}, 0 duplicate deliveries"
     )
+
+
+# -- order per person, and a graceful stop ------------------------------------------------------
+
+
+def _queue_sequences(rt: Runtime, people: int, each: int, prefix: str) -> dict[str, list[str]]:
+    """``people`` users with ``each`` messages queued to each, interleaved across people as a busy
+    afternoon would queue them; answers each person's message titles in queueing order."""
+    openids = [f"{prefix}-{i:03d}" for i in range(people)]
+    at = now_utc()
+    expected: dict[str, list[str]] = {openid: [] for openid in openids}
+    with rt.db.write() as session:
+        users = [User(openid=openid, nickname=f"居民{i}") for i, openid in enumerate(openids)]
+        session.add_all(users)
+        session.flush()
+        for user in users:
+            add_grants(session, user.id, ["order_claimed"] * each)
+        for k in range(each):
+            for i, user in enumerate(users):
+                title = f"第{k}条消息{i}"
+                facts = OrderFacts(
+                    order_id=k * people + i + 1,
+                    number=f"SQ1-{k:03d}{i:03d}",
+                    title=title,
+                    category="买菜代购",
+                    community="和平社区",
+                    at=at,
+                )
+                assert notify_user(
+                    session,
+                    rt.settings.notify,
+                    user=user,
+                    template_key="order_claimed",
+                    rendered=render("order_claimed", facts),
+                    dedupe_key=f"test:{prefix}:{i}:{k}",
+                    addressee=Addressee.MEMBER,
+                    now=at,
+                )
+                expected[user.openid or ""].append(title)
+    return expected
+
+
+def _titles(simulator: SimulatorServer, openid: str, titles: list[str]) -> list[str]:
+    """Which of ``titles`` each message the simulator recorded for ``openid`` carried, in order."""
+    found = []
+    for message in simulator.state.messages(openid):
+        values = {field["value"] for field in message["data"].values()}
+        found.extend(title for title in titles if title in values)
+    return found
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs LINLI_TEST_DATABASE_URL (PostgreSQL)")
+def test_two_job_processes_keep_each_persons_order_and_send_each_message_once(
+    rt: Runtime, simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    people, each = 100, 5
+    expected = _queue_sequences(rt, people, each, "order")
+    # 50 ms a send: draining takes several seconds, so both processes' 2 s ticks find work, and
+    # their batches interleave; the order must hold anyway.
+    simulator.state.inject_fault(SUBSCRIBE_PATH, delay_seconds=0.05, count=people * each)
+    env = _child_env(rt.settings.database_url, simulator.base_url, tmp_path, LINLI_APP__LOG_LEVEL="INFO")
+    linli = Path(sys.executable).parent / "linli"
+    logs = [tmp_path / "order-a.log", tmp_path / "order-b.log"]
+    processes: list[subprocess.Popen[Any]] = []
+    files: list[IO[str]] = []
+    try:
+        for log in logs:
+            out: IO[str] = log.open("w")
+            files.append(out)
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - our own console script
+                    [str(linli), "jobs"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+                )
+            )
+        _wait(lambda: outbox_counts(rt)["sent"] == people * each, 120, processes, logs)
+    finally:
+        codes = [_stop(process) for process in processes]
+        for out in files:
+            out.close()
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+    texts = [log.read_text() for log in logs]
+    claimed_by = [sum(int(m.group(1)) for m in _CLAIMED.finditer(text)) for text in texts]
+    assert all(n > 0 for n in claimed_by), claimed_by  # both processes delivered
+    for openid, titles in expected.items():
+        assert _titles(simulator, openid, titles) == titles, openid  # in order, each once
+    assert len(simulator.state.messages()) == people * each
+
+
+def test_sigterm_finishes_the_message_in_hand_and_gives_the_rest_back(
+    rt: Runtime, simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    total = 600
+    openids = _queue(rt, total, "term")
+    # 50 ms a send: draining would take ~4 s of batches; the stop must not wait for it.
+    simulator.state.inject_fault(SUBSCRIBE_PATH, delay_seconds=0.05, count=total)
+    env = _child_env(rt.settings.database_url, simulator.base_url, tmp_path, LINLI_APP__LOG_LEVEL="INFO")
+    linli = Path(sys.executable).parent / "linli"
+    log = tmp_path / "term.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own console script
+            [str(linli), "jobs"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while len(simulator.state.messages()) < 60:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the job process sent nothing in 60 s"
+                time.sleep(0.01)
+            process.send_signal(signal.SIGTERM)
+            asked = time.monotonic()
+            code = process.wait(timeout=30)
+            took = time.monotonic() - asked
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    assert code == 0, log.read_text()[-2000:]
+    assert took < 5, f"exit took {took:.1f} s"
+    counts = outbox_counts(rt)
+    sent_at_stop = len(simulator.state.messages())
+    # Nothing left in flight, nothing lost: what WeChat got is recorded sent, the rest is pending.
+    assert counts["sending"] == 0, counts
+    assert counts["sent"] == sent_at_stop < total, counts
+    assert counts["pending"] == total - sent_at_stop
+    rows = _rows(rt)
+    assert all(row.attempts == 0 for row in rows if row.status == DeliveryStatus.PENDING)
+    print(f"\nSIGTERM: exited in {took:.2f} s with {sent_at_stop} of {total} sent, the rest back in the queue")
+    # Another process takes the rest; every message reaches WeChat exactly once.
+    deliver_due(rt)
+    assert Counter(m["touser"] for m in simulator.state.messages()) == Counter(dict.fromkeys(openids, 1))

@@ -11,9 +11,8 @@ import pytest
 import requests
 
 from app.core.clock import now_utc
-from app.notify.chains import Addressee
 from app.notify.delivery import DeliveryReport
-from app.notify.models import DeliveryStatus, OutboxMessage
+from app.notify.models import Channel, DeliveryStatus, OutboxMessage
 from app.runtime import Runtime
 from jobs import deliver_outbox
 from jobs.metrics import REGISTRY, serve_metrics, stop_metrics
@@ -76,17 +75,18 @@ def test_delivery_runs_count_messages_by_outcome(rt: Runtime, monkeypatch: pytes
     with rt.db.write() as session:
         session.add(
             OutboxMessage(
-                dedupe_key="metrics-test:subscribe",
-                addressee=Addressee.MEMBER,
-                template_key="reminder",
-                recipient="alice",
-                payload={"template_id": "sim-tmpl-reminder", "data": {"thing1": {"value": "x"}}},
+                dedupe_key="metrics-test:wecom",
+                channel=Channel.WECOM,
+                chain=["wecom"],
+                template_key="digest",
+                recipient="metrics-robot",
+                payload={"msgtype": "markdown", "markdown": {"content": "x"}},
                 status=DeliveryStatus.PENDING,
                 next_attempt_at=now,
                 created_at=now,
             )
         )
-    assert fire(rt, _outbox_spec(rt)) == "claimed=1 sent=1 retried=0 skipped=0 dead=0 deferred=0"
+    assert fire(rt, _outbox_spec(rt)) == "claimed=1 sent=1 retried=0 skipped=0 rerouted=0 dead=0 deferred=0"
     assert _value("linli_outbox_deliveries_total", outcome="sent") == before["sent"] + 1
 
     # Every other outcome of a run, as deliver_due reports it.

@@ -12,6 +12,7 @@ import time_machine
 from app.core.clock import SHANGHAI
 from app.identity.roles import Role
 from app.notify.consent import add_grants
+from app.notify.delivery import deliver_due
 from app.notify.models import Notification, OutboxMessage
 from app.runtime import Runtime
 from app.timebank.ledger import PointsEntry, PointsKind
@@ -81,10 +82,19 @@ def test_a_volunteer_hears_hours_points_and_balance_once_across_two_runs(rt: Run
                 OutboxMessage.template_key == "points_changed"
             )
         ).all()
-    by_user = {user_id: (status, payload) for user_id, status, payload in pushes}
-    assert by_user[li.id][1]["template_id"] == "sim-tmpl-points-changed"
-    assert by_user[li.id][1]["data"]["thing3"] == {"value": "服务 2.5 小时，获得 17 积分"}
-    assert by_user[chen.id][0].value == "skipped"  # no grant: never sent blind
+    by_user = {user_id: payload for user_id, _status, payload in pushes}
+    assert by_user[li.id]["data"]["thing3"] == {"value": "服务 2.5 小时，获得 17 积分"}
+    deliver_due(rt, now=RUN_AT)
+    with rt.db.read() as session:
+        delivered = dict(
+            session.execute(
+                sa.select(OutboxMessage.recipient_user_id, OutboxMessage.status).where(
+                    OutboxMessage.template_key == "points_changed"
+                )
+            ).all()
+        )
+    assert delivered[li.id].value == "sent"
+    assert delivered[chen.id].value == "skipped"  # no grant: never sent blind
 
 
 def test_two_processes_at_once_queue_each_summary_once(rt: Runtime) -> None:
