@@ -19,7 +19,7 @@ from app.notify.delivery import deliver_due
 from app.notify.models import Channel, DeliveryStatus, OutboxMessage
 from app.notify.outbox import notify_user
 from app.notify.payloads import Rendered
-from app.orders.models import OrderStatus
+from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
 from tests.factories import People, make_order, make_people, make_world
 from wechat_sim import SimulatorServer

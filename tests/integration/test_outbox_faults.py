@@ -401,7 +401,7 @@ def _queue_sequences(rt: Runtime, people: int, each: int, prefix: str) -> dict[s
 
 def _titles(simulator: SimulatorServer, openid: str, titles: list[str]) -> list[str]:
     """Which of ``titles`` each message the simulator recorded for ``openid`` carried, in order."""
-    found = []
+    found: list[str] = []
     for message in simulator.state.messages(openid):
         values = {field["value"] for field in message["data"].values()}
         found.extend(title for title in titles if title in values)

@@ -86,7 +86,7 @@ def test_chains_come_from_the_settings_with_the_defaults_kept() -> None:
 )
 def test_bad_chains_are_refused_when_the_settings_load(chains: dict[str, list[str]]) -> None:
     with pytest.raises(ValueError, match=r"chain|channel|purpose|Input should be"):
-        NotifySection(chains=chains)  # type: ignore[arg-type]
+        NotifySection(chains=chains)
 
 
 def test_a_trail_entry_is_short_and_dated() -> None:
