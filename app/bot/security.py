@@ -232,13 +232,16 @@ def escape_cdata(text: str) -> str:
     return _XML_INVALID.sub("", text).replace("]]>", "]]]]><![CDATA[>")
 
 
+def clip_reply(text: str) -> str:
+    """A chat reply cut to :data:`MAX_REPLY_CHARS` (the passive reply and the late 客服消息 alike)."""
+    return text if len(text) <= MAX_REPLY_CHARS else text[: MAX_REPLY_CHARS - 1] + "…"
+
+
 def render_text_reply(message: BaseMessage, text: str) -> str:
     """The XML of a text reply to ``message``; every field passes through :func:`escape_cdata`."""
-    if len(text) > MAX_REPLY_CHARS:
-        text = text[: MAX_REPLY_CHARS - 1] + "…"
     reply = TextReply(
         source=escape_cdata(str(message.target or "")),
         target=escape_cdata(str(message.source or "")),
-        content=escape_cdata(text),
+        content=escape_cdata(clip_reply(text)),
     )
     return str(reply.render())

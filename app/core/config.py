@@ -187,6 +187,9 @@ class NotifySection(_Section):
     subscribe_templates: dict[str, str] = {}
     #: template key → Official Account template-message template id
     oa_templates: dict[str, str] = {}
+    #: Which report of a subscribe-message acceptance adds the grant: "api" (POST /subscriptions)
+    #: or "events" (WeChat's subscribe_msg_popup_event); the other is not counted.
+    consent_from: Literal["api", "events"] = "api"
 
     @model_validator(mode="after")
     def _known_template_keys(self) -> NotifySection:

@@ -14,7 +14,7 @@ from app.identity.models import User
 from app.notify.consent import add_grants
 from app.notify.models import SubscriptionGrant
 from app.runtime import Runtime
-from tests.bot.conftest import Cast, Person, snapshot
+from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, server_with, snapshot
 from tests.bot.wechat_server import MP_APPID, WeChatServer, fixture_names, load_fixture
 
 #: Covered in test_security.py (refused) or used as the AES wrapper.
@@ -131,8 +131,13 @@ def event_view__link(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
 
 
 def subscribe_msg_popup_event__one_template(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    # As shipped (notify.consent_from = "api") the push's acceptance is not counted: the
+    # mini-program's POST /subscriptions already counted it.
+    wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID)
+    assert _grants(rt, cast.volunteer) == {}
+    wechat = server_with(wechat, **EVENTS_CONSENT)
     # From the mini-program's push: the sender is the mini-program openid (users.openid).
-    same = {"time": str(int(time.time()))}
+    same = {"time": str(int(time.time()) + 10)}
     push = wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID, values=same)
     assert (push.status, push.body) == (200, "success")
     assert _grants(rt, cast.volunteer) == {"order_dispatched": 1}
@@ -150,7 +155,8 @@ def subscribe_msg_popup_event__one_template(wechat: WeChatServer, cast: Cast, rt
 
 def subscribe_msg_popup_event__several_templates(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
     _give(rt, cast.resident, "reminder", "reminder")
-    wechat.event("subscribe_msg_popup_event__several_templates", cast.resident.openid, appid=MP_APPID)
+    events_mode = server_with(wechat, **EVENTS_CONSENT)
+    events_mode.event("subscribe_msg_popup_event__several_templates", cast.resident.openid, appid=MP_APPID)
     # accept order_claimed → +1; reject reminder → 0; an id we do not use → ignored.
     assert _grants(rt, cast.resident) == {"order_claimed": 1, "reminder": 0}
 
