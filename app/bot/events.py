@@ -73,15 +73,19 @@ def _consent(rt: Runtime, sender: str, decisions: list[tuple[str, str]], *, popu
 
 def _click(rt: Runtime, sender: str, key: str) -> str:
     name = MENU_COMMANDS.get(key)
-    actor = actor_for_chat(rt, sender) or adopt_follower(rt, sender)
+    actor = actor_for_chat(rt, sender)
+    note = ""
     if actor is None:
-        return commands.BIND_HELP
+        actor = adopt_follower(rt, sender)
+        if actor is None:
+            return commands.BIND_HELP
+        note = commands.AUTO_BOUND
     if name == "bind":
-        return commands.REBIND_HELP
+        return note + commands.REBIND_HELP
     if name is None:
         log.warning("menu click with unknown key %r", key[:64])
-        return commands.HELP
-    return commands.run(rt, actor, commands.Command(name=name, args=()))
+        return note + commands.HELP
+    return note + commands.run(rt, actor, commands.Command(name=name, args=()))
 
 
 def consent_decisions(data: Mapping[str, Any]) -> list[tuple[str, str]]:

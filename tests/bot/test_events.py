@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.bot import commands, events
+from app.core.clock import now_utc
 from app.identity.models import User
 from app.notify.consent import add_grants
-from app.notify.models import SubscriptionGrant
+from app.notify.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant
 from app.runtime import Runtime
 from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, server_with, snapshot
 from tests.bot.wechat_server import MP_APPID, WeChatServer, fixture_names, load_fixture
@@ -180,6 +181,73 @@ def subscribe_msg_sent_event__delivered(wechat: WeChatServer, cast: Cast, rt: Ru
     push = wechat.event("subscribe_msg_sent_event__delivered", cast.resident.openid, appid=MP_APPID)
     assert (push.status, push.body) == (200, "success")
     assert _grants(rt, cast.resident) == {"order_dispatched": 1}  # delivery bookkeeping is the outbox's
+
+
+# -- template-message receipts ------------------------------------------------------------------
+
+
+def _sent_template(rt: Runtime, person: Person, msgid: str) -> int:
+    """A template message as delivery leaves it once WeChat accepted it: sent, with its msgid."""
+    now = now_utc()
+    with rt.db.write() as session:
+        row = OutboxMessage(
+            dedupe_key=f"receipt-test:{msgid}",
+            channel=Channel.TEMPLATE,
+            chain=[Channel.TEMPLATE.value],
+            template_key="order_submitted",
+            recipient_user_id=person.id,
+            recipient=person.oa_openid,
+            payload={"template_id": "sim-oa-order-submitted", "data": {}},
+            status=DeliveryStatus.SENT,
+            next_attempt_at=now,
+            sent_at=now,
+            wechat_msgid=msgid,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _receipt(rt: Runtime, outbox_id: int) -> tuple[str | None, bool]:
+    """The message's receipt, and whether its recipient now blocks template messages."""
+    with rt.db.read() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        assert row.recipient_user_id is not None
+        user = session.get(User, row.recipient_user_id)
+        assert user is not None
+        return row.receipt, user.oa_blocked_at is not None
+
+
+def _push_receipt(wechat: WeChatServer, name: str, person: Person, msgid: str) -> None:
+    push = wechat.event(name, person.oa_openid, values={"msgid": msgid})
+    assert (push.status, push.body) == (200, "success")  # WeChat expects no answer to a receipt
+
+
+def event_templatesendjobfinish__success(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.secretary, "2000000101")
+    _push_receipt(wechat, "event_templatesendjobfinish__success", cast.secretary, "2000000101")
+    assert _receipt(rt, sent) == ("success", False)
+    # A msgid we never sent (another system on the account): nothing changes, still no answer.
+    before = snapshot(rt)
+    _push_receipt(wechat, "event_templatesendjobfinish__success", cast.secretary, "999")
+    assert snapshot(rt)["oa"] == before["oa"]
+    assert _receipt(rt, sent) == ("success", False)
+
+
+def event_templatesendjobfinish__user_block(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.secretary, "2000000102")
+    other = _sent_template(rt, cast.sq2_secretary, "2000000103")
+    _push_receipt(wechat, "event_templatesendjobfinish__user_block", cast.secretary, "2000000102")
+    assert _receipt(rt, sent) == ("failed:user block", True)
+    assert _receipt(rt, other) == (None, False)
+
+
+def event_templatesendjobfinish__system_failed(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.secretary, "2000000104")
+    _push_receipt(wechat, "event_templatesendjobfinish__system_failed", cast.secretary, "2000000104")
+    # WeChat's own failure: recorded, and the person keeps getting template messages.
+    assert _receipt(rt, sent) == ("failed: system failed", False)
 
 
 CHECKS: dict[str, Callable[[WeChatServer, Cast, Runtime], None]] = {
