@@ -6,6 +6,7 @@ deleted account, never an openid someone else holds, never when WeChat cannot sa
 from __future__ import annotations
 
 import itertools
+import json
 import time
 
 import sqlalchemy as sa
@@ -181,3 +182,18 @@ def test_a_unionid_two_live_users_share_binds_neither(wechat: WeChatServer, cast
         session.execute(sa.update(User).where(User.id == cast.other_volunteer.id).values(unionid=shared))
     assert _follow(wechat, cast.volunteer.oa_openid) == events.WELCOME
     assert _holder(rt, cast.volunteer.oa_openid) is None
+
+
+def test_the_export_shows_the_binding_and_the_follower(wechat: WeChatServer, cast: Cast, client: FlaskClient) -> None:
+    volunteer = cast.volunteer
+    _follow(wechat, volunteer.oa_openid)
+    response = client.get("/api/v1/me/export", headers=volunteer.headers)
+    assert response.status_code == 200
+    bot = json.loads(response.get_data(as_text=True))["bot"]
+    assert (bot["oa_openid"], bot["following"], bot["blocked_at"]) == (volunteer.oa_openid, True, None)
+    [follower] = bot["followers"]
+    assert (follower["oa_openid"], follower["unionid"], follower["following"]) == (
+        volunteer.oa_openid,
+        f"union-{volunteer.openid}",
+        True,
+    )
