@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.clock import now_utc
@@ -84,7 +85,8 @@ def bind_by_unionid(session: Session, oa_openid: str, unionid: str | None) -> Us
     """Helper (flushes only): bind ``oa_openid`` to the live user with ``unionid`` if the rules of
     this module allow it; answers the user bound now, or None.
 
-    A conditional UPDATE does it, so a user bound by code in the meantime is left alone.
+    A conditional UPDATE does it, so a user bound by code in the meantime is left alone; an
+    openid taken by a concurrent bind code is left to that code.
     """
     user = user_of_unionid(session, unionid)
     if user is None or user.oa_openid is not None:
@@ -92,12 +94,19 @@ def bind_by_unionid(session: Session, oa_openid: str, unionid: str | None) -> Us
     taken = session.scalar(sa.select(User.id).where(User.oa_openid == oa_openid))
     if taken is not None:
         return None  # someone else's binding (by code, or an earlier unionid): never stolen
-    bound = session.execute(
-        sa.update(User)
-        .where(User.id == user.id, User.oa_openid.is_(None), User.deleted_at.is_(None))
-        .values(oa_openid=oa_openid, oa_following=True, oa_blocked_at=None)
-        .execution_options(synchronize_session=False)
-    )
+    try:
+        # A savepoint: a bind code giving this openid to someone else in a concurrent transaction
+        # trips the unique oa_openid here, and that must not spoil the caller's transaction.
+        with session.begin_nested():
+            bound = session.execute(
+                sa.update(User)
+                .where(User.id == user.id, User.oa_openid.is_(None), User.deleted_at.is_(None))
+                .values(oa_openid=oa_openid, oa_following=True, oa_blocked_at=None)
+                .execution_options(synchronize_session=False)
+            )
+    except IntegrityError:
+        log.info("follower's openid was bound by someone else meanwhile; not binding by unionid")
+        return None
     if bound.rowcount != 1:  # type: ignore[attr-defined]
         return None
     session.refresh(user)

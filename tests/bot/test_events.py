@@ -14,6 +14,7 @@ from app.core.clock import now_utc
 from app.identity.models import User
 from app.notify.consent import add_grants
 from app.notify.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant
+from app.notify.receipts import record_receipt
 from app.runtime import Runtime
 from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, server_with, snapshot
 from tests.bot.wechat_server import MP_APPID, WeChatServer, fixture_names, load_fixture
@@ -248,6 +249,16 @@ def event_templatesendjobfinish__system_failed(wechat: WeChatServer, cast: Cast,
     _push_receipt(wechat, "event_templatesendjobfinish__system_failed", cast.secretary, "2000000104")
     # WeChat's own failure: recorded, and the person keeps getting template messages.
     assert _receipt(rt, sent) == ("failed: system failed", False)
+
+
+def test_a_receipt_is_read_however_wechat_spaces_it_and_needs_both_fields(cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.volunteer, "2000000105")
+    assert record_receipt(rt, "", "success") is False
+    assert record_receipt(rt, "2000000105", "  ") is False
+    assert _receipt(rt, sent) == (None, False)
+    # WeChat's documents write the status with and without spaces.
+    assert record_receipt(rt, "2000000105", "failed: user block") is True
+    assert _receipt(rt, sent) == ("failed: user block", True)
 
 
 CHECKS: dict[str, Callable[[WeChatServer, Cast, Runtime], None]] = {

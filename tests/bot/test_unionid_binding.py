@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app.bot import commands, events
+from app.bot.following import Bound, Followed, follow
 from app.core.clock import now_utc
 from app.identity.models import OaFollower, User
 from app.runtime import Runtime
@@ -197,3 +200,22 @@ def test_the_export_shows_the_binding_and_the_follower(wechat: WeChatServer, cas
         f"union-{volunteer.openid}",
         True,
     )
+
+
+def test_a_bind_code_racing_the_unionid_binding_wins_cleanly(cast: Cast, rt: Runtime) -> None:
+    """PostgreSQL: another transaction gives the follower's openid to someone else while the
+    follow is being handled; the follow must neither fail nor take the openid."""
+    if rt.db.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time: the race cannot happen")
+    volunteer, secretary = cast.volunteer, cast.secretary
+    outcome: list[Followed] = []
+    with rt.db.engine.connect() as other:
+        other.execute(sa.update(User).where(User.id == secretary.id).values(oa_openid=volunteer.oa_openid))
+        racer = threading.Thread(target=lambda: outcome.append(follow(rt, volunteer.oa_openid)))
+        racer.start()
+        time.sleep(0.5)  # the follow's UPDATE now waits on the unique index for this transaction
+        other.commit()
+    racer.join(timeout=10)
+    assert outcome == [Followed(Bound.NO)]
+    assert _holder(rt, volunteer.oa_openid) == secretary.id
+    assert _binding(rt, volunteer.id) == (None, False)
