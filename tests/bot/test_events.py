@@ -251,6 +251,17 @@ def event_templatesendjobfinish__system_failed(wechat: WeChatServer, cast: Cast,
     assert _receipt(rt, sent) == ("failed: system failed", False)
 
 
+def test_a_receipt_and_a_chat_message_with_the_same_id_are_both_done(
+    wechat: WeChatServer, cast: Cast, rt: Runtime
+) -> None:
+    cast.bind(wechat, cast.secretary)
+    chat = load_fixture("text__command", content="帮助", msgid="2000000106", **{"from": cast.secretary.oa_openid})
+    assert wechat.post(chat).reply == commands.HELP
+    sent = _sent_template(rt, cast.secretary, "2000000106")
+    _push_receipt(wechat, "event_templatesendjobfinish__success", cast.secretary, "2000000106")
+    assert _receipt(rt, sent) == ("success", False)
+
+
 def test_a_receipt_is_read_however_wechat_spaces_it_and_needs_both_fields(cast: Cast, rt: Runtime) -> None:
     sent = _sent_template(rt, cast.volunteer, "2000000105")
     assert record_receipt(rt, "", "success") is False
