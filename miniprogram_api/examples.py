@@ -477,7 +477,12 @@ EXPORT: Final = {
     "teams": [],
     "property_companies": [],
     "merchants": [],
-    "bot": {"oa_openid": None, "following": False},
+    "bot": {
+        "oa_openid": "oa-alice",
+        "following": True,
+        "blocked_at": None,
+        "followers": [{"oa_openid": "oa-alice", "unionid": "union-alice", "following": True, "updated_at": _AT}],
+    },
     "subscriptions": {"order_claimed": 0, "order_completed": 1},
     "points_balance": 0,
     "care_tags": [{"tag": "living_alone", "label": "独居老人", "note": "子女在外地，每周通话一次", "set_at": _AT}],

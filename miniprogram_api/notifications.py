@@ -37,6 +37,8 @@ def subscription_templates(actor: Actor) -> SubscribeTemplateList:
     "/subscriptions",
     method="POST",
     summary="记录用户同意的订阅消息（一次性）",
+    description='每次同意可发一条。服务端 `[notify] consent_from = "events"` 时以微信推送的同意事件计数，'
+    '本接口不再增加次数，只校验模板并返回剩余次数；默认 `"api"` 时由本接口计数。',
     example=examples.GRANTS,
     body=SubscriptionsIn,
     response=GrantsOut,

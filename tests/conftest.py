@@ -3,6 +3,7 @@ the WeChat simulator on loopback, the app and its test client, and HTTP helpers.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,14 @@ def make_settings(database_url: str, api_base: str, var_dir: Path, **overrides: 
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
     return load_settings(DEFAULT_CONFIG_PATH, environ={}, overrides=data)
+
+
+def runtime_with(runtime: Runtime, **sections: dict[str, Any]) -> Runtime:
+    """``runtime`` (same database, same WeChat) with some settings changed, e.g.
+    ``runtime_with(rt, notify={"consent_from": "events"})``, for an app of its own."""
+    current = runtime.settings
+    changed = {name: getattr(current, name).model_copy(update=values) for name, values in sections.items()}
+    return dataclasses.replace(runtime, settings=current.model_copy(update=changed))
 
 
 @pytest.fixture(scope="session")

@@ -304,6 +304,37 @@ def send_custom_message() -> Response:
     return _ok()
 
 
+# Followers: "oa-<name>" is the same person as the mini-program user "sim:<name>" (API.md).
+_FOLLOWER = re.compile(r"oa-(?P<name>\S+)")
+
+
+@bp.get("/cgi-bin/user/info")
+def follower_info() -> Response:
+    """A follower's profile: subscribed, with unionid ``union-<name>`` for ``oa-<name>`` and none
+    for any other openid (an account not bound to the Open Platform answers no unionid)."""
+    _token_appid()
+    openid = request.args.get("openid", "")
+    if not openid:
+        raise WeChatError(40003, "invalid openid")
+    info: dict[str, Any] = {
+        "subscribe": 1,
+        "openid": openid,
+        "language": request.args.get("lang") or "zh_CN",
+        "subscribe_time": int(sim_state().now()),
+        "remark": "",
+        "groupid": 0,
+        "tagid_list": [],
+        "subscribe_scene": "ADD_SCENE_SEARCH",
+        "qr_scene": 0,
+        "qr_scene_str": "",
+    }
+    match = _FOLLOWER.fullmatch(openid)
+    if match is not None:
+        info["unionid"] = f"union-{match.group('name')}"
+    # Success carries no errcode, as WeChat answers user/info.
+    return jsonify(info)
+
+
 @bp.post("/cgi-bin/menu/create")
 def create_menu() -> Response:
     """Store the menu of the token's appid."""

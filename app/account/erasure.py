@@ -2,11 +2,12 @@
 stays, anonymous.
 
 Erased, in one transaction: nickname (→ 已注销用户), phone, openid (→ a tombstone, so the same
-WeChat account logging in again is a new user), unionid, the Official Account binding and its bind
-codes, session key, every token, roles, household, skills, teams, property companies, merchants,
-unused invitations they issued, unused redemption codes (cancelled, their points refunded),
-subscribe grants, the inbox, the outbox's copies of messages to them (unsent ones cancelled),
-their Idempotency-Keys, their photos and the photos of their orders.
+WeChat account logging in again is a new user), unionid, the Official Account binding, its bind
+codes and what user/info told us of that follower (oa_followers), session key, every token,
+roles, household, skills, teams, property companies, merchants, unused invitations they issued,
+unused redemption codes (cancelled, their points refunded), subscribe grants, the inbox, the
+outbox's copies of messages to them (unsent ones cancelled), their Idempotency-Keys, their photos
+and the photos of their orders.
 
 Kept, pointing at the anonymous tombstone: their orders (without phone and room; building and
 unit stay for the statistics), the orders' audit trails and ratings, the points ledger (a

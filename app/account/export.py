@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.account.shapes import (
     ExportAuditEntry,
     ExportBot,
+    ExportFollower,
     ExportGroup,
     ExportHead,
     ExportProfile,
@@ -34,8 +35,9 @@ from app.care.tags import tags_of_resident
 from app.core.clock import now_utc
 from app.core.shapes import Shape
 from app.identity.actor import Actor, load_user
+from app.identity.followers import followers_of
 from app.identity.households import household_out
-from app.identity.models import User
+from app.identity.models import OaFollower, User
 from app.identity.roles import Role
 from app.identity.shapes import roles_out
 from app.notify.models import Notification, SubscriptionGrant
@@ -138,11 +140,27 @@ def _head(session: Session, actor: Actor) -> ExportHead:
         teams=[ExportGroup(id=i, name=name, community=code) for i, name, code in teams],
         property_companies=[ExportGroup(id=i, name=name, community=code) for i, name, code in companies],
         merchants=[ExportGroup(id=i, name=name, community=code) for i, name, code in merchants],
-        bot=ExportBot(oa_openid=user.oa_openid, following=user.oa_following),
+        bot=ExportBot(
+            oa_openid=user.oa_openid,
+            following=user.oa_following,
+            blocked_at=user.oa_blocked_at,
+            followers=_followers(session, user),
+        ),
         subscriptions=dict(grants.all()),
         points_balance=balance_of(session, user.id),
         care_tags=tags_of_resident(session, user.id),
     )
+
+
+def _followers(session: Session, user: User) -> list[ExportFollower]:
+    mine = followers_of(user)
+    if mine is None:
+        return []
+    rows = session.scalars(sa.select(OaFollower).where(mine).order_by(OaFollower.oa_openid))
+    return [
+        ExportFollower(oa_openid=r.oa_openid, unionid=r.unionid, following=r.following, updated_at=r.updated_at)
+        for r in rows
+    ]
 
 
 def _registry_entry(session: Session, user: User) -> VolunteerProfileOut | None:

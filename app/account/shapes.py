@@ -41,11 +41,22 @@ class ExportProfile(Shape):
     last_login_at: ShanghaiTime | None
 
 
+class ExportFollower(Shape):
+    oa_openid: str
+    unionid: str | None
+    following: bool
+    updated_at: ShanghaiTime
+
+
 class ExportBot(Shape):
     """The Official Account binding (the bot, template messages)."""
 
     oa_openid: str | None
     following: bool
+    #: When WeChat reported that they turned off this account's template messages.
+    blocked_at: ShanghaiTime | None
+    #: What ``user/info`` told us of their Official Account follower, matched by openid or unionid.
+    followers: list[ExportFollower]
 
 
 class ExportGroup(Shape):

@@ -152,13 +152,3 @@ def actor_for_chat(rt: Runtime, oa_openid: str) -> Actor | None:
     with rt.db.read() as session:
         user = session.scalar(sa.select(User).where(User.oa_openid == oa_openid))
         return load_actor(session, user) if user is not None else None
-
-
-def set_following(rt: Runtime, oa_openid: str, *, following: bool) -> bool:
-    """Follow / unfollow of the Official Account: template messages go only to followers.
-
-    Answers whether a bound user was found.
-    """
-    with rt.db.write() as session:
-        result = session.execute(sa.update(User).where(User.oa_openid == oa_openid).values(oa_following=following))
-        return bool(result.rowcount)  # type: ignore[attr-defined]

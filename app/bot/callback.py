@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from wechatpy.messages import BaseMessage
 
 from app.bot import commands, events
 from app.bot.binding import actor_for_chat
+from app.bot.late_replies import queue_late_reply
 from app.bot.replay import InboundClaim, claim_inbound
 from app.bot.security import (
     CallbackRejectedError,
@@ -95,8 +96,10 @@ def receive(rt: Runtime, args: Mapping[str, str], body: bytes) -> Answer:
         outcome = future.result(timeout=settings.bot.reply_budget_seconds)
     except TimeoutError:
         # Too slow for WeChat (which resends after 5 s and then shows the user an error): say
-        # nothing now; the work still finishes, only its reply is lost.
-        log.warning("bot reply budget exceeded; answered %r", NOTHING)
+        # nothing now; the work still finishes, and its reply follows as a 客服消息.
+        log.warning("bot reply budget exceeded; answered %r, the reply follows later", NOTHING)
+        inbound_key = message_key(message) or query.replay_key
+        future.add_done_callback(lambda done: _reply_late(rt, message, inbound_key, done))
         return Answer(NOTHING, TEXT_PLAIN)
     if outcome.replayed:
         raise CallbackRejectedError(403, "replayed", "重复的请求")
@@ -106,6 +109,17 @@ def receive(rt: Runtime, args: Mapping[str, str], body: bytes) -> Answer:
     if cipher is not None:
         reply = cipher.encrypt(reply, appid, query)
     return Answer(reply, TEXT_XML)
+
+
+def _reply_late(rt: Runtime, message: BaseMessage, inbound_key: str, done: Future[_Outcome]) -> None:
+    """When a handler that missed the budget finishes (in its worker thread, or here at once if it
+    just did): its text goes out as a customer-service message. A replay or a resend has none."""
+    try:
+        outcome = done.result()
+        if outcome.text and not outcome.replayed:
+            queue_late_reply(rt, oa_openid=str(message.source or ""), text=outcome.text, inbound_key=inbound_key)
+    except Exception:
+        log.exception("could not queue a late bot reply")
 
 
 def _handle(rt: Runtime, query: SignedQuery, message: BaseMessage) -> _Outcome:

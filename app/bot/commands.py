@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.bot.binding import actor_for_chat, bind_official_account
+from app.bot.following import adopt_follower
 from app.core.errors import AlreadyClaimedError, LinliError, NotFoundError
 from app.identity.actor import Actor
 from app.orders.access import check_may_dispatch
@@ -35,6 +36,8 @@ HELP = (
 )
 REBIND_HELP = "您已绑定。如需改绑其他账号，请在小程序获取新的绑定码，再发送「绑定 绑定码」。"
 BUSY = "系统繁忙，请稍后再试。"
+#: Before the first reply to a follower just bound by unionid.
+AUTO_BOUND = "已自动绑定您的小程序账号，无需绑定码。\n"
 
 #: Command words, Chinese and English, to the command they mean.
 WORDS: dict[str, str] = {
@@ -123,11 +126,16 @@ def respond_to_text(rt: Runtime, oa_openid: str, text: str) -> str:
     if command is not None and command.name == "bind":
         return _bind(rt, oa_openid, command.args)
     actor = actor_for_chat(rt, oa_openid)
+    note = ""
     if actor is None:
-        return BIND_HELP
+        # A follower we do not know yet may be a mini-program user with the same unionid.
+        actor = adopt_follower(rt, oa_openid)
+        if actor is None:
+            return BIND_HELP
+        note = AUTO_BOUND
     if command is None:
-        return f"没看懂「{_snippet(normalise(text))}」。发送「帮助」查看可用的命令。"
-    return run(rt, actor, command)
+        return note + f"没看懂「{_snippet(normalise(text))}」。发送「帮助」查看可用的命令。"
+    return note + run(rt, actor, command)
 
 
 def run(rt: Runtime, actor: Actor, command: Command) -> str:

@@ -169,12 +169,16 @@ def parse_trusted(xml: str) -> BaseMessage:
 
 
 def message_key(message: BaseMessage) -> str | None:
-    """What WeChat's retries have in common: MsgId for messages; FromUserName + CreateTime for
-    events (WeChat's advice), plus the event type so two events of one second stay apart."""
+    """What WeChat's retries have in common: MsgId for messages (and the event with its MsgID, for
+    receipts); FromUserName + CreateTime for other events (WeChat's advice), plus the event type so
+    two events of one second stay apart."""
     data: Mapping[str, Any] = message._data  # wechatpy keeps the raw fields only here
     msg_id = data.get("MsgId") or data.get("MsgID")
     if isinstance(msg_id, str) and msg_id:
-        return f"msg:{msg_id}"
+        # A receipt's MsgID counts template sends, a chat message's MsgId counts chat messages:
+        # the two sequences may meet, so an event's id is kept apart from a message's.
+        event = str(data.get("Event", "")).lower()
+        return f"evt:{event}:{msg_id}" if event else f"msg:{msg_id}"
     sender, created = data.get("FromUserName"), data.get("CreateTime")
     if not sender or not created:
         return None
@@ -232,13 +236,16 @@ def escape_cdata(text: str) -> str:
     return _XML_INVALID.sub("", text).replace("]]>", "]]]]><![CDATA[>")
 
 
+def clip_reply(text: str) -> str:
+    """A chat reply cut to :data:`MAX_REPLY_CHARS` (the passive reply and the late 客服消息 alike)."""
+    return text if len(text) <= MAX_REPLY_CHARS else text[: MAX_REPLY_CHARS - 1] + "…"
+
+
 def render_text_reply(message: BaseMessage, text: str) -> str:
     """The XML of a text reply to ``message``; every field passes through :func:`escape_cdata`."""
-    if len(text) > MAX_REPLY_CHARS:
-        text = text[: MAX_REPLY_CHARS - 1] + "…"
     reply = TextReply(
         source=escape_cdata(str(message.target or "")),
         target=escape_cdata(str(message.source or "")),
-        content=escape_cdata(text),
+        content=escape_cdata(clip_reply(text)),
     )
     return str(reply.render())

@@ -192,6 +192,9 @@ class NotifySection(_Section):
     quota_pause_seconds: float = Field(default=600, gt=0)
     wecom_per_minute: int = Field(default=20, ge=1)
     miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    #: Which report of a subscribe-message acceptance adds the grant: "api" (POST /subscriptions)
+    #: or "events" (WeChat's subscribe_msg_popup_event); the other is not counted.
+    consent_from: Literal["api", "events"] = "api"
     #: template key → mini-program subscribe-message template id
     subscribe_templates: dict[str, str] = {}
     #: template key → Official Account template-message template id

@@ -9,6 +9,7 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.identity.followers import forget_followers
 from app.identity.models import Household, Invitation, RoleMembership, User
 from app.identity.revocation import revoke_all_tokens
 
@@ -24,7 +25,8 @@ def tombstone_openid(user_id: int) -> str:
 
 def erase_identity(session: Session, user: User, now: datetime) -> None:
     """Helper (flushes only): ``user`` loses their roles, household, the invitations they issued
-    and nobody used yet, their WeChat identifiers, phone, nickname and every token.
+    and nobody used yet, their WeChat identifiers (and what we remembered of them as a follower),
+    phone, nickname and every token.
 
     Role grants and contact reveals in the audit trail keep pointing at the tombstone: what was
     done stays on record, with nobody's name on it.
@@ -35,10 +37,13 @@ def erase_identity(session: Session, user: User, now: datetime) -> None:
     session.execute(sa.delete(Invitation).where(Invitation.created_by_id == user.id, Invitation.redeemed_at.is_(None)))
     revoke_all_tokens(session, user.id)
     session.refresh(user)  # the generation just moved on in SQL
+    # What user/info told us of them: else a new account of the same person would be bound to it.
+    forget_followers(session, user)
     user.openid = tombstone_openid(user.id)
     user.unionid = None
     user.oa_openid = None
     user.oa_following = False
+    user.oa_blocked_at = None
     user.nickname = DELETED_NICKNAME
     user.phone = None
     user.session_key = None

@@ -11,6 +11,7 @@ from app.core.clock import now_utc
 from app.core.errors import InvalidCodeError, UnauthenticatedError, WeChatUnavailableServiceError
 from app.core.privacy import mask_phone
 from app.identity.actor import Actor, actor_for_token, load_user
+from app.identity.followers import bind_remembered_follower
 from app.identity.models import User
 from app.identity.shapes import LoginOut, PhoneOut, UserOut, roles_out
 from app.identity.takeover import take_over_imported
@@ -55,6 +56,8 @@ def login(rt: Runtime, code: str) -> LoginOut:
                 user.unionid = wx.unionid or user.unionid
                 user.last_login_at = now_utc()
                 session.flush()
+                # Followed the Official Account before the first login: bound by unionid now.
+                bind_remembered_follower(session, user)
                 user = load_user(session, user.id)
                 return LoginOut(
                     token=rt.tokens.issue(user.id, user.token_generation),

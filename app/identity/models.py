@@ -56,6 +56,21 @@ class User(Base):
         return f"<User {self.id} {self.openid}>"
 
 
+class OaFollower(Base):
+    """An Official Account follower as ``user/info`` last described them. The unionid names the
+    same person in the mini-program: it binds them to that user on follow, or at that user's next
+    login when the follow came first (app/identity/followers.py)."""
+
+    __tablename__ = "oa_followers"
+
+    oa_openid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: None while the Official Account is not bound to the mini-program's Open Platform account.
+    unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    #: False after they unfollowed; a later follow sets it again.
+    following: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[updated_at]
+
+
 class RoleMembership(Base):
     """A role held by a user in one area (a volunteer of community X, the secretary of Y)."""
 

@@ -1,5 +1,9 @@
 """Subscribe-message consent: one-time grants, from the mini-program's report (POST
-/subscriptions) or from WeChat's consent events (the bot), and spending one per message."""
+/subscriptions) or from WeChat's consent events (the bot), and spending one per message.
+
+One acceptance reaches us twice (the page reports it, WeChat pushes it), so only one path adds
+grants, ``[notify] consent_from``: ``api`` (the report) or ``events`` (the push). A refusal in an
+event clears grants either way: a refusal is never counted twice, and it must never be missed."""
 
 from __future__ import annotations
 
@@ -30,34 +34,43 @@ def add_grants(session: sa.orm.Session, user_id: int, template_keys: list[str]) 
 def record_grants(rt: Runtime, actor: Actor, accepted: list[str]) -> GrantsOut:
     """Any user: what ``wx.requestSubscribeMessage`` answered ``accept`` for, by Linli template key.
 
-    Each acceptance allows exactly one message (WeChat's one-time subscription).
+    Each acceptance allows exactly one message (WeChat's one-time subscription), counted here only
+    when ``notify.consent_from`` is ``api``; with ``events`` the push counts it and this answers
+    the remaining grants unchanged. Unknown keys are refused either way.
     """
     unknown = sorted(set(accepted) - set(TEMPLATE_KEYS))
     if unknown:
         raise InvalidInputError("未知的消息模板", details={"unknown": unknown, "known": list(TEMPLATE_KEYS)})
     with rt.db.write() as session:
-        add_grants(session, actor.user_id, accepted)
-        rows = session.scalars(sa.select(SubscriptionGrant).where(SubscriptionGrant.user_id == actor.user_id))
-        return GrantsOut(remaining={row.template_key: row.remaining for row in rows})
+        if rt.settings.notify.consent_from == "api":
+            add_grants(session, actor.user_id, accepted)
+        return GrantsOut(remaining=_remaining(session, actor.user_id))
+
+
+def _remaining(session: sa.orm.Session, user_id: int) -> dict[str, int]:
+    rows = session.scalars(sa.select(SubscriptionGrant).where(SubscriptionGrant.user_id == user_id))
+    return {row.template_key: row.remaining for row in rows}
 
 
 def record_consent(
-    rt: Runtime, mp_openid: str, decisions: Sequence[tuple[str, str]], *, popup: bool
+    rt: Runtime, user_id: int, decisions: Sequence[tuple[str, str]], *, popup: bool
 ) -> dict[str, int] | None:
-    """WeChat told us what a user chose for subscribe-message templates.
+    """WeChat told us what a user chose for subscribe-message templates (the bot found the user
+    by mini-program openid, OA openid or unionid).
 
     ``decisions`` are (template id, SubscribeStatusString). In a popup, ``accept`` is one more
-    one-time send for the Linli template key configured with that id. ``reject`` (or ``ban``), in a
-    popup or a settings change, leaves none. A change to ``accept`` grants nothing: it is a
-    setting, not consent to a send. Unknown template ids are ignored. Answers the user's remaining
-    grants, or None if no user has this openid.
+    one-time send for the Linli template key configured with that id, when ``notify.consent_from``
+    is ``events``. ``reject`` (or ``ban``), in a popup or a settings change, leaves none. A change
+    to ``accept`` grants nothing: it is a setting, not consent to a send. Unknown template ids are
+    ignored. Answers the user's remaining grants, or None if the user is gone.
     """
-    by_template = {template_id: key for key, template_id in rt.settings.notify.subscribe_templates.items()}
-    accepted = [by_template[t] for t, status in decisions if popup and status == "accept" and t in by_template]
+    cfg = rt.settings.notify
+    by_template = {template_id: key for key, template_id in cfg.subscribe_templates.items()}
+    counted = popup and cfg.consent_from == "events"
+    accepted = [by_template[t] for t, status in decisions if counted and status == "accept" and t in by_template]
     refused = {by_template[t] for t, status in decisions if status in {"reject", "ban"} and t in by_template}
     with rt.db.write() as session:
-        user_id = session.scalar(sa.select(User.id).where(User.openid == mp_openid))
-        if user_id is None:
+        if session.scalar(sa.select(User.id).where(User.id == user_id, User.deleted_at.is_(None))) is None:
             return None
         add_grants(session, user_id, accepted)
         if refused:
@@ -66,5 +79,4 @@ def record_consent(
                 .where(SubscriptionGrant.user_id == user_id, SubscriptionGrant.template_key.in_(refused))
                 .values(remaining=0)
             )
-        rows = session.scalars(sa.select(SubscriptionGrant).where(SubscriptionGrant.user_id == user_id))
-        return {row.template_key: row.remaining for row in rows}
+        return _remaining(session, user_id)

@@ -23,7 +23,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 
 from app.core.config import Settings
 from app.wechat.errors import TOKEN_CODES, WeChatError, WeChatRejectedError, WeChatUnavailableError, classify
-from app.wechat.gateway import CodeSession, Verdict
+from app.wechat.gateway import CodeSession, Follower, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +261,17 @@ class WeChatClientGateway:
             self.official_account,
             "custom_send",
             lambda: self.official_account.message.send_text(openid, text),
+        )
+
+    def get_follower(self, oa_openid: str) -> Follower:
+        """user/info (wechatpy ``user.get``); 40003 for an openid that is not this account's."""
+        result = self._call(self.official_account, "user_info", lambda: self.official_account.user.get(oa_openid))
+        unionid = result.get("unionid")
+        return Follower(
+            openid=str(result.get("openid") or oa_openid),
+            # WeChat answers subscribe 0 (and nothing else of use) for someone who unfollowed.
+            subscribed=int(result.get("subscribe", 0) or 0) == 1,
+            unionid=str(unionid) if unionid else None,
         )
 
     # -- WeCom group robot (not in wechatpy) ----------------------------------------------------

@@ -17,6 +17,16 @@ class CodeSession:
     unionid: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Follower:
+    """An Official Account follower as ``cgi-bin/user/info`` describes them. ``unionid`` is None
+    unless the account is bound to the Open Platform account that the mini-program is bound to."""
+
+    openid: str
+    subscribed: bool
+    unionid: str | None
+
+
 class Verdict(StrEnum):
     """msgSecCheck v2's ``result.suggest``."""
 
@@ -68,6 +78,11 @@ class WeChatGateway(Protocol):
 
     def send_customer_service_text(self, openid: str, text: str) -> None:
         """A customer-service text (客服消息) to a follower who wrote in the last 48 hours."""
+        ...
+
+    def get_follower(self, oa_openid: str) -> Follower:
+        """Who an Official Account openid is (``user/info``): following or not, and the unionid
+        that names the same person in the mini-program."""
         ...
 
     def send_robot_message(self, key: str, payload: Mapping[str, Any]) -> None:

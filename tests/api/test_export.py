@@ -94,7 +94,7 @@ def test_a_residents_export_holds_their_data_in_full(client: FlaskClient, rt: Ru
     assert body["household"]["room"] == "301"
     assert [role["role"] for role in body["roles"]] == ["resident"]
     assert body["subscriptions"] == {"order_claimed": 1}
-    assert body["bot"] == {"oa_openid": None, "following": False}
+    assert body["bot"] == {"oa_openid": None, "following": False, "blocked_at": None, "followers": []}
 
     orders = {order["id"]: order for order in body["orders"]}
     assert sorted(orders) == sorted([story.closed, story.open])

@@ -19,7 +19,7 @@ from app.runtime import Runtime, build_runtime
 from miniprogram_api import create_app
 from tests import factories
 from tests.bot.wechat_server import AES_KEY, TOKEN, WeChatServer
-from tests.conftest import make_settings
+from tests.conftest import make_settings, runtime_with
 from tests.factories import World, make_order, make_people, make_person, make_world
 from wechat_sim import SimulatorServer
 
@@ -64,6 +64,17 @@ def wechat(request: pytest.FixtureRequest) -> WeChatServer:
     """The test runs once with plain pushes and once in AES safe mode."""
     server: WeChatServer = request.getfixturevalue("plain" if request.param == "plain" else "safe")
     return server
+
+
+def server_with(server: WeChatServer, **sections: dict[str, Any]) -> WeChatServer:
+    """The same WeChat side (plain or AES) against an app whose settings differ by ``sections``."""
+    app = create_app(runtime=runtime_with(server.client.application.extensions["linli"], **sections))
+    app.testing = True
+    return WeChatServer(app.test_client(), aes=server.aes, token=server.token)
+
+
+#: One acceptance is counted from WeChat's push, not from POST /subscriptions.
+EVENTS_CONSENT = {"notify": {"consent_from": "events"}}
 
 
 @dataclass(frozen=True)

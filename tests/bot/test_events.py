@@ -10,11 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from app.bot import commands, events
+from app.core.clock import now_utc
 from app.identity.models import User
 from app.notify.consent import add_grants
-from app.notify.models import SubscriptionGrant
+from app.notify.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant
+from app.notify.receipts import record_receipt
 from app.runtime import Runtime
-from tests.bot.conftest import Cast, Person, snapshot
+from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, server_with, snapshot
 from tests.bot.wechat_server import MP_APPID, WeChatServer, fixture_names, load_fixture
 
 #: Covered in test_security.py (refused) or used as the AES wrapper.
@@ -131,8 +133,13 @@ def event_view__link(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
 
 
 def subscribe_msg_popup_event__one_template(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    # As shipped (notify.consent_from = "api") the push's acceptance is not counted: the
+    # mini-program's POST /subscriptions already counted it.
+    wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID)
+    assert _grants(rt, cast.volunteer) == {}
+    wechat = server_with(wechat, **EVENTS_CONSENT)
     # From the mini-program's push: the sender is the mini-program openid (users.openid).
-    same = {"time": str(int(time.time()))}
+    same = {"time": str(int(time.time()) + 10)}
     push = wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID, values=same)
     assert (push.status, push.body) == (200, "success")
     assert _grants(rt, cast.volunteer) == {"order_dispatched": 1}
@@ -150,7 +157,8 @@ def subscribe_msg_popup_event__one_template(wechat: WeChatServer, cast: Cast, rt
 
 def subscribe_msg_popup_event__several_templates(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
     _give(rt, cast.resident, "reminder", "reminder")
-    wechat.event("subscribe_msg_popup_event__several_templates", cast.resident.openid, appid=MP_APPID)
+    events_mode = server_with(wechat, **EVENTS_CONSENT)
+    events_mode.event("subscribe_msg_popup_event__several_templates", cast.resident.openid, appid=MP_APPID)
     # accept order_claimed → +1; reject reminder → 0; an id we do not use → ignored.
     assert _grants(rt, cast.resident) == {"order_claimed": 1, "reminder": 0}
 
@@ -174,6 +182,94 @@ def subscribe_msg_sent_event__delivered(wechat: WeChatServer, cast: Cast, rt: Ru
     push = wechat.event("subscribe_msg_sent_event__delivered", cast.resident.openid, appid=MP_APPID)
     assert (push.status, push.body) == (200, "success")
     assert _grants(rt, cast.resident) == {"order_dispatched": 1}  # delivery bookkeeping is the outbox's
+
+
+# -- template-message receipts ------------------------------------------------------------------
+
+
+def _sent_template(rt: Runtime, person: Person, msgid: str) -> int:
+    """A template message as delivery leaves it once WeChat accepted it: sent, with its msgid."""
+    now = now_utc()
+    with rt.db.write() as session:
+        row = OutboxMessage(
+            dedupe_key=f"receipt-test:{msgid}",
+            channel=Channel.TEMPLATE,
+            chain=[Channel.TEMPLATE.value],
+            template_key="order_submitted",
+            recipient_user_id=person.id,
+            recipient=person.oa_openid,
+            payload={"template_id": "sim-oa-order-submitted", "data": {}},
+            status=DeliveryStatus.SENT,
+            next_attempt_at=now,
+            sent_at=now,
+            wechat_msgid=msgid,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _receipt(rt: Runtime, outbox_id: int) -> tuple[str | None, bool]:
+    """The message's receipt, and whether its recipient now blocks template messages."""
+    with rt.db.read() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        assert row.recipient_user_id is not None
+        user = session.get(User, row.recipient_user_id)
+        assert user is not None
+        return row.receipt, user.oa_blocked_at is not None
+
+
+def _push_receipt(wechat: WeChatServer, name: str, person: Person, msgid: str) -> None:
+    push = wechat.event(name, person.oa_openid, values={"msgid": msgid})
+    assert (push.status, push.body) == (200, "success")  # WeChat expects no answer to a receipt
+
+
+def event_templatesendjobfinish__success(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.secretary, "2000000101")
+    _push_receipt(wechat, "event_templatesendjobfinish__success", cast.secretary, "2000000101")
+    assert _receipt(rt, sent) == ("success", False)
+    # A msgid we never sent (another system on the account): nothing changes, still no answer.
+    before = snapshot(rt)
+    _push_receipt(wechat, "event_templatesendjobfinish__success", cast.secretary, "999")
+    assert snapshot(rt)["oa"] == before["oa"]
+    assert _receipt(rt, sent) == ("success", False)
+
+
+def event_templatesendjobfinish__user_block(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.secretary, "2000000102")
+    other = _sent_template(rt, cast.sq2_secretary, "2000000103")
+    _push_receipt(wechat, "event_templatesendjobfinish__user_block", cast.secretary, "2000000102")
+    assert _receipt(rt, sent) == ("failed:user block", True)
+    assert _receipt(rt, other) == (None, False)
+
+
+def event_templatesendjobfinish__system_failed(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.secretary, "2000000104")
+    _push_receipt(wechat, "event_templatesendjobfinish__system_failed", cast.secretary, "2000000104")
+    # WeChat's own failure: recorded, and the person keeps getting template messages.
+    assert _receipt(rt, sent) == ("failed: system failed", False)
+
+
+def test_a_receipt_and_a_chat_message_with_the_same_id_are_both_done(
+    wechat: WeChatServer, cast: Cast, rt: Runtime
+) -> None:
+    cast.bind(wechat, cast.secretary)
+    chat = load_fixture("text__command", content="帮助", msgid="2000000106", **{"from": cast.secretary.oa_openid})
+    assert wechat.post(chat).reply == commands.HELP
+    sent = _sent_template(rt, cast.secretary, "2000000106")
+    _push_receipt(wechat, "event_templatesendjobfinish__success", cast.secretary, "2000000106")
+    assert _receipt(rt, sent) == ("success", False)
+
+
+def test_a_receipt_is_read_however_wechat_spaces_it_and_needs_both_fields(cast: Cast, rt: Runtime) -> None:
+    sent = _sent_template(rt, cast.volunteer, "2000000105")
+    assert record_receipt(rt, "", "success") is False
+    assert record_receipt(rt, "2000000105", "  ") is False
+    assert _receipt(rt, sent) == (None, False)
+    # WeChat's documents write the status with and without spaces.
+    assert record_receipt(rt, "2000000105", "failed: user block") is True
+    assert _receipt(rt, sent) == ("failed: user block", True)
 
 
 CHECKS: dict[str, Callable[[WeChatServer, Cast, Runtime], None]] = {

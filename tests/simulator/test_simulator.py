@@ -428,6 +428,22 @@ def test_custom_text_message(base: str, oa: SimClient) -> None:
     assert (item["kind"], item["msgtype"], item["data"]) == ("custom", "text", {"content": "收到了谢谢"})
 
 
+def test_follower_info_through_wechatpy(base: str, oa: SimClient) -> None:
+    # The API.md convention: follower oa-alice is the mini-program user sim:alice (unionid union-alice).
+    alice = oa.user.get("oa-alice")
+    assert (alice["subscribe"], alice["openid"], alice["unionid"]) == (1, "oa-alice", "union-alice")
+    other = oa.user.get("o-stranger")
+    assert (other["subscribe"], other["openid"]) == (1, "o-stranger")
+    assert "unionid" not in other
+
+
+def test_follower_info_needs_an_openid_and_a_token(base: str, oa: SimClient) -> None:
+    with pytest.raises(WeChatClientException) as raised:
+        oa.user.get("")
+    assert raised.value.errcode == 40003
+    assert get(base, "/cgi-bin/user/info", openid="oa-alice").json()["errcode"] == 40001
+
+
 def test_menu_create_and_get(oa: SimClient) -> None:
     assert oa.menu.get() is None  # wechatpy turns 46003 into None
     menu = {"button": [{"type": "click", "name": "我的工单", "key": "MY_ORDERS"}]}

@@ -16,7 +16,7 @@ from app.wechat.errors import (
     WeChatRejectedError,
     WeChatUnavailableError,
 )
-from app.wechat.gateway import Verdict
+from app.wechat.gateway import Follower, Verdict
 from tests.conftest import make_settings
 from wechat_sim import SimulatorServer
 
@@ -63,6 +63,17 @@ def test_sends_reach_the_simulator(gateway: WeChatClientGateway, simulator: Simu
     assert subscribe["data"] == {"thing1": {"value": "买菜代购"}}
     assert len(simulator.state.messages("o-sec")) == 1  # client_msg_id: WeChat's duplicate guard
     assert len(simulator.state.messages("wecom:robot-key")) == 1
+
+
+def test_follower_lookup(gateway: WeChatClientGateway, simulator: SimulatorServer) -> None:
+    assert gateway.get_follower("oa-alice") == Follower(openid="oa-alice", subscribed=True, unionid="union-alice")
+    assert gateway.get_follower("o-other") == Follower(openid="o-other", subscribed=True, unionid=None)
+    with pytest.raises(WeChatRecipientError) as empty:
+        gateway.get_follower("")
+    assert empty.value.errcode == 40003
+    simulator.state.inject_fault("/cgi-bin/user/info", http_status=502)
+    with pytest.raises(WeChatUnavailableError):
+        gateway.get_follower("oa-alice")
 
 
 def test_a_token_error_is_retried_exactly_once(gateway: WeChatClientGateway, simulator: SimulatorServer) -> None:
