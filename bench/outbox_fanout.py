@@ -6,7 +6,7 @@ What it measures (the fan-out goal in docs/operations.md, on this machine):
 * enqueue rate: ``app.notify.outbox.notify_user`` for N messages (inbox row, grant taken, outbox
   row, each behind its dedupe key), in write transactions of ``--chunk`` messages each;
 * real delivery: ``app.notify.delivery.deliver_due`` called in a loop until nothing is due (one
-  worker: claim a batch of ``notify.batch_size``, send it over ``SEND_THREADS`` threads, record the
+  worker: claim a batch of ``notify.batch_size``, send it over ``notify.send_threads`` threads, record the
   outcomes in one transaction). With ``--workers K`` (K > 1), K threads each call ``deliver_batch``
   until they claim nothing, standing in for K job processes sharing the outbox;
 * naive baseline: N fresh messages (new dedupe keys), sent one at a time: read one pending row,
@@ -31,7 +31,7 @@ Where the time goes (profiled on this 2-core box): the database part of the real
 record) is about a tenth of its wall time; each send costs ~2.5 ms of CPU in requests/urllib3
 (~0.7 ms of it in requests' per-request proxy lookup in the environment), under one GIL, so one
 process tops out near 400-450 sends/s whatever the database. With latency, one worker is capped at
-``SEND_THREADS / latency`` (8 / 50 ms = 160 msg/s), because a batch waits for its slowest send.
+``send_threads / latency`` (16 / 50 ms = 320 msg/s), because a batch waits for its slowest send.
 
 Usage: ``.venv/bin/python bench/outbox_fanout.py [--messages 20000] [--database-url URL]
 [--latency-ms 0] [--workers 1] [--simulator-process] [--profile]``.
@@ -65,7 +65,7 @@ from app.core.clock import now_utc
 from app.core.migrate import upgrade
 from app.identity.models import User
 from app.notify.chains import Addressee
-from app.notify.delivery import SEND_THREADS, DeliveryReport, deliver_batch, deliver_due
+from app.notify.delivery import DeliveryReport, deliver_batch, deliver_due
 from app.notify.models import DeliveryStatus, OutboxMessage, SubscriptionGrant
 from app.notify.outbox import notify_user
 from app.orders.texts import OrderFacts, render
@@ -269,7 +269,7 @@ def deliver_real(rt: Runtime, workers: int) -> DeliveryReport:
             if report.claimed == 0:
                 return total
     # The K workers share this process's gateway and its connection pool (10 per host), so with
-    # K x SEND_THREADS > 10 some connections are re-opened; urllib3 warns about each one.
+    # K x send_threads > the pool some connections are re-opened; urllib3 warns about each one.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     lock = threading.Lock()
     failures: list[BaseException] = []
@@ -308,10 +308,13 @@ def deliver_naive(rt: Runtime, phase: Phase) -> int:
         ).one()
     sent = 0
     last = int(first or 0) - 1
+    template_id = rt.settings.notify.subscribe_templates[TEMPLATE_KEY]
     while True:
         with rt.db.read() as session:
+            # The naive sender knows its one channel: the recipient's mini-program openid.
             row = session.execute(
-                sa.select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.payload, OutboxMessage.status)
+                sa.select(OutboxMessage.id, User.openid, OutboxMessage.payload, OutboxMessage.status)
+                .join(User, User.id == OutboxMessage.recipient_user_id)
                 .where(OutboxMessage.id > last, OutboxMessage.id <= (last_id or 0))
                 .order_by(OutboxMessage.id)
                 .limit(1)
@@ -325,9 +328,7 @@ def deliver_naive(rt: Runtime, phase: Phase) -> int:
         status = DeliveryStatus.SENT
         error = ""
         try:
-            rt.wechat.send_subscribe_message(
-                recipient, str(payload["template_id"]), payload["data"], page=payload.get("page")
-            )
+            rt.wechat.send_subscribe_message(recipient or "", template_id, payload["data"], page=payload.get("page"))
         except WeChatError as exc:
             status, error = DeliveryStatus.DEAD, str(exc)[:500]
         with rt.db.write() as session:
@@ -437,7 +438,8 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
         f"database: {rt.db.engine.dialect.name}, messages: {real.count} real / {naive.count} naive, "
         f"recipients: {args.recipients}, simulator latency: {args.latency_ms:g} ms "
         f"({'own process' if args.simulator_process else 'in this process'}), "
-        f"real path: {how} (batch {rt.settings.notify.batch_size}, {SEND_THREADS} send threads per batch)"
+        f"real path: {how} (batch {rt.settings.notify.batch_size}, "
+        f"{rt.settings.notify.send_threads} send threads per batch)"
     )
 
     enqueue(rt, real, users, args.chunk)

@@ -46,8 +46,6 @@ from app.wechat.errors import WeChatError, WeChatPayloadError, WeChatQuotaError,
 
 log = logging.getLogger(__name__)
 
-#: Parallel sends per batch: delivery waits on WeChat, not on the CPU.
-SEND_THREADS = 8
 WECOM_WINDOW = timedelta(seconds=60)
 _TABLE = sa.Table("outbox_messages", OutboxMessage.metadata)  # the mapped table, for Core executemany
 #: The order a message is about, by table name: notify sits below orders in the layers
@@ -553,7 +551,8 @@ def deliver_batch(
     claimed = claim_batch(rt, now, limit or cfg.batch_size, report)
     if not claimed:
         return report
-    with ThreadPoolExecutor(max_workers=SEND_THREADS) as pool:
+    # Parallel sends: delivery waits on WeChat, not on the CPU.
+    with ThreadPoolExecutor(max_workers=min(cfg.send_threads, len(claimed))) as pool:
         results = list(pool.map(lambda message: _send(rt, message, stop), claimed))
     with rt.db.write() as session:
         rows = [

@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from wechatpy.client import WeChatClient
@@ -106,6 +108,24 @@ def _decode(response: requests.Response, *, api: str) -> dict[str, Any]:
     return result
 
 
+def _settle_environment(http: requests.Session, *urls: str) -> None:
+    """Read the proxy and CA-bundle environment once, not on every request.
+
+    requests looks up proxies (and no_proxy) in the environment for each call: a fifth of a
+    send's CPU in the outbox fan-out profile (bench/README.md). The answer cannot change while the
+    process runs, so it is taken here for the hosts we call, and the per-request lookup is off."""
+    for url in urls:
+        parts = urlsplit(url)
+        # Keyed by scheme and host, so that no_proxy for one host does not leak to the other.
+        for scheme, proxy in requests.utils.get_environ_proxies(url).items():
+            if scheme in {"http", "https"} and parts.hostname:
+                http.proxies[f"{scheme}://{parts.hostname}"] = proxy
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        http.verify = bundle
+    http.trust_env = False
+
+
 def make_token_storage(settings: Settings) -> SessionStorage:
     """Redis when configured, so that every process shares one token; else process memory."""
     if settings.redis.url:
@@ -139,6 +159,13 @@ class WeChatClientGateway:
             session=storage,
         )
         self._http = requests.Session()
+        for http in (self.miniprogram._http, self.official_account._http, self._http):
+            _settle_environment(http, self.api_base, self.wecom_api_base)
+            # Connections kept per host: one per send in flight (every delivery worker's batch
+            # sends settings.notify.send_threads at once), so none is thrown away after use.
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, 4 * settings.notify.send_threads))
+            http.mount("https://", adapter)
+            http.mount("http://", adapter)
 
     # -- plumbing -------------------------------------------------------------------------------
 
