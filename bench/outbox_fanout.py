@@ -28,10 +28,13 @@ on its own core instead. Either way the figures are same-box numbers; the ratio 
 compare between runs.
 
 Where the time goes (profiled on this 2-core box): the database part of the real path (claim,
-record) is about a tenth of its wall time; each send costs ~2.5 ms of CPU in requests/urllib3
-(~0.7 ms of it in requests' per-request proxy lookup in the environment), under one GIL, so one
-process tops out near 400-450 sends/s whatever the database. With latency, one worker is capped at
+record: a few statements per batch, executemany for the rows) is about a seventh of its wall
+time; the rest is the sends, ~0.8 ms of CPU each in requests/urllib3 under one GIL once the
+gateway stopped looking up proxies in the environment per request (it was ~1.0 ms; see
+docs/operations.md, "Outbox goals"). With latency, one worker is capped at
 ``send_threads / latency`` (16 / 50 ms = 320 msg/s), because a batch waits for its slowest send.
+Messages to one person go one per batch (per-recipient order), so the bench spreads its messages
+over ``--recipients`` people.
 
 Usage: ``.venv/bin/python bench/outbox_fanout.py [--messages 20000] [--database-url URL]
 [--latency-ms 0] [--workers 1] [--simulator-process] [--profile]``.

@@ -31,6 +31,6 @@ def forget_recipient(session: Session, user_id: int) -> None:
     session.execute(
         sa.update(OutboxMessage)
         .where(mine)
-        .values(recipient="", payload={})
+        .values(recipient="", payload={}, trail=[])
         .execution_options(synchronize_session=False)
     )
