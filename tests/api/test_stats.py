@@ -16,6 +16,7 @@ from app.areas.catalogue import create_category
 from app.areas.models import Area, AreaKind
 from app.areas.tree import create_area
 from app.audit.models import AuditEntry
+from app.community import stats_cache
 from app.community.stats import stats_of
 from app.community.stats_rules import period
 from app.identity.models import User
@@ -30,6 +31,12 @@ S = OrderStatus
 MARCH = "from=2026-03-01&to=2026-03-31"
 #: 2026-03-10 09:00 in Shanghai.
 T0 = datetime(2026, 3, 10, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept() -> None:
+    """Each test starts with no kept period-before figures (app/community/stats_cache.py)."""
+    stats_cache.clear()
 
 
 @pytest.fixture
@@ -269,6 +276,7 @@ def test_statements_do_not_grow_with_orders_or_volunteers(rt: Runtime, client: F
     _order(rt, people, S.CLOSED, T0)
     with counting(rt) as few:
         _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    stats_cache.clear()  # both counts with the period before computed, not one of them kept
     for n in range(4):
         volunteer = make_person(rt, f"volunteer-{n}", (Role.VOLUNTEER, "SQ1"))
         _order(rt, Crew(people.resident.openid, people.secretary.openid, volunteer.openid), S.CLOSED, T0)
@@ -312,3 +320,121 @@ def test_grouping_sets_answer_what_the_grouping_by_grouping_statements_answer(
     assert one_scan["totals"]["previous"]["orders"] == 1
     assert len(one_scan["by_volunteer"]) == 2
     assert one_scan == baseline
+
+
+# -- stored durations (app/orders/durations.py) ------------------------------------------------
+
+
+def _micros(later: datetime | None, earlier: datetime | None) -> int | None:
+    if later is None or earlier is None or later < earlier:
+        return None
+    step = later - earlier
+    return (step.days * 86400 + step.seconds) * 1_000_000 + step.microseconds
+
+
+def _stored_and_computed(rt: Runtime, order_id: int) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
+    with rt.db.read() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        stored = (order.dispatch_us, order.accept_us, order.finish_us)
+        computed = (
+            _micros(order.dispatched_at, order.created_at),
+            _micros(order.accepted_at, order.dispatched_at),
+            _micros(order.completed_at, order.created_at),
+        )
+    return stored, computed
+
+
+@pytest.mark.parametrize("via_pool", [False, True])
+def test_stored_durations_equal_the_moments_difference_at_every_step(
+    rt: Runtime, client: FlaskClient, people: People, via_pool: bool
+) -> None:
+    """Dispatch (or publish), accept (or claim), complete, rate, reopen by a dispute, complete again:
+    after each the generated durations are exactly the moments' differences."""
+    expected_set = {
+        S.SUBMITTED: (False, False, False),
+        S.ASSIGNED if not via_pool else S.POOLED: (True, False, False),
+        S.ACCEPTED: (True, True, False),
+        S.COMPLETED: (True, True, True),
+        S.CLOSED: (True, True, True),
+    }
+    for status, present in expected_set.items():
+        order_id = make_order(rt, people, World(), status=status, via_pool=via_pool)
+        stored, computed = _stored_and_computed(rt, order_id)
+        assert stored == computed
+        assert tuple(value is not None for value in stored) == present, status
+    dispute = client.post(
+        f"/api/v1/orders/{order_id}/dispute", json={"reason": "灯还是不亮"}, headers=people.resident.headers
+    )
+    assert dispute.status_code == 200, dispute.get_json()
+    stored, computed = _stored_and_computed(rt, order_id)
+    assert stored == computed
+    assert tuple(value is not None for value in stored) == (True, True, False)  # the reopening took it back
+    done = client.post(f"/api/v1/orders/{order_id}/complete", json={"note": "换好了"}, headers=people.volunteer.headers)
+    assert done.status_code == 200, done.get_json()
+    stored, computed = _stored_and_computed(rt, order_id)
+    assert stored == computed
+    assert stored[2] is not None
+
+
+def test_percentiles_are_exact_to_the_microsecond(rt: Runtime, client: FlaskClient, people: People) -> None:
+    """9 s is 0.15 min, the float 0.1499…, which rounds to 0.1; 9.4 s is 0.157 min, 0.2. Durations
+    kept as whole seconds would answer 0.1 for both: the stored microseconds keep the figure the
+    moments themselves give."""
+    order_id = _order(rt, people, S.ASSIGNED, T0, dispatched_at=T0 + timedelta(seconds=9, microseconds=400_000))
+    body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert body["totals"]["dispatch_minutes"] == {"median": 0.2, "p90": 0.2}
+    _set(rt, order_id, dispatched_at=T0 + timedelta(seconds=9))
+    body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert body["totals"]["dispatch_minutes"] == {"median": 0.1, "p90": 0.1}
+
+
+# -- the period before, kept (app/community/stats_cache.py) ---------------------------------------
+
+
+def test_the_period_before_is_kept_until_one_of_its_orders_moves(
+    rt: Runtime, client: FlaskClient, people: People
+) -> None:
+    """February's totals are computed once; asked again they are read back after one statement
+    that finds February unchanged; a February order rated again (a step of the workflow) or
+    changed in any way that bumps its version is seen at once."""
+    february = T0 - timedelta(days=20)
+    old = _order(rt, people, S.CLOSED, february)
+    _order(rt, people, S.SUBMITTED, february)
+    _order(rt, people, S.CLOSED, T0)
+    with counting(rt) as first:
+        body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert body["totals"]["previous"]["by_status"] == {"closed": 1, "submitted": 1}
+    with counting(rt) as second:
+        again = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert again == body
+    assert len(second) < len(first)
+    # Reopened by a dispute: its status and completion change, and so does February.
+    _set(rt, old, closed_at=datetime.now(UTC))  # within the dispute window
+    dispute = client.post(f"/api/v1/orders/{old}/dispute", json={"reason": "没修好"}, headers=people.resident.headers)
+    assert dispute.status_code == 200, dispute.get_json()
+    previous = _ok(client, people.secretary, f"area=SQ1&{MARCH}")["totals"]["previous"]
+    assert previous["by_status"] == {"accepted": 1, "submitted": 1}
+    assert previous["finish_hours"] is None
+    # Rated again: the new score counts, not the kept one.
+    rated = client.post(f"/api/v1/orders/{old}/complete", json={"note": "好了"}, headers=people.volunteer.headers)
+    assert rated.status_code == 200, rated.get_json()
+    rate = client.post(f"/api/v1/orders/{old}/rate", json={"score": 1}, headers=people.resident.headers)
+    assert rate.status_code == 200, rate.get_json()
+    previous = _ok(client, people.secretary, f"area=SQ1&{MARCH}")["totals"]["previous"]
+    assert (previous["ratings"], previous["satisfaction"]) == (1, 1.0)
+    # A new order created back in February (an import, a hand-made row) changes the count.
+    _order(rt, people, S.SUBMITTED, february)
+    assert _ok(client, people.secretary, f"area=SQ1&{MARCH}")["totals"]["previous"]["orders"] == 3
+
+
+def test_a_period_not_yet_over_is_never_kept(rt: Runtime, client: FlaskClient, people: People) -> None:
+    """A range starting after tomorrow has a period before that is not over (it is tomorrow, or
+    ends on it): computed every time, never kept."""
+    later = datetime.now(UTC).date() + timedelta(days=2)
+    query = f"area=SQ1&from={later.isoformat()}&to={later.isoformat()}"
+    with counting(rt) as first:
+        _ok(client, people.secretary, query)
+    with counting(rt) as second:
+        _ok(client, people.secretary, query)
+    assert len(second) == len(first)

@@ -1,0 +1,70 @@
+"""The period before's totals (环比), kept from one statistics request to the next.
+
+A month's statistics compare with the month before, which is over: asking again and again (a
+street admin's dashboard, every community of the street) recomputes the same past figures. They
+are kept here, per worker process, keyed by what they were computed from: the database, the
+communities, the period's instants and the cutoff the SLA rule counted up to (only a period that
+has ended is kept, so the cutoff is its end, not "now").
+
+A closed period can still change: an old order is reopened, rated again, merged, cancelled. Each
+of those is a step of the workflow, which bumps the order's ``version`` and ``updated_at``; a new
+or removed order changes the count. So every use first reads the period's (count, max updated_at,
+sum of versions) — one narrow scan of the range's index — and the kept figures are used only when
+all three are unchanged. A hand-made UPDATE that bumps neither is not seen (the anonymisation job
+keeps ``updated_at``, but it changes no figure)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.orders.models import Order
+
+T = TypeVar("T")
+
+#: Periods kept per process: a street's communities and the street itself for a few months.
+MAX_ENTRIES: Final = 256
+
+_lock = threading.Lock()
+_kept: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
+
+
+def fingerprint(session: Session, where: list[Any]) -> tuple[Any, ...]:
+    """What changes whenever a figure of the orders matching ``where`` may have changed."""
+    row = session.execute(
+        sa.select(sa.func.count(), sa.func.max(Order.updated_at), sa.func.coalesce(sa.func.sum(Order.version), 0))
+        .select_from(Order)
+        .where(*where)
+    ).one()
+    return tuple(row)
+
+
+def kept_or_computed(session: Session, key: tuple[Any, ...], where: list[Any], compute: Callable[[], T]) -> T:
+    """The figures kept for ``key`` if the orders matching ``where`` are unchanged since; otherwise
+    ``compute()``'s, kept. A copy either way: callers may change what they get."""
+    full_key = (session.get_bind().engine.url.render_as_string(hide_password=True), *key)
+    seen = fingerprint(session, where)
+    with _lock:
+        hit = _kept.get(full_key)
+        if hit is not None and hit[0] == seen:
+            _kept.move_to_end(full_key)
+            return copy.deepcopy(hit[1])  # type: ignore[no-any-return]
+    value = compute()
+    with _lock:
+        _kept[full_key] = (seen, copy.deepcopy(value))
+        _kept.move_to_end(full_key)
+        while len(_kept) > MAX_ENTRIES:
+            _kept.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    """Forget everything kept (tests; a restore of the database under a running process)."""
+    with _lock:
+        _kept.clear()
