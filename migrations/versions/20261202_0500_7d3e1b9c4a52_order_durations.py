@@ -1,4 +1,5 @@
-"""orders: dispatch_us, accept_us, finish_us (generated durations for the statistics)
+"""orders: dispatch_us, accept_us, finish_us (generated durations for the statistics); the
+range index carries updated_at and version on PostgreSQL
 
 The three durations are generated columns (app/orders/durations.py): adding them computes them
 for every existing order, so there is no separate backfill. PostgreSQL stores them (the ALTER
@@ -53,9 +54,24 @@ def upgrade() -> None:
         for column, later, earlier in DURATIONS
     )
     op.execute(f"ALTER TABLE orders {added}")
+    _range_index(include=["updated_at", "version"])
+
+
+def _range_index(*, include: list[str]) -> None:
+    """The statistics' range index, with (upgrade) or without (downgrade) the columns that let
+    the check of a kept period read the index alone (PostgreSQL only: SQLite has no INCLUDE)."""
+    op.drop_index(op.f("ix_orders_community_id_created_at"), table_name="orders")
+    op.create_index(
+        op.f("ix_orders_community_id_created_at"),
+        "orders",
+        ["community_id", "created_at"],
+        postgresql_include=include,
+    )
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name != "sqlite":
+        _range_index(include=[])
     # SQLite drops a VIRTUAL generated column with a plain ALTER TABLE … DROP COLUMN (3.35+).
     for column, _later, _earlier in reversed(DURATIONS):
         op.drop_column("orders", column)
