@@ -338,6 +338,16 @@ def _spreads_postgresql(session: Session, key: Any, where: list[Any], groups: di
         _set_spreads(groups[k], values)
 
 
+def _among(session: Session, column: Any, ids: Iterable[int]) -> Any:
+    """``column`` is one of ``ids`` — a street's month names ~5,000 volunteers: on PostgreSQL one
+    array parameter (``= ANY``), not a placeholder each (measured: 18 ms against 58 ms for 4,991
+    ids); SQLite has no arrays and takes the IN list."""
+    wanted = sorted(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("among", wanted, type_=postgresql.ARRAY(sa.BigInteger())))
+    return column.in_(wanted)
+
+
 def orders_in(community_ids: list[int], span: Period) -> list[Any]:
     """The conditions of the orders the statistics count: created in ``span`` in these communities."""
     return [Order.community_id.in_(community_ids), Order.created_at >= span.start, Order.created_at < span.end]
@@ -432,7 +442,7 @@ def stats_of(
     by_grid = _area_rows(session, current["grid"])
     by_community = _area_rows(session, current["community"], communities) if street else None
     volunteers = current["volunteer"]
-    names = dict(session.execute(sa.select(User.id, User.nickname).where(User.id.in_(sorted(volunteers)))).all())
+    names = dict(session.execute(sa.select(User.id, User.nickname).where(_among(session, User.id, volunteers))).all())
     return StatsOut.model_validate(
         {
             "area": place.code,
