@@ -7,7 +7,7 @@ rewrites the table once); SQLite can only add a VIRTUAL generated column to an e
 computed when read, which is all SQLite's statistics need.
 
 Revision ID: 7d3e1b9c4a52
-Revises: 5c1e9a7d3b60
+Revises: d5078e019c65
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7d3e1b9c4a52"
-down_revision: str | Sequence[str] | None = "5c1e9a7d3b60"
+down_revision: str | Sequence[str] | None = "d5078e019c65"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,7 +15,7 @@ from app.core.migrate import alembic_config
 from tests.dbutil import fresh_database_url
 from tests.migrations.test_migrations import connect
 
-BEFORE = "5c1e9a7d3b60"  # the revision before orders had stored durations
+BEFORE = "d5078e019c65"  # the revision before orders had stored durations
 CREATED = datetime(2026, 11, 23, 2, 30, 0, 123456, tzinfo=UTC)
 #: Order id → (dispatched, accepted, completed) after CREATED; None for a moment not reached.
 DISPATCHED = timedelta(minutes=7, microseconds=5)
