@@ -146,6 +146,17 @@ def cast(client: FlaskClient, rt: Runtime) -> Cast:
     return Cast(client, rt)
 
 
+def grants_of(rt: Runtime, person: Person) -> dict[str, int]:
+    """The person's one-time subscribe grants left, by template key."""
+    with rt.db.read() as session:
+        rows = session.execute(
+            sa.select(SubscriptionGrant.template_key, SubscriptionGrant.remaining).where(
+                SubscriptionGrant.user_id == person.id
+            )
+        )
+        return dict(rows.all())
+
+
 def snapshot(rt: Runtime) -> dict[str, Any]:
     """What a rejected push must leave untouched."""
     with rt.db.read() as session:

@@ -15,7 +15,7 @@ from app.identity.models import User
 from app.notify.models import SubscriptionGrant
 from app.runtime import Runtime
 from miniprogram_api import create_app
-from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, server_with
+from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, grants_of, server_with
 from tests.bot.wechat_server import MP_APPID, OA_APPID, WeChatServer
 from tests.conftest import runtime_with
 from wechat_sim import SimulatorServer
@@ -23,16 +23,6 @@ from wechat_sim import SimulatorServer
 ACCEPT = "subscribe_msg_popup_event__one_template"  # accept order_dispatched
 REJECT = "subscribe_msg_change_event__reject"  # reject order_dispatched
 _SECONDS = itertools.count(int(time.time()))
-
-
-def _grants(rt: Runtime, person: Person) -> dict[str, int]:
-    with rt.db.read() as session:
-        rows = session.execute(
-            sa.select(SubscriptionGrant.template_key, SubscriptionGrant.remaining).where(
-                SubscriptionGrant.user_id == person.id
-            )
-        )
-        return dict(rows.all())
 
 
 def _report(client: FlaskClient, person: Person, *keys: str) -> dict[str, int]:
@@ -59,9 +49,9 @@ def test_api_mode_counts_the_report_and_not_the_push(wechat: WeChatServer, cast:
     volunteer = cast.volunteer
     assert _report(cast.client, volunteer, "order_dispatched") == {"order_dispatched": 1}
     _push(wechat, ACCEPT, volunteer.openid)  # the same acceptance, pushed by WeChat
-    assert _grants(rt, volunteer) == {"order_dispatched": 1}
+    assert grants_of(rt, volunteer) == {"order_dispatched": 1}
     _push(wechat, REJECT, volunteer.openid)  # a refusal counts in every mode
-    assert _grants(rt, volunteer) == {"order_dispatched": 0}
+    assert grants_of(rt, volunteer) == {"order_dispatched": 0}
 
 
 def test_events_mode_counts_the_push_and_not_the_report(
@@ -72,11 +62,11 @@ def test_events_mode_counts_the_push_and_not_the_report(
     # The page reports first: nothing added, the remaining grants answered as they are.
     assert _report(events_client, volunteer, "order_dispatched") == {}
     _push(events, ACCEPT, volunteer.openid)
-    assert _grants(rt, volunteer) == {"order_dispatched": 1}
+    assert grants_of(rt, volunteer) == {"order_dispatched": 1}
     # Reporting again still adds nothing and answers what is left.
     assert _report(events_client, volunteer, "order_dispatched") == {"order_dispatched": 1}
     _push(events, REJECT, volunteer.openid)
-    assert _grants(rt, volunteer) == {"order_dispatched": 0}
+    assert grants_of(rt, volunteer) == {"order_dispatched": 0}
 
 
 def test_events_mode_still_refuses_unknown_keys(cast: Cast, rt: Runtime, events_client: FlaskClient) -> None:
@@ -84,7 +74,7 @@ def test_events_mode_still_refuses_unknown_keys(cast: Cast, rt: Runtime, events_
         "/api/v1/subscriptions", json={"accepted": ["no_such_key"]}, headers=cast.volunteer.headers
     )
     assert response.status_code == 400
-    assert _grants(rt, cast.volunteer) == {}
+    assert grants_of(rt, cast.volunteer) == {}
 
 
 def test_a_push_from_the_official_account_finds_its_user(
@@ -94,10 +84,10 @@ def test_a_push_from_the_official_account_finds_its_user(
     # Bound by code: found by users.oa_openid.
     cast.bind(wechat, cast.secretary)
     _push(events, ACCEPT, cast.secretary.oa_openid, appid=OA_APPID)
-    assert _grants(rt, cast.secretary) == {"order_dispatched": 1}
+    assert grants_of(rt, cast.secretary) == {"order_dispatched": 1}
     # Not bound: found by the unionid user/info answers, and bound on the way.
     _push(events, ACCEPT, cast.volunteer.oa_openid, appid=OA_APPID)
-    assert _grants(rt, cast.volunteer) == {"order_dispatched": 1}
+    assert grants_of(rt, cast.volunteer) == {"order_dispatched": 1}
     with rt.db.read() as session:
         bound = session.scalar(sa.select(User.oa_openid).where(User.id == cast.volunteer.id))
     assert bound == cast.volunteer.oa_openid
@@ -107,8 +97,8 @@ def test_a_push_from_the_official_account_finds_its_user(
     # A follower without unionid, and one whose person has no account: ignored too.
     _push(events, ACCEPT, "wx-no-union", appid=OA_APPID)
     _push(events, ACCEPT, "oa-nobody-here", appid=OA_APPID)
-    assert _grants(rt, cast.resident) == {}
-    assert _grants(rt, cast.other_volunteer) == {}
+    assert grants_of(rt, cast.resident) == {}
+    assert grants_of(rt, cast.other_volunteer) == {}
 
 
 def test_a_deleted_users_pushes_are_ignored(wechat: WeChatServer, cast: Cast, rt: Runtime, client: FlaskClient) -> None:

@@ -13,10 +13,10 @@ from app.bot import commands, events
 from app.core.clock import now_utc
 from app.identity.models import User
 from app.notify.consent import add_grants
-from app.notify.models import Channel, DeliveryStatus, OutboxMessage, SubscriptionGrant
+from app.notify.models import Channel, DeliveryStatus, OutboxMessage
 from app.notify.receipts import record_receipt
 from app.runtime import Runtime
-from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, server_with, snapshot
+from tests.bot.conftest import EVENTS_CONSENT, Cast, Person, grants_of, server_with, snapshot
 from tests.bot.wechat_server import MP_APPID, WeChatServer, fixture_names, load_fixture
 
 #: Covered in test_security.py (refused) or used as the AES wrapper.
@@ -28,16 +28,6 @@ ELSEWHERE = {
     "hostile__no_msgtype",
     "text__cdata_breakout",
 }
-
-
-def _grants(rt: Runtime, person: Person) -> dict[str, int]:
-    with rt.db.read() as session:
-        rows = session.execute(
-            sa.select(SubscriptionGrant.template_key, SubscriptionGrant.remaining).where(
-                SubscriptionGrant.user_id == person.id
-            )
-        )
-        return dict(rows.all())
 
 
 def _following(rt: Runtime, person: Person) -> bool | None:
@@ -136,23 +126,23 @@ def subscribe_msg_popup_event__one_template(wechat: WeChatServer, cast: Cast, rt
     # As shipped (notify.consent_from = "api") the push's acceptance is not counted: the
     # mini-program's POST /subscriptions already counted it.
     wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID)
-    assert _grants(rt, cast.volunteer) == {}
+    assert grants_of(rt, cast.volunteer) == {}
     wechat = server_with(wechat, **EVENTS_CONSENT)
     # From the mini-program's push: the sender is the mini-program openid (users.openid).
     same = {"time": str(int(time.time()) + 10)}
     push = wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID, values=same)
     assert (push.status, push.body) == (200, "success")
-    assert _grants(rt, cast.volunteer) == {"order_dispatched": 1}
+    assert grants_of(rt, cast.volunteer) == {"order_dispatched": 1}
     # WeChat resending the same event (same sender and CreateTime) counts once …
     wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID, values=same)
-    assert _grants(rt, cast.volunteer) == {"order_dispatched": 1}
+    assert grants_of(rt, cast.volunteer) == {"order_dispatched": 1}
     # … a second acceptance later is one more send.
     later = {"time": str(int(same["time"]) + 1)}
     wechat.event("subscribe_msg_popup_event__one_template", cast.volunteer.openid, appid=MP_APPID, values=later)
-    assert _grants(rt, cast.volunteer) == {"order_dispatched": 2}
+    assert grants_of(rt, cast.volunteer) == {"order_dispatched": 2}
     # Nobody else's grants move, and an unknown openid is ignored.
     wechat.event("subscribe_msg_popup_event__one_template", "mp-unknown", appid=MP_APPID)
-    assert _grants(rt, cast.resident) == {}
+    assert grants_of(rt, cast.resident) == {}
 
 
 def subscribe_msg_popup_event__several_templates(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
@@ -160,28 +150,28 @@ def subscribe_msg_popup_event__several_templates(wechat: WeChatServer, cast: Cas
     events_mode = server_with(wechat, **EVENTS_CONSENT)
     events_mode.event("subscribe_msg_popup_event__several_templates", cast.resident.openid, appid=MP_APPID)
     # accept order_claimed → +1; reject reminder → 0; an id we do not use → ignored.
-    assert _grants(rt, cast.resident) == {"order_claimed": 1, "reminder": 0}
+    assert grants_of(rt, cast.resident) == {"order_claimed": 1, "reminder": 0}
 
 
 def subscribe_msg_change_event__reject(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
     _give(rt, cast.resident, "order_dispatched", "order_dispatched", "reminder")
     push = wechat.event("subscribe_msg_change_event__reject", cast.resident.openid, appid=MP_APPID)
     assert push.body == "success"
-    assert _grants(rt, cast.resident) == {"order_dispatched": 0, "reminder": 1}
+    assert grants_of(rt, cast.resident) == {"order_dispatched": 0, "reminder": 1}
 
 
 def subscribe_msg_change_event__popup_wrapper(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
     # WeChat's own docs show change events in the popup wrapper; a change to accept grants no send.
     _give(rt, cast.resident, "reminder")
     wechat.event("subscribe_msg_change_event__popup_wrapper", cast.resident.openid, appid=MP_APPID)
-    assert _grants(rt, cast.resident) == {"reminder": 0}
+    assert grants_of(rt, cast.resident) == {"reminder": 0}
 
 
 def subscribe_msg_sent_event__delivered(wechat: WeChatServer, cast: Cast, rt: Runtime) -> None:
     _give(rt, cast.resident, "order_dispatched")
     push = wechat.event("subscribe_msg_sent_event__delivered", cast.resident.openid, appid=MP_APPID)
     assert (push.status, push.body) == (200, "success")
-    assert _grants(rt, cast.resident) == {"order_dispatched": 1}  # delivery bookkeeping is the outbox's
+    assert grants_of(rt, cast.resident) == {"order_dispatched": 1}  # delivery bookkeeping is the outbox's
 
 
 # -- template-message receipts ------------------------------------------------------------------

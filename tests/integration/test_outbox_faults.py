@@ -283,6 +283,22 @@ def _wait(predicate: Any, seconds: float, processes: list[subprocess.Popen[Any]]
         time.sleep(0.2)
 
 
+def _start_jobs(env: dict[str, str], logs: list[Path], cwd: Path) -> tuple[list[subprocess.Popen[Any]], list[IO[str]]]:
+    """One `linli jobs` process per log file; the processes and the open logs (the caller closes them)."""
+    linli = Path(sys.executable).parent / "linli"
+    processes: list[subprocess.Popen[Any]] = []
+    files: list[IO[str]] = []
+    for log in logs:
+        out: IO[str] = log.open("w")
+        files.append(out)
+        processes.append(
+            subprocess.Popen(  # noqa: S603 - our own console script
+                [str(linli), "jobs"], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        )
+    return processes, files
+
+
 def _sla_runs(rt: Runtime) -> list[tuple[str, str, datetime | None, str]]:
     with rt.db.read() as session:
         rows = session.execute(
@@ -303,19 +319,9 @@ def test_two_job_processes_share_the_outbox_and_run_each_slot_once(
     # 50 ms per send: draining takes several seconds, so both processes' 2 s ticks find work.
     simulator.state.inject_fault(SUBSCRIBE_PATH, delay_seconds=0.05, count=total)
     env = _child_env(rt.settings.database_url, simulator.base_url, tmp_path, LINLI_APP__LOG_LEVEL="INFO")
-    linli = Path(sys.executable).parent / "linli"
     logs = [tmp_path / "jobs-a.log", tmp_path / "jobs-b.log"]
-    processes: list[subprocess.Popen[Any]] = []
-    files: list[IO[str]] = []
+    processes, files = _start_jobs(env, logs, tmp_path)
     try:
-        for log in logs:
-            out: IO[str] = log.open("w")
-            files.append(out)
-            processes.append(
-                subprocess.Popen(  # noqa: S603 - our own console script
-                    [str(linli), "jobs"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
-                )
-            )
         started = time.monotonic()
         _wait(lambda: outbox_counts(rt)["sent"] == total, 60, processes, logs)
         drained = time.monotonic() - started
@@ -419,19 +425,9 @@ def test_two_job_processes_keep_each_persons_order_and_send_each_message_once(
     # their batches interleave; the order must hold anyway.
     simulator.state.inject_fault(SUBSCRIBE_PATH, delay_seconds=0.05, count=people * each)
     env = _child_env(rt.settings.database_url, simulator.base_url, tmp_path, LINLI_APP__LOG_LEVEL="INFO")
-    linli = Path(sys.executable).parent / "linli"
     logs = [tmp_path / "order-a.log", tmp_path / "order-b.log"]
-    processes: list[subprocess.Popen[Any]] = []
-    files: list[IO[str]] = []
+    processes, files = _start_jobs(env, logs, tmp_path)
     try:
-        for log in logs:
-            out: IO[str] = log.open("w")
-            files.append(out)
-            processes.append(
-                subprocess.Popen(  # noqa: S603 - our own console script
-                    [str(linli), "jobs"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
-                )
-            )
         _wait(lambda: outbox_counts(rt)["sent"] == people * each, 120, processes, logs)
     finally:
         codes = [_stop(process) for process in processes]
