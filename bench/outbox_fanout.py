@@ -98,6 +98,9 @@ class Phase:
     expected: dict[str, str]
     enqueue_seconds: float = 0.0
     deliver_seconds: float = 0.0
+    #: CPU time of this process (all its threads) while delivering: with --simulator-process, the
+    #: sender's alone; otherwise the simulator's too.
+    deliver_cpu_seconds: float = 0.0
     delivered: int = 0
     not_sent: int = 0
     missing: int = 0
@@ -107,6 +110,10 @@ class Phase:
     @property
     def rate(self) -> float:
         return self.delivered / self.deliver_seconds if self.deliver_seconds > 0 else 0.0
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return 1000 * self.deliver_cpu_seconds / self.delivered if self.delivered else 0.0
 
     @property
     def enqueue_rate(self) -> float:
@@ -350,7 +357,7 @@ def deliver_naive(rt: Runtime, phase: Phase) -> int:
 
 def timed(phase: Phase, deliver: Callable[[], int], profile: bool) -> None:
     profiler = cProfile.Profile() if profile else None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
     try:
@@ -359,6 +366,7 @@ def timed(phase: Phase, deliver: Callable[[], int], profile: bool) -> None:
         if profiler is not None:
             profiler.disable()
     phase.deliver_seconds = time.perf_counter() - started
+    phase.deliver_cpu_seconds = time.process_time() - cpu
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
@@ -455,12 +463,18 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
         return report.sent
 
     timed(real, send_real, args.profile)
-    print(f"deliver real:  {real.delivered} in {real.deliver_seconds:.2f}s = {real.rate:.0f} msg/s")
+    print(
+        f"deliver real:  {real.delivered} in {real.deliver_seconds:.2f}s = {real.rate:.0f} msg/s, "
+        f"CPU {real.cpu_ms_per_message:.2f} ms/msg"
+    )
 
     enqueue(rt, naive, users, args.chunk)
     print(f"enqueue naive: {naive.count} in {naive.enqueue_seconds:.2f}s = {naive.enqueue_rate:.0f} msg/s")
     timed(naive, lambda: deliver_naive(rt, naive), False)
-    print(f"deliver naive: {naive.delivered} in {naive.deliver_seconds:.2f}s = {naive.rate:.0f} msg/s")
+    print(
+        f"deliver naive: {naive.delivered} in {naive.deliver_seconds:.2f}s = {naive.rate:.0f} msg/s, "
+        f"CPU {naive.cpu_ms_per_message:.2f} ms/msg"
+    )
 
     received = simulator.messages()
     account(rt, received, [real, naive])
