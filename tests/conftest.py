@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.community import stats_cache
 from app.core.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from app.core.migrate import alembic_config
 from app.models import Base  # every domain's tables, for the clean-up below
@@ -135,6 +136,9 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                 session.execute(sa.text(f'DELETE FROM "{name}"'))
         else:
             session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    # Kept statistics are keyed by the database's URL, which PostgreSQL's tests share: the next
+    # test's orders could match an emptied table's fingerprint (same count, frozen updated_at).
+    stats_cache.clear()
 
 
 @pytest.fixture
