@@ -604,6 +604,8 @@ class OrderMaker:
                 at(None if story.accepted is None else story.accepted + ask.category.sla_hours * HOUR),
                 at(story.completed),
                 at(story.closed),
+                # The rating's score, as the rating step writes it on the order too.
+                story.rating[0] if story.rating is not None else None,
                 len(story.events),
                 stamp(posted),
                 at(story.clock),

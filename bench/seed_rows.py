@@ -110,6 +110,7 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "due_at",
         "completed_at",
         "closed_at",
+        "rating_score",
         "version",
         "created_at",
         "updated_at",

@@ -69,6 +69,11 @@ CHECKS: Final[tuple[tuple[str, str], ...]] = (
                WHERE e.action = 'rate' AND r.id IS NULL)""",
     ),
     (
+        "an order's rating_score is its rating's score, and only rated orders have one",
+        """SELECT count(*) FROM orders o LEFT JOIN ratings r ON r.order_id = o.id
+        WHERE o.rating_score IS DISTINCT FROM r.score""",
+    ),
+    (
         "points exactly for rated orders with an assignee and a category worth points",
         """SELECT count(*) FROM ratings r JOIN orders o ON o.id = r.order_id
         JOIN service_categories c ON c.id = o.category_id

@@ -721,6 +721,9 @@ def check_orders(db: Stored, found: Findings) -> None:
         rates = sum(e.action is Action.RATE for e in events)
         if bool(rates) != rated or rates > _reopenings(events) + 1:
             found.inconsistent.append(f"order {order.id}: {rates} rate events, {int(rated)} ratings")
+        kept = db.ratings[order.id].score if rated else None
+        if order.rating_score != kept:
+            found.inconsistent.append(f"order {order.id}: rating_score {order.rating_score}, its rating {kept}")
     # Residents' titles carry their idempotency key: two orders with one title are one tap twice.
     for (resident_id, title), n in Counter((o.resident_id, o.title) for o in db.orders.values()).items():
         if n > 1:

@@ -6,12 +6,13 @@ What it does, on PostgreSQL, in a database of its own (default ``test_linli_stat
 1. seeds one street of ``--communities`` communities with ``--orders`` orders over a year with
    ``bench/seed.py``'s machinery (statuses, grids, assignees, ratings, timestamps as it makes them);
 2. times ``--runs`` computations of the street's statistics (``app.community.stats.stats_of``:
-   every statement the endpoint sends after the access check) for the last whole month before the
-   seeded history ends, and prints the median and the slowest of three variants measured in the
-   same run, interleaved: the baseline (``one_scan=False``: a grouping's statements at a time, as
-   SQLite runs them, the period before computed), "cold" (the endpoint's statements, nothing
-   kept: a month's first request) and "warm" (the period before's totals kept from the previous
-   request, app/community/stats_cache.py); their answers must be equal; the load average;
+   every statement the endpoint sends after the access check, and the answer's JSON body) for
+   the last whole month before the seeded history ends, and prints the median and the slowest
+   of three variants measured in the same run, interleaved: the baseline (``one_scan=False``:
+   a grouping's statements at a time, as SQLite runs them, the period before computed), "cold"
+   (the endpoint's statements, nothing kept: a month's first request) and "warm" (the period
+   before's totals kept from the previous request, app/community/stats_cache.py); their answers
+   must be equal; the load average;
 3. prints the ``EXPLAIN (ANALYZE, BUFFERS)`` plan of each statement of one computation, and which
    indexes they used.
 
@@ -26,6 +27,7 @@ With ``--export``, it then times the month's work ledger as ``linli export order
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -50,6 +52,7 @@ from app.community import stats_cache
 from app.community.stats import stats_of
 from app.community.stats_rules import period
 from app.core.clock import now_utc, shanghai_today
+from miniprogram_api.registry import ANSWER_CONTEXT
 
 GOAL_S = 1.0
 MIN_ORDERS, MIN_COMMUNITIES = 1000, 2
@@ -192,6 +195,10 @@ def _time_all(
             sa.event.listen(engine, "before_cursor_execute", record)
             started = time.perf_counter()
             answers[label] = stats_of(session, street, communities, span, now_utc(), one_scan=one_scan)
+            # And the answer's body, as the endpoint makes it (registry.py, Flask's JSON provider).
+            json.dumps(
+                answers[label].model_dump(mode="json", context=ANSWER_CONTEXT), ensure_ascii=False, sort_keys=True
+            )
             elapsed = time.perf_counter() - started
             sa.event.remove(engine, "before_cursor_execute", record)
             session.rollback()

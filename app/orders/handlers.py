@@ -163,7 +163,9 @@ def rate(
         raise InvalidInputError("请给出 1–5 星评分", details={"fields": ["score"]})
     session, order = step.session, step.order
     assignee_id = order.assignee_id
-    step.move(Action.RATE, note=texts.rating_note(score, comment), values={"closed_at": now_utc()})
+    step.move(
+        Action.RATE, note=texts.rating_note(score, comment), values={"closed_at": now_utc(), "rating_score": score}
+    )
     rating = session.scalar(sa.select(Rating).where(Rating.order_id == order.id))
     if rating is None:
         session.add(

@@ -17,7 +17,7 @@ from app.audit.models import AuditEntry, AuditKind
 from app.core.clock import now_utc
 from app.identity.roles import Role
 from app.orders.actions import ActionInput, Target, act
-from app.orders.models import Order, OrderEvent, ReturnVisit
+from app.orders.models import Order, OrderEvent, Rating, ReturnVisit
 from app.orders.workflow import Action, OrderStatus
 from app.runtime import Runtime
 from app.timebank.ledger import PointsEntry
@@ -273,6 +273,14 @@ def test_a_dispute_after_closing_reverses_the_points_and_a_new_rating_earns_agai
     assert statement["balance"] == 5 == sum(item["delta"] for item in statement["items"])
     detail = client.get(f"/api/v1/orders/{order_id}", headers=people.resident.headers).get_json()["order"]
     assert detail["rating"]["score"] == 4
+    # The statistics count the score kept on the order: the latest rating's, as the row says.
+    with rt.db.read() as session:
+        kept = session.execute(
+            sa.select(Order.rating_score, Rating.score)
+            .join(Rating, Rating.order_id == Order.id)
+            .where(Order.id == order_id)
+        ).one()
+    assert tuple(kept) == (4, 4)
 
 
 def test_a_dispute_after_the_window_is_refused_and_changes_nothing(

@@ -101,6 +101,7 @@ def _stored(soak: ModuleType) -> Any:
         due_at=at,
         completed_at=at,
         closed_at=at,
+        rating_score=4,
     )
     s = OrderStatus
     trail = [
@@ -163,8 +164,10 @@ def test_the_checks_catch_a_broken_trail_bad_columns_a_double_credit_and_an_undr
     stored.entries.append(PointsEntry(user_id=20, delta=5, order_id=1, kind="earned", settlement=1))  # twice
     stored.outbox.append((3, DeliveryStatus.PENDING, ""))
     stored.outbox.append((4, DeliveryStatus.DEAD, ""))
+    stored.orders[1].rating_score = 5  # the rating says 4
     found = _findings(soak, stored, soak.Record(), received=0)
     text = "\n".join(found.inconsistent)
+    assert "order 1: rating_score 5, its rating 4" in text
     assert "complete from accepted but the order was pooled" in text
     assert "closed without an assignee" in text
     assert "order 1, settlement 1: ['earned', 'earned']" in text
