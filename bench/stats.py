@@ -10,11 +10,12 @@ What it does, on PostgreSQL, in a database of its own (default ``test_linli_stat
    the last whole month before the seeded history ends, and prints the median and the slowest
    of three variants measured in the same run, interleaved: the baseline (``one_scan=False``:
    a grouping's statements at a time, as SQLite runs them, the period before computed), "cold"
-   (the endpoint's statements, nothing kept: a month's first request) and "warm" (the period
-   before's totals kept from the previous request, app/community/stats_cache.py); their answers
-   must be equal; the load average;
-3. prints the ``EXPLAIN (ANALYZE, BUFFERS)`` plan of each statement of one computation, and which
-   indexes they used.
+   (the endpoint's statements, nothing kept: a month's first request) and "warm" (the month
+   kept from the previous request, app/community/stats_cache.py: every later request while
+   no order of the month or the month before has changed); their answers must be equal; the
+   load average;
+3. prints the ``EXPLAIN (ANALYZE, BUFFERS)`` plan of each statement of one cold computation, and
+   which indexes they used.
 
 Usage: ``.venv/bin/python bench/stats.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 [--database-name test_linli_stats] [--orders 1000000] [--runs 5] [--seed 1] [--discard | --reuse]
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -178,9 +180,10 @@ def _time_all(
     """Seconds per computation of each of VARIANTS, interleaved so that all see the same machine:
     the baseline (the per-grouping statements, what SQLite runs, the period before computed), the
     endpoint's one-scan GROUPING SETS with nothing kept ("cold": its first request for a month),
-    and the same with the period before's totals kept from the previous request ("warm": every
-    request after the first while that period is unchanged). The warm answer and its statements."""
+    and the same with the month kept from the previous request ("warm": every request after the
+    first while neither month changed). The cold answer and its statements."""
     statements: list[tuple[str, Any]] = []
+    recorded: dict[str, list[tuple[str, Any]]] = {}
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
         statements.append((statement, parameters))
@@ -201,12 +204,36 @@ def _time_all(
             )
             elapsed = time.perf_counter() - started
             sa.event.remove(engine, "before_cursor_execute", record)
+            recorded[label] = list(statements)
             session.rollback()
             if run:
                 times[label].append(elapsed)
-    if len({repr(answer.model_dump()) for answer in answers.values()}) != 1:
-        raise SystemExit("stats.py: the answers differ between the variants")
-    return times, answers["warm"], statements
+    _same_answers(answers)
+    return times, answers["cold"], recorded["cold"]
+
+
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, value) of each number or text in a dumped answer."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def _same_answers(answers: dict[str, Any]) -> None:
+    """Exit naming the first differences if the variants' answers are not equal."""
+    dumped = {label: dict(_leaves(answer.model_dump())) for label, answer in answers.items()}
+    first, *others = dumped.items()
+    for label, leaves in others:
+        differ = [(p, first[1].get(p), leaves.get(p)) for p in sorted(set(first[1]) | set(leaves))]
+        differ = [row for row in differ if row[1] != row[2]]
+        if differ:
+            shown = "; ".join(f"{p}: {a!r} vs {b!r}" for p, a, b in differ[:10])
+            raise SystemExit(f"stats.py: {first[0]} and {label} differ in {len(differ)} places: {shown}")
 
 
 def _print_plans(session: Session, statements: list[tuple[str, Any]]) -> set[str]:
@@ -259,7 +286,7 @@ def measure(target: Target, args: argparse.Namespace, until: date) -> int:
     for label, what in (
         ("baseline", "baseline, statements per grouping, the period before computed"),
         ("cold", "GROUPING SETS, nothing kept (a month's first request)"),
-        ("warm", "GROUPING SETS, the period before kept (every later request)"),
+        ("warm", "GROUPING SETS, the month kept (a later request, nothing changed)"),
     ):
         figures = times[label]
         print(

@@ -66,6 +66,8 @@ class _Group:
     sla_breaches: int = 0
     merged_duplicates: int = 0
     ratings: int = 0
+    #: The ratings' scores added up, for ``satisfaction`` (not answered).
+    score_sum: int = 0
     satisfaction: float | None = None
 
     def figures(self) -> dict[str, Any]:
@@ -169,33 +171,33 @@ def _count_columns(cutoff: datetime) -> list[Any]:
 
 
 def _add_counts(group: _Group, counts: Any) -> None:
-    """Adds one (status, category id, orders, breaches, merged duplicates, ratings) row of a
-    count statement."""
-    status, code, n, breaches, merged, ratings = counts
+    """Adds one (status, category id, orders, breaches, merged duplicates, ratings, score sum)
+    row of a count statement (the status as its stored text, every figure a whole number: a
+    street's month adds ~45,000 of these rows, so nothing is converted)."""
+    status, code, n, breaches, merged, ratings, score = counts
     group.orders += n
-    group.by_status[str(status)] = group.by_status.get(str(status), 0) + n
+    group.by_status[status] = group.by_status.get(status, 0) + n
     group.by_category[code] = group.by_category.get(code, 0) + n
-    group.sla_breaches += int(breaches)
-    group.merged_duplicates += int(merged)
+    group.sla_breaches += breaches
+    group.merged_duplicates += merged
     group.ratings += ratings
+    group.score_sum += score
 
 
-def _satisfy(groups: dict[Any, _Group], scores: dict[Any, int]) -> None:
-    for k, group in groups.items():
-        group.satisfaction = round(scores[k] / group.ratings, 2) if group.ratings else None
+def _satisfy(groups: dict[Any, _Group]) -> None:
+    for group in groups.values():
+        group.satisfaction = round(group.score_sum / group.ratings, 2) if group.ratings else None
 
 
 def _groups(session: Session, key: Any, where: list[Any], cutoff: datetime) -> dict[Any, _Group]:
     """The figures of the orders matching ``where``, grouped by ``key``: two statements on
     PostgreSQL, four on SQLite."""
     groups: dict[Any, _Group] = defaultdict(_Group)
-    scores: dict[Any, int] = defaultdict(int)
     # One statement for the counts: per (group, status, category), summed up here.
     counted = sa.select(key, *_count_columns(cutoff)).select_from(Order)
-    for k, *counts, score in _rows(session, counted.where(*where).group_by(key, Order.status, Order.category_id)):
-        _add_counts(groups[k], counts)
-        scores[k] += int(score)
-    _satisfy(groups, scores)
+    for row in _rows(session, counted.where(*where).group_by(key, Order.status, Order.category_id)):
+        _add_counts(groups[row[0]], row[1:])
+    _satisfy(groups)
     if session.get_bind().dialect.name == "postgresql":
         _spreads_postgresql(session, key, where, groups)
     else:
@@ -289,19 +291,21 @@ def _counts_postgresql(
     position = {name: (keyed.index(name) if name in keyed else None) for name in names}
 
     out: dict[str, dict[Any, _Group]] = {name: defaultdict(_Group) for name in names}
-    scores: dict[str, dict[Any, int]] = {name: defaultdict(int) for name in names}
     counted = sa.select(flag, *keys, *_count_columns(cutoff)).select_from(Order)
+    first = 1 + len(keys)
+    # Where each grouping's key is in a row (None: the totals), worked out once, not per row.
+    area_slots = [(out[name], None if (at := position[name]) is None else 1 + at) for name in areas]
+    volunteers = out.get("volunteer")
+    volunteer_at = 1 + (position.get("volunteer") or 0)
     for row in _rows(session, counted.where(*where).group_by(sa.func.grouping_sets(*sets))):
-        *counts, score = row[1 + len(keys) :]
-        for name in areas if row[0] else ("volunteer",):
-            at = position[name]
-            k = row[1 + at] if at is not None else None
-            if name == "volunteer" and k is None:
-                continue
-            _add_counts(out[name][k], counts)
-            scores[name][k] += int(score)
+        counts = row[first:]
+        if row[0]:
+            for groups, at in area_slots:
+                _add_counts(groups[row[at] if at is not None else None], counts)
+        elif volunteers is not None and row[volunteer_at] is not None:
+            _add_counts(volunteers[row[volunteer_at]], counts)
     for name in names:
-        _satisfy(out[name], scores[name])
+        _satisfy(out[name])
     return out
 
 
@@ -397,15 +401,12 @@ def _codes(session: Session, ids: Iterable[Any]) -> dict[int, str]:
     return dict(session.execute(sa.select(Area.id, Area.code).where(Area.id.in_(wanted))).all())
 
 
-def _area_rows(session: Session, groups: dict[Any, _Group], ids: Iterable[int] = ()) -> list[AreaFigures]:
-    """One row per group (and per id in ``ids`` even without orders), by code, no grid last."""
-    keys = set(groups) | set(ids)
-    codes = _codes(session, keys)
-    ordered = sorted(keys, key=lambda k: (k is None, codes.get(k, "")))
-    return [
-        AreaFigures(area=codes.get(k) if k is not None else None, **(groups[k].figures() if k in groups else _empty()))
-        for k in ordered
-    ]
+def _area_rows(session: Session, rows: Iterable[tuple[Any, Figures]]) -> list[AreaFigures]:
+    """One row per area by code, the orders of no area last."""
+    pairs = list(rows)
+    codes = _codes(session, (k for k, _figures in pairs))
+    ordered = sorted(pairs, key=lambda pair: (pair[0] is None, codes.get(pair[0], "")))
+    return [AreaFigures(area=codes.get(k) if k is not None else None, **figures.model_dump()) for k, figures in ordered]
 
 
 def _previous_totals(
@@ -454,18 +455,80 @@ def stats_scope(session: Session, actor: Actor, area: str) -> tuple[Area, list[i
     return place, communities
 
 
+@dataclass(frozen=True)
+class _Computed:
+    """What a range's orders alone decide, ready to answer: immutable, so one computation can be
+    kept and answered again (stats_cache) without a copy. Areas by id (their codes are looked up
+    for each answer), volunteers as answered (their names are checked for each answer)."""
+
+    totals: Totals
+    grids: tuple[tuple[Any, Figures], ...]
+    communities: tuple[tuple[Any, Figures], ...] | None
+    volunteers: tuple[VolunteerFigures, ...]
+
+
 def stats_of(
     session: Session, place: Area, communities: list[int], span: Period, now: datetime, *, one_scan: bool = True
 ) -> StatsOut:
     """The statistics of ``communities`` (``place``'s) over ``span``, as of ``now``; no access
     check (get_stats does it; bench/stats.py calls this directly). ``one_scan=False`` takes the
-    grouping-by-grouping statements on PostgreSQL too and computes the period before afresh (the
-    benchmark's baseline; SQLite always takes the per-grouping statements)."""
+    grouping-by-grouping statements on PostgreSQL too and computes everything afresh (the
+    benchmark's baseline; SQLite always takes the per-grouping statements).
+
+    A range that has ended is kept once computed (app/community/stats_cache.py): asked again while
+    no order of it or of the period before has changed, only the check, the names, the codes and
+    the opinions are read."""
     street = place.kind is AreaKind.STREET
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:
+    if session.get_bind().dialect.name == "postgresql":
         # A month of a street sorts ~100,000 durations per statement: in memory, not on disk.
         session.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+
+    def compute() -> _Computed:
+        return _compute(session, communities, span, now, street=street, one_scan=one_scan)
+
+    if one_scan and span.end <= now:
+        # The check covers the period before too: its totals are part of what is kept.
+        both = orders_in(communities, period(previous(span).first, span.last))
+        key = ("range", tuple(sorted(communities)), span.start, span.end, street)
+        computed = stats_cache.kept_or_computed(session, key, both, compute, copy=False)
+    else:
+        computed = compute()
+    names = dict(
+        session.execute(
+            sa.select(User.id, User.nickname).where(
+                _among(session, User.id, [v.volunteer_id for v in computed.volunteers])
+            )
+        ).all()
+    )
+    return StatsOut.model_validate(
+        {
+            "area": place.code,
+            "from": span.first.isoformat(),
+            "to": span.last.isoformat(),
+            "totals": computed.totals,
+            "by_grid": _area_rows(session, computed.grids),
+            "by_community": _area_rows(session, computed.communities) if computed.communities is not None else None,
+            "by_volunteer": [
+                v
+                if v.name == names.get(v.volunteer_id, "")
+                else v.model_copy(update={"name": names.get(v.volunteer_id, "")})
+                for v in computed.volunteers
+            ],
+            "opinions": opinion_stats(session, communities, span, street=street),
+        }
+    )
+
+
+def _named(figures: VolunteerFigures, name: str) -> VolunteerFigures:
+    """The volunteer's row with their name as it is now (a kept row may have an older one)."""
+    return figures if figures.name == name else figures.model_copy(update={"name": name})
+
+
+def _compute(
+    session: Session, communities: list[int], span: Period, now: datetime, *, street: bool, one_scan: bool
+) -> _Computed:
+    """The figures of the range and the totals of the period before, computed."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
     before = previous(span)
     where = orders_in(communities, span)
     wanted = ["totals", "grid", *(["community"] if street else []), "volunteer"]
@@ -483,22 +546,17 @@ def stats_of(
         earlier = _previous_totals(session, communities, before, now, one_scan=False, cached=one_scan)
     totals = current["totals"].get(None, _Group())
     _name_categories(session, [*current.values(), {None: earlier}])
-    by_grid = _area_rows(session, current["grid"])
-    by_community = _area_rows(session, current["community"], communities) if street else None
-    volunteers = current["volunteer"]
-    names = dict(session.execute(sa.select(User.id, User.nickname).where(_among(session, User.id, volunteers))).all())
-    return StatsOut.model_validate(
-        {
-            "area": place.code,
-            "from": span.first.isoformat(),
-            "to": span.last.isoformat(),
-            "totals": Totals(**totals.figures(), previous=Figures(**earlier.figures())),
-            "by_grid": by_grid,
-            "by_community": by_community,
-            "by_volunteer": [
-                VolunteerFigures(volunteer_id=k, name=names.get(k, ""), **group.figures())
-                for k, group in sorted(volunteers.items(), key=lambda item: (-item[1].orders, item[0]))
-            ],
-            "opinions": opinion_stats(session, communities, span, street=street),
-        }
+
+    def areas(groups: dict[Any, _Group], ids: Iterable[int] = ()) -> tuple[tuple[Any, Figures], ...]:
+        # Every id in ``ids`` has a row, with or without orders.
+        return tuple((k, Figures(**(groups[k] if k in groups else _Group()).figures())) for k in set(groups) | set(ids))
+
+    return _Computed(
+        totals=Totals(**totals.figures(), previous=Figures(**earlier.figures())),
+        grids=areas(current["grid"]),
+        communities=areas(current["community"], communities) if street else None,
+        volunteers=tuple(
+            VolunteerFigures(volunteer_id=k, name="", **group.figures())
+            for k, group in sorted(current["volunteer"].items(), key=lambda item: (-item[1].orders, item[0]))
+        ),
     )

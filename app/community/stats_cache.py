@@ -15,7 +15,7 @@ keeps ``updated_at``, but it changes no figure)."""
 
 from __future__ import annotations
 
-import copy
+import copy as _copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -45,22 +45,30 @@ def fingerprint(session: Session, where: list[Any]) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def kept_or_computed(session: Session, key: tuple[Any, ...], where: list[Any], compute: Callable[[], T]) -> T:
+def kept_or_computed(
+    session: Session, key: tuple[Any, ...], where: list[Any], compute: Callable[[], T], *, copy: bool = True
+) -> T:
     """The figures kept for ``key`` if the orders matching ``where`` are unchanged since; otherwise
-    ``compute()``'s, kept. A copy either way: callers may change what they get."""
+    ``compute()``'s, kept. A copy either way, since callers may change what they get, unless
+    ``copy=False``: for values nobody can change (frozen shapes, tuples), which are shared."""
+    keep: Callable[[Any], Any] = _copy.deepcopy if copy else _same
     full_key = (session.get_bind().engine.url.render_as_string(hide_password=True), *key)
     seen = fingerprint(session, where)
     with _lock:
         hit = _kept.get(full_key)
         if hit is not None and hit[0] == seen:
             _kept.move_to_end(full_key)
-            return copy.deepcopy(hit[1])  # type: ignore[no-any-return]
+            return keep(hit[1])  # type: ignore[no-any-return]
     value = compute()
     with _lock:
-        _kept[full_key] = (seen, copy.deepcopy(value))
+        _kept[full_key] = (seen, keep(value))
         _kept.move_to_end(full_key)
         while len(_kept) > MAX_ENTRIES:
             _kept.popitem(last=False)
+    return value
+
+
+def _same(value: T) -> T:
     return value
 
 

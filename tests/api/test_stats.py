@@ -438,3 +438,68 @@ def test_a_period_not_yet_over_is_never_kept(rt: Runtime, client: FlaskClient, p
     with counting(rt) as second:
         _ok(client, people.secretary, query)
     assert len(second) == len(first)
+
+
+# -- an ended range, kept whole ------------------------------------------------------------------------
+
+
+def _heavy(statements: list[str]) -> list[str]:
+    """The statements that group the orders (counts, spreads), not the checks and look-ups."""
+    return [s for s in statements if "FROM orders" in s and "GROUP BY" in s]
+
+
+def test_an_ended_range_is_answered_again_from_what_was_kept_until_an_order_moves(
+    rt: Runtime, client: FlaskClient, people: People
+) -> None:
+    """March has ended: its figures are computed once and answered again after the one check that
+    finds March and February unchanged; a March order that moves is counted at once."""
+    _order(rt, people, S.CLOSED, T0)
+    moving = _order(rt, people, S.ACCEPTED, T0 + timedelta(days=1))
+    with counting(rt) as first:
+        body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert _heavy(first)
+    with counting(rt) as second:
+        again = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert again == body
+    assert _heavy(second) == []
+    assert body["totals"]["by_status"] == {"closed": 1, "accepted": 1}
+    done = client.post(f"/api/v1/orders/{moving}/complete", json={"note": "好了"}, headers=people.volunteer.headers)
+    assert done.status_code == 200, done.get_json()
+    with counting(rt) as third:
+        moved = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert _heavy(third)
+    assert moved["totals"]["by_status"] == {"closed": 1, "completed": 1}
+    assert moved["by_volunteer"][0]["by_status"] == {"closed": 1, "completed": 1}
+
+
+def test_a_kept_range_sees_the_period_before_change_and_new_names(
+    rt: Runtime, client: FlaskClient, people: People
+) -> None:
+    """What is kept covers February too (its totals are in the answer); volunteers' names are
+    read for every answer, not kept."""
+    _order(rt, people, S.CLOSED, T0)
+    _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    _order(rt, people, S.SUBMITTED, T0 - timedelta(days=20))
+    with rt.db.write() as session:
+        session.execute(sa.update(User).where(User.id == people.volunteer.id).values(nickname="新名字"))
+    with counting(rt) as statements:
+        body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert _heavy(statements)  # February moved: computed again
+    assert body["totals"]["previous"]["orders"] == 1
+    with rt.db.write() as session:
+        session.execute(sa.update(User).where(User.id == people.volunteer.id).values(nickname="又改了"))
+    with counting(rt) as statements:
+        body = _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+    assert _heavy(statements) == []
+    assert [v["name"] for v in body["by_volunteer"]] == ["又改了"]
+
+
+def test_a_range_not_yet_over_is_computed_every_time(rt: Runtime, client: FlaskClient, people: People) -> None:
+    """Today is in the range: its figures are computed for each request (the period before has
+    ended and may be kept; only the range's own statements group by volunteer)."""
+    today = datetime.now(UTC).date()
+    query = f"area=SQ1&from={(today - timedelta(days=3)).isoformat()}&to={today.isoformat()}"
+    for _ in range(2):
+        with counting(rt) as statements:
+            _ok(client, people.secretary, query)
+        assert any("assignee_id" in s for s in _heavy(statements))
