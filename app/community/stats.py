@@ -466,6 +466,10 @@ class _Computed:
     communities: tuple[tuple[Any, Figures], ...] | None
     volunteers: tuple[VolunteerFigures, ...]
 
+    def size(self) -> int:
+        """Its groups, what it weighs in stats_cache."""
+        return 1 + len(self.grids) + len(self.communities or ()) + len(self.volunteers)
+
 
 def stats_of(
     session: Session, place: Area, communities: list[int], span: Period, now: datetime, *, one_scan: bool = True
@@ -490,7 +494,7 @@ def stats_of(
         # The check covers the period before too: its totals are part of what is kept.
         both = orders_in(communities, period(previous(span).first, span.last))
         key = ("range", tuple(sorted(communities)), span.start, span.end, street)
-        computed = stats_cache.kept_or_computed(session, key, both, compute, copy=False)
+        computed = stats_cache.kept_or_computed(session, key, both, compute, copy=False, size=_Computed.size)
     else:
         computed = compute()
     names = dict(

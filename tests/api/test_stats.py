@@ -503,3 +503,18 @@ def test_a_range_not_yet_over_is_computed_every_time(rt: Runtime, client: FlaskC
         with counting(rt) as statements:
             _ok(client, people.secretary, query)
         assert any("assignee_id" in s for s in _heavy(statements))
+
+
+def test_a_range_too_big_to_keep_is_computed_again_and_the_store_stays_within_its_size(
+    rt: Runtime, client: FlaskClient, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stats_cache weighs what it keeps in groups: March's figures (the totals, a grid, a
+    volunteer) are more than a store of 2 holds, so they are computed for each request."""
+    monkeypatch.setattr(stats_cache, "MAX_SIZE", 2)
+    _order(rt, people, S.CLOSED, T0)
+    for _ in range(2):
+        with counting(rt) as statements:
+            _ok(client, people.secretary, f"area=SQ1&{MARCH}")
+        assert any("assignee_id" in s for s in _heavy(statements))
+    entries, size = stats_cache.kept_size()
+    assert (entries, size) == (1, 1)  # February's totals alone
