@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -43,11 +44,15 @@ def fresh_database(requested: str, tmp_dir: Path, label: str) -> Iterator[str]:
         admin.dispose()
 
 
-def bench_settings(database_url: str, api_base: str, var_dir: Path, *, timeout_seconds: float) -> Settings:
-    """Settings from config.toml plus these values; no LINLI_* variable of the caller's shell."""
+def bench_settings(
+    database_url: str, api_base: str, var_dir: Path, *, timeout_seconds: float, notify: dict[str, Any] | None = None
+) -> Settings:
+    """Settings from config.toml plus these values (and ``notify``'s); no LINLI_* variable of the
+    caller's shell."""
     return load_settings(
         environ={},
         overrides={
+            **({"notify": notify} if notify else {}),
             "app": {"var_dir": str(var_dir), "log_level": "WARNING"},
             "database": {"url": database_url},
             "auth": {"secret_key": secrets.token_urlsafe(32)},

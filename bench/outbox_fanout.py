@@ -8,7 +8,10 @@ What it measures (the fan-out goal in docs/operations.md, on this machine):
 * real delivery: ``app.notify.delivery.deliver_due`` called in a loop until nothing is due (one
   worker: claim a batch of ``notify.batch_size``, send it over ``notify.send_threads`` threads, record the
   outcomes in one transaction). With ``--workers K`` (K > 1), K threads each call ``deliver_batch``
-  until they claim nothing, standing in for K job processes sharing the outbox;
+  until they claim nothing, standing in for K job processes sharing the outbox; with
+  ``--processes P``, P real processes (spawned, each with its own runtime, started before the
+  clock) each call ``deliver_due`` until a run claims nothing: what P ``linli jobs`` do, with a
+  GIL each (their CPU is added to the figure);
 * naive baseline: N fresh messages (new dedupe keys), sent one at a time: read one pending row,
   send it with the same gateway (``rt.wechat.send_subscribe_message``), mark it sent in its own
   transaction. With ``--latency-ms`` > 0 the naive phase is capped by ``--naive-messages`` (by
@@ -37,7 +40,7 @@ Messages to one person go one per batch (per-recipient order), so the bench spre
 over ``--recipients`` people.
 
 Usage: ``.venv/bin/python bench/outbox_fanout.py [--messages 20000] [--database-url URL]
-[--latency-ms 0] [--workers 1] [--simulator-process] [--profile]``.
+[--latency-ms 0] [--workers 1 | --processes 1] [--simulator-process] [--profile]``.
 Exit status 1 if any message was lost, duplicated or misrouted; 2 on bad arguments.
 """
 
@@ -65,6 +68,7 @@ import sqlalchemy as sa
 from bench_common import bench_settings, fresh_database
 
 from app.core.clock import now_utc
+from app.core.config import Settings
 from app.core.migrate import upgrade
 from app.identity.models import User
 from app.notify.chains import Addressee
@@ -80,6 +84,7 @@ SUBSCRIBE_PATH = "/cgi-bin/message/subscribe/send"
 TEMPLATE_KEY = "reminder"
 MAX_MESSAGES = 200_000
 MAX_WORKERS = 32
+MAX_PROCESSES = 16
 MAX_LATENCY_MS = 2_000
 DEFAULT_RECIPIENTS = 1000
 #: Seconds the naive phase may take by default when the simulator adds latency.
@@ -137,8 +142,8 @@ class Simulator(Protocol):
 class InProcessSimulator:
     """SimulatorServer in a thread of this process (shares the GIL with the sender)."""
 
-    def __init__(self) -> None:
-        self.server = SimulatorServer(host="127.0.0.1", port=0)
+    def __init__(self, *, keep_alive: bool) -> None:
+        self.server = SimulatorServer(host="127.0.0.1", port=0, keep_alive=keep_alive)
         self.base_url = self.server.start()
 
     def inject_fault(self, path: str, *, delay_seconds: float, count: int) -> None:
@@ -151,9 +156,9 @@ class InProcessSimulator:
         self.server.stop()
 
 
-def _serve_in_child(conn: Connection) -> None:
+def _serve_in_child(conn: Connection, keep_alive: bool) -> None:
     """Child process: run the simulator on a free loopback port and answer commands on ``conn``."""
-    server = SimulatorServer(host="127.0.0.1", port=0)
+    server = SimulatorServer(host="127.0.0.1", port=0, keep_alive=keep_alive)
     conn.send(server.start())
     try:
         while True:
@@ -172,10 +177,10 @@ def _serve_in_child(conn: Connection) -> None:
 class ChildProcessSimulator:
     """SimulatorServer in a child process: the sender keeps this process's GIL to itself."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve_in_child, args=(child,), daemon=True)
+        self._process = context.Process(target=_serve_in_child, args=(child, keep_alive), daemon=True)
         self._process.start()
         self.base_url = str(self._conn.recv())
 
@@ -303,6 +308,63 @@ def deliver_real(rt: Runtime, workers: int) -> DeliveryReport:
     if failures:
         raise failures[0]
     return total
+
+
+def _deliver_in_child(settings: Settings, ready: Any, go: Any, results: Any) -> None:
+    """One stand-in job process: its own runtime (engine, gateway, pools), ready before the clock
+    starts, then deliver_due until a run claims nothing. Sends back (report, CPU seconds)."""
+    logging.basicConfig(level=logging.WARNING)
+    rt = build_runtime(settings)
+    try:
+        ready.wait()
+        go.wait()
+        cpu = time.process_time()
+        total = DeliveryReport()
+        while True:
+            report = deliver_due(rt)
+            total.add(report)
+            if report.claimed == 0:
+                break
+        results.put((total, time.process_time() - cpu))
+    except BaseException as exc:  # surfaced by the parent: a dead process must not pass for a fast one
+        results.put((exc, 0.0))
+    finally:
+        rt.db.dispose()
+
+
+class JobProcesses:
+    """``count`` processes like ``linli jobs``, each with its own runtime, started and waiting:
+    ``run()`` releases them together and returns their summed report and CPU seconds once every
+    one claimed nothing (one that finds only rows queued behind another's in-flight message
+    leaves; the last one drains what is left)."""
+
+    def __init__(self, settings: Settings, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.ready = context.Barrier(count + 1)
+        self.go = context.Event()
+        self.results = context.Queue()
+        self.processes = [
+            context.Process(
+                target=_deliver_in_child, args=(settings, self.ready, self.go, self.results), name=f"jobs-{i}"
+            )
+            for i in range(count)
+        ]
+        for process in self.processes:
+            process.start()
+        self.ready.wait(timeout=120)
+
+    def run(self) -> tuple[DeliveryReport, float]:
+        self.go.set()
+        total, cpu = DeliveryReport(), 0.0
+        for _ in self.processes:
+            report, seconds = self.results.get(timeout=3600)
+            if isinstance(report, BaseException):
+                raise report
+            total.add(report)
+            cpu += seconds
+        for process in self.processes:
+            process.join(timeout=30)
+        return total, cpu
 
 
 def deliver_naive(rt: Runtime, phase: Phase) -> int:
@@ -445,6 +507,8 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
             SUBSCRIBE_PATH, delay_seconds=args.latency_ms / 1000, count=10 * (real.count + naive.count)
         )
     how = "deliver_due loop, 1 worker" if args.workers == 1 else f"{args.workers} threads x deliver_batch"
+    if args.processes > 1:
+        how = f"{args.processes} job processes x deliver_due loop"
     print(
         f"database: {rt.db.engine.dialect.name}, messages: {real.count} real / {naive.count} naive, "
         f"recipients: {args.recipients}, simulator latency: {args.latency_ms:g} ms "
@@ -456,13 +520,22 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
     enqueue(rt, real, users, args.chunk)
     print(f"enqueue real:  {real.count} in {real.enqueue_seconds:.2f}s = {real.enqueue_rate:.0f} msg/s")
 
+    # Started (imports, runtime, connections) before the clock, as running job processes are.
+    processes = JobProcesses(rt.settings, args.processes) if args.processes > 1 else None
+    children_cpu = 0.0
+
     def send_real() -> int:
-        report = deliver_real(rt, args.workers)
+        nonlocal children_cpu
+        if processes is not None:
+            report, children_cpu = processes.run()
+        else:
+            report = deliver_real(rt, args.workers)
         if report.errors or report.dead or report.retried:
             print(f"  real path: retried={report.retried} dead={report.dead} errors={report.errors[:3]}")
         return report.sent
 
     timed(real, send_real, args.profile)
+    real.deliver_cpu_seconds += children_cpu
     print(
         f"deliver real:  {real.delivered} in {real.deliver_seconds:.2f}s = {real.rate:.0f} msg/s, "
         f"CPU {real.cpu_ms_per_message:.2f} ms/msg"
@@ -497,10 +570,19 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace, tmp_dir: Path) -> int:
     logging.basicConfig(level=logging.WARNING)
-    simulator = ChildProcessSimulator() if args.simulator_process else InProcessSimulator()
+    simulator = (
+        ChildProcessSimulator(keep_alive=args.keep_alive)
+        if args.simulator_process
+        else InProcessSimulator(keep_alive=args.keep_alive)
+    )
     try:
         with fresh_database(args.database_url, tmp_dir, "fanout") as url:
-            settings = bench_settings(url, simulator.base_url, tmp_dir / "var", timeout_seconds=10)
+            notify = {
+                key: value
+                for key, value in (("send_threads", args.send_threads), ("batch_size", args.batch_size))
+                if value
+            }
+            settings = bench_settings(url, simulator.base_url, tmp_dir / "var", timeout_seconds=10, notify=notify)
             upgrade(settings)
             rt = build_runtime(settings)
             try:
@@ -523,8 +605,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0, help="simulator delay per send (default 0)")
     parser.add_argument("--workers", type=int, default=1, help="delivery workers (threads) for the real path")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="job processes for the real path, each with its own runtime (instead of --workers threads)",
+    )
+    parser.add_argument(
         "--recipients", type=int, default=0, help="distinct recipients (default 1000, at most --messages)"
     )
+    parser.add_argument("--send-threads", type=int, default=0, help="notify.send_threads (default: config.toml's)")
+    parser.add_argument("--batch-size", type=int, default=0, help="notify.batch_size (default: config.toml's)")
     parser.add_argument("--chunk", type=int, default=2000, help="messages per enqueue transaction (default 2000)")
     parser.add_argument(
         "--naive-messages",
@@ -537,12 +627,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="run the simulator in a child process instead of a thread of this one (no shared GIL)",
     )
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="the simulator keeps connections open (HTTP/1.1), as WeChat does; default: one per request",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the real delivery (main thread)")
     args = parser.parse_args(argv)
     if not 1 <= args.messages <= MAX_MESSAGES:
         parser.error(f"--messages must be between 1 and {MAX_MESSAGES}")
     if not 1 <= args.workers <= MAX_WORKERS:
         parser.error(f"--workers must be between 1 and {MAX_WORKERS}")
+    if not 1 <= args.processes <= MAX_PROCESSES:
+        parser.error(f"--processes must be between 1 and {MAX_PROCESSES}")
+    if args.processes > 1 and args.workers > 1:
+        parser.error("--processes and --workers: one or the other")
     if not 0 <= args.latency_ms <= MAX_LATENCY_MS:
         parser.error(f"--latency-ms must be between 0 and {MAX_LATENCY_MS}")
     args.recipients = args.recipients or min(DEFAULT_RECIPIENTS, args.messages)

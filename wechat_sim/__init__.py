@@ -48,10 +48,20 @@ class _RequestHandler(WSGIRequestHandler):
         log.log(level, "%s " + message, self.address_string(), *args)
 
 
+class _KeepAliveHandler(_RequestHandler):
+    # As WeChat's own servers do: a client's pooled connection serves request after request, so a
+    # benchmark of the sender measures sends, not TCP handshakes and a thread per request. Not
+    # for tests of outages: a connection accepted before stop() is served until the client closes it.
+    protocol_version = "HTTP/1.1"
+
+
 class SimulatorServer:
     """Runs the simulator app on a Werkzeug server, in a daemon thread (`start`) or the foreground."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SimulatorState | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, state: SimulatorState | None = None, *, keep_alive: bool = False
+    ) -> None:
+        self._keep_alive = keep_alive
         self._host = host
         self._port = port
         self._state = state if state is not None else SimulatorState()
@@ -78,7 +88,8 @@ class SimulatorServer:
         try:
             # make_server leaves SO_REUSEADDR on (http.server's allow_reuse_address), so a
             # restart can take the same port back while old connections sit in TIME_WAIT.
-            server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_RequestHandler)
+            handler = _KeepAliveHandler if self._keep_alive else _RequestHandler
+            server = make_server(self._host, self._port, self._app, threaded=True, request_handler=handler)
         except SystemExit as exc:
             # Werkzeug prints bind errors and exits; a library caller needs an exception instead.
             raise OSError(f"cannot listen on {self._host}:{self._port}") from exc
