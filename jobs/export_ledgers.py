@@ -11,7 +11,10 @@ from app.runtime import Runtime
 
 def run(rt: Runtime, now: datetime | None = None) -> str:
     report = run_exports(rt, now)
-    return (
-        f"done={report.done} failed={report.failed} retried={report.retried} "
-        f"overtaken={report.overtaken} expired={report.expired}"
-    )
+    claimed = report.done + report.failed + report.retried + report.overtaken
+    figures = f"done={report.done} failed={report.failed} retried={report.retried} overtaken={report.overtaken}"
+    # The scheduler logs a run of a job in every process unless it starts with "claimed=0 "
+    # (nothing taken): a run that only deleted expired files says so first, so it is logged.
+    if claimed == 0 and report.expired:
+        return f"expired={report.expired} claimed=0 {figures}"
+    return f"claimed={claimed} {figures} expired={report.expired}"

@@ -414,3 +414,23 @@ def test_expiry_deletes_the_file_and_the_download_is_410(rt: Runtime, client: Fl
     response = client.get(f"{URL}/{job_id}/file", headers=people.secretary.headers)
     assert response.status_code == 410
     assert response.get_json()["error"]["code"] == "gone"
+
+
+def test_a_deleted_accounts_files_go_at_the_next_run(rt: Runtime, client: FlaskClient, people: People) -> None:
+    _ask(client, people.secretary)
+    run_exports(rt, _later())
+    (job,) = _jobs(rt)
+    assert job.file_name is not None
+    assert client.delete("/api/v1/me", headers=people.secretary.headers).status_code == 204
+    assert run_exports(rt, _later(2)).expired == 1
+    assert not (exports_dir(rt.settings) / job.file_name).exists()
+
+
+def test_the_job_says_what_it_did(rt: Runtime, client: FlaskClient, people: People) -> None:
+    from jobs import export_ledgers
+
+    assert export_ledgers.run(rt, _later()).startswith("claimed=0 ")  # quiet: nothing to do
+    _ask(client, people.secretary)
+    assert export_ledgers.run(rt, _later()) == "claimed=1 done=1 failed=0 retried=0 overtaken=0 expired=0"
+    keep = timedelta(days=rt.settings.exports.keep_days)
+    assert export_ledgers.run(rt, _later() + keep).startswith("expired=1 ")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -250,9 +250,14 @@ def _one(rt: Runtime, claim: _Claim, now: datetime, report: ExportReport) -> Non
 
 def run_exports(rt: Runtime, now: datetime | None = None) -> ExportReport:
     """The export job: the queued exports one at a time (each in transactions of its own), until
-    none is left or the process is asked to stop; then the expired ones. ``now`` fixes the
-    clock (tests); without it each export is stamped as it is taken."""
-    clock: Callable[[], datetime] = (lambda: now) if now is not None else now_utc
+    none is left or the process is asked to stop; then the expired ones. Each export is stamped
+    when it is taken: never before ``now`` (the firing's time, or a test's moment) and moving on
+    with the real clock, so the last export of a long run does not look started (and abandoned)
+    at the run's start."""
+
+    def clock() -> datetime:
+        return max(now, now_utc()) if now is not None else now_utc()
+
     report = ExportReport()
     _abandoned_for_good(rt, clock(), report)
     # An export that failed in this run waits for the next one (a full disk may have room then).
@@ -269,13 +274,19 @@ def run_exports(rt: Runtime, now: datetime | None = None) -> ExportReport:
 
 
 def expire_exports(rt: Runtime, now: datetime) -> int:
-    """Finished exports past their ``expires_at``: the file deleted first (so none is left behind
-    by a crash between the two), then the row marked expired. Answers how many."""
+    """Finished exports past their ``expires_at``, or of a deleted account: the file deleted
+    first (so none is left behind by a crash between the two), then the row marked expired.
+    Answers how many."""
     directory = exports_dir(rt.settings)
     with rt.db.read() as session:
         due = session.execute(
             sa.select(ExportJob.id, ExportJob.file_name)
-            .where(ExportJob.status.in_([ExportStatus.DONE, ExportStatus.FAILED]), ExportJob.expires_at <= now)
+            .join(User, User.id == ExportJob.requester_id)
+            .where(
+                ExportJob.status.in_([ExportStatus.DONE, ExportStatus.FAILED]),
+                # A deleted account's ledgers go at once: nobody may download them any more.
+                sa.or_(ExportJob.expires_at <= now, User.deleted_at.is_not(None)),
+            )
             .order_by(ExportJob.id)
             .limit(EXPIRY_BATCH)
         ).all()
