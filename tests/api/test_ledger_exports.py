@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from app.community.exports import runner
 from app.community.exports.files import exports_dir
 from app.community.exports.models import ExportJob, ExportStatus
+from app.community.exports.requests import request_export
 from app.community.exports.runner import claim_next, run_exports
 from app.community.exports.texts import FAILED_TITLE, READY_TITLE
 from app.core.clock import now_utc
@@ -259,6 +260,32 @@ def test_the_same_request_while_open_gives_the_same_export(rt: Runtime, client: 
     assert len(_jobs(rt)) == 3
 
 
+def test_the_same_request_racing_makes_one_export(rt: Runtime, client: FlaskClient, people: People) -> None:
+    """Four taps at once (threads; on PostgreSQL they overlap, serialised by the user row lock)."""
+    actor = people.secretary.actor(rt)
+    barrier = threading.Barrier(4)
+    created: list[bool] = []
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            barrier.wait(timeout=30)
+            created.append(
+                request_export(rt, actor, area="SQ1", first=date(2026, 3, 1), last=date(2026, 3, 31)).created
+            )
+        except BaseException as error:  # reported below: a thread's exception is otherwise lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(created) == [False, False, False, True]
+    assert len(_jobs(rt)) == 1
+
+
 def test_the_requester_is_told_once(rt: Runtime, client: FlaskClient, people: People) -> None:
     _ask(client, people.secretary)
     run_exports(rt, _later())
@@ -349,6 +376,7 @@ def test_an_abandoned_export_out_of_attempts_fails_and_says_so(
     job_id = _ask(client, people.secretary).get_json()["id"]
     at = _later()
     assert claim_next(rt, at) is not None
+    assert claim_next(rt, at + timedelta(minutes=5)) is None  # out of attempts: not taken again
     report = run_exports(rt, at + timedelta(minutes=5))
     assert (report.done, report.failed) == (0, 1)
     seen = client.get(f"{URL}/{job_id}", headers=people.secretary.headers).get_json()

@@ -68,23 +68,30 @@ class _Claim:
     started_at: datetime
 
 
-def _takeable(now: datetime, timeout: timedelta) -> sa.ColumnElement[bool]:
-    """Queued, or running and abandoned (its process killed): the SQL of ``rules.is_abandoned``."""
+def _takeable(now: datetime, timeout: timedelta, max_attempts: int) -> sa.ColumnElement[bool]:
+    """Queued, or running, abandoned (the SQL of ``rules.is_abandoned``) and with an attempt left
+    (``rules.may_retry``; one without is failed by ``_abandoned_for_good``)."""
     return sa.or_(
         ExportJob.status == ExportStatus.QUEUED,
-        sa.and_(ExportJob.status == ExportStatus.RUNNING, ExportJob.started_at <= now - timeout),
+        sa.and_(
+            ExportJob.status == ExportStatus.RUNNING,
+            ExportJob.started_at <= now - timeout,
+            ExportJob.attempts < max_attempts,
+        ),
     )
 
 
 def claim_next(rt: Runtime, now: datetime, *, skip: Collection[int] = ()) -> _Claim | None:
     """Take the oldest takeable export for this process (not one of ``skip``), or None. One
     transaction."""
-    timeout = timedelta(minutes=rt.settings.exports.run_timeout_minutes)
+    cfg = rt.settings.exports
+    timeout = timedelta(minutes=cfg.run_timeout_minutes)
+    takeable = _takeable(now, timeout, cfg.max_attempts)
     with rt.db.write() as session:
         while True:
             row = session.execute(
                 sa.select(ExportJob.id, ExportJob.attempts)
-                .where(_takeable(now, timeout), ExportJob.id.not_in(list(skip)))
+                .where(takeable, ExportJob.id.not_in(list(skip)))
                 .order_by(ExportJob.created_at, ExportJob.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -93,7 +100,7 @@ def claim_next(rt: Runtime, now: datetime, *, skip: Collection[int] = ()) -> _Cl
                 return None
             taken = session.execute(
                 sa.update(ExportJob)
-                .where(ExportJob.id == row.id, ExportJob.attempts == row.attempts, _takeable(now, timeout))
+                .where(ExportJob.id == row.id, ExportJob.attempts == row.attempts, takeable)
                 .values(status=ExportStatus.RUNNING, started_at=now, attempts=row.attempts + 1, error="")
                 .execution_options(synchronize_session=False)
             )
