@@ -116,11 +116,14 @@ def _abandoned_for_good(rt: Runtime, now: datetime, report: ExportReport) -> Non
     timeout = timedelta(minutes=cfg.run_timeout_minutes)
     with rt.db.write() as session:
         stale = session.scalars(
-            sa.select(ExportJob).where(
+            sa.select(ExportJob)
+            .where(
                 ExportJob.status == ExportStatus.RUNNING,
                 ExportJob.started_at <= now - timeout,
                 ExportJob.attempts >= cfg.max_attempts,
             )
+            # Two processes starting a run at once: each fails (and tells about) its own rows.
+            .with_for_update(skip_locked=True)
         ).all()
         for job in stale:
             if is_abandoned(job.status, job.started_at, now, timeout) and not may_retry(job.attempts, cfg.max_attempts):
