@@ -15,6 +15,7 @@ from jobs import (
     daily_digest,
     deliver_outbox,
     expire_redemptions,
+    export_ledgers,
     month_summary,
     privacy_retention,
     property_surveys,
@@ -78,4 +79,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("care_visits", care_visits.run, every_seconds=300),
         # The 1st: last month's surveys closed (window_days <= 28), this month's open for residents.
         JobSpec("property_surveys", property_surveys.run, daily_at=PROPERTY_SURVEYS_AT, monthly_day=1),
+        # Not exclusive: each job process may write exports side by side, since every export is
+        # claimed by a conditional update (app/community/exports/runner.py), never written twice.
+        JobSpec("export_ledgers", export_ledgers.run, every_seconds=settings.exports.poll_seconds, exclusive=False),
     ]

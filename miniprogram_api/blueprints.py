@@ -10,6 +10,7 @@ from miniprogram_api import (
     bot,
     care,
     directory,
+    exports,
     identity,
     imports,
     notifications,
@@ -46,6 +47,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(areas.bp)
     app.register_blueprint(points.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(service_record.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(bot.bp)

@@ -894,3 +894,32 @@ PROPERTY_FLAGS: Final = {
         }
     ]
 }
+
+
+#: A background work ledger, written and waiting to be downloaded (POST /exports/orders answers
+#: the same shape with ``status: "queued"`` and nulls for what is not known yet).
+EXPORT_JOB: Final[dict[str, Any]] = {
+    "id": 12,
+    "status": "done",
+    "area": "JD-XH",
+    "from": "2026-11-01",
+    "to": "2026-11-30",
+    "rows": 110250,
+    "created_at": "2026-12-01T09:00:00+08:00",
+    "started_at": "2026-12-01T09:00:20+08:00",
+    "finished_at": "2026-12-01T09:02:05+08:00",
+    "expires_at": "2026-12-08T09:02:05+08:00",
+    "file_size": 9437184,
+    "error": "",
+    "attempts": 1,
+}
+EXPORT_QUEUED: Final[dict[str, Any]] = {
+    **EXPORT_JOB,
+    "status": "queued",
+    "started_at": None,
+    "finished_at": None,
+    "expires_at": "2026-12-08T09:00:00+08:00",
+    "file_size": None,
+    "attempts": 0,
+}
+EXPORT_JOBS: Final[dict[str, Any]] = {"items": [EXPORT_JOB], "next_cursor": None}

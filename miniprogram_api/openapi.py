@@ -35,6 +35,7 @@ _STATUS_TEXT = {
     403: "角色无权进行此操作",
     404: "不存在，或属于其他社区",
     409: "状态不允许 (invalid_transition) 或被他人抢先 (already_claimed)",
+    410: "已过期删除 (gone)",
     413: "上传内容太大",
     422: "内容未通过安全检查",
     429: "操作太频繁 (rate_limited)，等待 Retry-After 秒后再试",

@@ -9,10 +9,12 @@ from app.community.hours_rules import GroupBy
 from app.community.shapes import VolunteerHoursOut
 from app.community.volunteer_hours import volunteer_hours
 from app.community.work_ledger import work_ledger
+from app.core.errors import ExportTooLargeError
 from app.core.spreadsheets import MIME_TYPE
 from app.identity.actor import Actor
 from miniprogram_api import examples
 from miniprogram_api.auth import runtime
+from miniprogram_api.exports import REQUEST_PATH
 from miniprogram_api.registry import endpoint
 from miniprogram_api.schemas import StatsQuery, VolunteerHoursQuery
 from miniprogram_api.spreadsheet_answer import spreadsheet_answer
@@ -56,7 +58,8 @@ def get_volunteer_hours(actor: Actor, query: VolunteerHoursQuery) -> VolunteerHo
         "志愿者服务（按志愿者的服务时长与积分，同服务时长统计），汇总（与 `/stats` 的 totals 相同），"
         "民情收集（范围内每次走访一行，合计与 `/stats` 的 opinions 相同）。"
         "网格员与其他人 403；不属于自己的区域 404；范围内工单超过 `exports.max_rows`（默认 20000）时 422 "
-        "`export_too_large`（`details.rows`、`details.max_rows`），请缩小日期范围。"
+        "`export_too_large`（`details.rows`、`details.max_rows`，`details.background` 指向 `POST /exports/orders`），"
+        "请缩小日期范围，或改为后台生成。"
     ),
     query=StatsQuery,
     answer_type=MIME_TYPE,
@@ -64,4 +67,12 @@ def get_volunteer_hours(actor: Actor, query: VolunteerHoursQuery) -> VolunteerHo
     errors=(400, 401, 403, 404, 422),
 )
 def export_orders(actor: Actor, query: StatsQuery) -> Response:
-    return work_ledger(runtime(), actor, area=query.area, first=query.from_, last=query.to, write=spreadsheet_answer)
+    try:
+        return work_ledger(
+            runtime(), actor, area=query.area, first=query.from_, last=query.to, write=spreadsheet_answer
+        )
+    except ExportTooLargeError as error:
+        # Too large to write while the caller waits: the same ledger can be had in the background.
+        error.message += "，或改为后台生成（完成后通知您下载）"
+        error.details["background"] = {"method": "POST", "path": REQUEST_PATH}
+        raise

@@ -343,6 +343,16 @@ class StatsQuery(Body):
     to: date = Field(description="结束日期（上海时间），含当天；不早于开始日期，最多 366 天")
 
 
+class ExportRequestIn(Body):
+    """A background work ledger (POST /exports/orders): the same area and range as the GET's query."""
+
+    model_config = _example({"area": "JD-XH", "from": "2026-11-01", "to": "2026-11-30"})
+
+    area: AreaCode = Field(description="社区（社区书记）或街道（街道管理员）的编码")
+    from_: date = Field(alias="from", description="开始日期（上海时间），含当天")
+    to: date = Field(description="结束日期（上海时间），含当天；不早于开始日期，最多 366 天")
+
+
 # -- pickers: the volunteer directory, teams and property companies (miniprogram_api/directory.py) --
 
 #: A team's or a company's name, as the columns hold it.

@@ -1,10 +1,13 @@
 """An .xlsx answer: the workbook written into a spooled temporary file (memory up to a few MiB,
-then disk), sent as an attachment with a Chinese filename (RFC 5987 ``filename*``)."""
+then disk), or a file already written, sent as an attachment with a Chinese filename (RFC 5987
+``filename*``)."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from flask import Response
@@ -38,7 +41,17 @@ def spreadsheet_answer(sheets: Iterable[Sheet], filename: str) -> Response:
     return response
 
 
-def _chunks(target: tempfile.SpooledTemporaryFile[bytes]) -> Iterable[bytes]:
+def file_answer(path: Path, filename: str) -> Response:
+    """An .xlsx already on disk (a background export), answered like :func:`spreadsheet_answer`."""
+    target = path.open("rb")
+    response = Response(_chunks(target), mimetype=MIME_TYPE, direct_passthrough=True)
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Content-Length"] = str(path.stat().st_size)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _chunks(target: IO[bytes]) -> Iterable[bytes]:
     try:
         while chunk := target.read(64 * 1024):
             yield chunk

@@ -277,6 +277,8 @@ def _opinion_sheet(session: Session, scope: _Scope, opinions: OpinionStats) -> S
 
 
 def _sheets(session: Session, scope: _Scope) -> list[Sheet]:
+    # Lazy: the order rows are read while the writer takes them, so ``session`` must stay open
+    # until the workbook is written (an HTTP answer, the CLI's file, a background export's file).
     stats = stats_of(session, scope.place, scope.communities, scope.span, scope.now)
     return [
         Sheet("工单台账", _ORDER_COLUMNS, _order_rows(session, scope)),
@@ -305,11 +307,24 @@ def work_ledger(
         return write(_sheets(session, scope), ledger_filename(place, first, last))
 
 
+def count_orders(session: Session, communities: list[int], span: Period) -> int:
+    """The orders the ledger of ``communities`` over ``span`` holds: one count over the
+    (community_id, created_at) index."""
+    where = orders_in(communities, span)
+    return session.scalar(sa.select(sa.func.count()).select_from(Order).where(*where)) or 0
+
+
+def ledger_sheets(session: Session, place: Area, communities: list[int], span: Period, now: datetime) -> list[Sheet]:
+    """The ledger's sheets for an area already checked (a background export, app/community/exports,
+    checks its requester when it is asked for and again when it is written). The order rows are
+    read from ``session`` as they are written: keep it open until the workbook is closed."""
+    return _sheets(session, _Scope(place, communities, span, now))
+
+
 def _check_size(session: Session, communities: list[int], span: Period, max_rows: int) -> None:
     """ExportTooLargeError when the range holds more orders than one request may write (one
-    count over the (community_id, created_at) index, before anything is written)."""
-    where = orders_in(communities, span)
-    rows = session.scalar(sa.select(sa.func.count()).select_from(Order).where(*where)) or 0
+    count, before anything is written)."""
+    rows = count_orders(session, communities, span)
     if rows > max_rows:
         raise ExportTooLargeError(
             f"该范围内有 {rows} 张工单，一次最多导出 {max_rows} 张，请缩小日期范围",

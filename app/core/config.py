@@ -171,6 +171,8 @@ TEMPLATE_KEYS = (
     "survey_invite",
     # A property company flagged to the street (黑名单候选), to its street admins.
     "property_flagged",
+    # A background work ledger is written (app.community.exports): to whoever asked for it.
+    "export_ready",
 )
 
 
@@ -358,13 +360,26 @@ class ImportsSection(_Section):
 
 
 class ExportsSection(_Section):
-    """Excel exports answered over HTTP (the work ledger, app/community/work_ledger.py)."""
+    """Excel exports of the work ledger (app/community/work_ledger.py): over HTTP at once, or in
+    the background (app/community/exports)."""
 
     #: Most orders one ledger request may write: writing a row costs about 1–4 ms of the API
     #: worker's CPU (bench/stats.py --export), so a street's busy month would hold a worker
     #: thread and a database transaction for minutes. Larger ranges: narrower dates, or
     #: `linli export orders` on the server, which has no limit.
     max_rows: int = Field(default=20_000, ge=1, le=1_000_000)
+    #: Background exports (POST /api/v1/exports/orders, app/community/exports): days a file and
+    #: its download stay before the export job deletes them.
+    keep_days: int = Field(default=7, ge=1, le=90)
+    #: Exports one person may have queued or running at once; one more is a 429.
+    max_open_per_user: int = Field(default=3, ge=1, le=50)
+    #: A running export not finished after this many minutes is taken to be abandoned (its
+    #: process killed) and is taken again; longer than the slowest ledger (110k orders ≈ 2 min).
+    run_timeout_minutes: int = Field(default=30, ge=1, le=1440)
+    #: Times an export is tried (failures and abandoned runs) before it stays failed.
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    #: Seconds between runs of the export job (it writes queued exports one at a time).
+    poll_seconds: int = Field(default=30, ge=1, le=3600)
 
 
 class SurveysSection(_Section):

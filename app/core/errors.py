@@ -108,6 +108,28 @@ class ExportTooLargeError(LinliError):
     default_message = "导出范围内的数据过多，请缩小日期范围"
 
 
+class TooManyExportsError(ConflictError):
+    """One more background export than ``[exports] max_open_per_user`` queued or running at once."""
+
+    code = "too_many_exports"
+    default_message = "您已有多个工作台账正在生成，请等待完成后再申请"
+
+
+class ExportNotReadyError(ConflictError):
+    """A background export's file asked for before it is written (or when it failed)."""
+
+    code = "export_not_ready"
+    default_message = "工作台账还在生成中，请稍后再下载"
+
+
+class GoneError(LinliError):
+    """Something that existed and was deleted on purpose (an expired export's file)."""
+
+    code = "gone"
+    http_status = 410
+    default_message = "该文件已过期删除，请重新申请"
+
+
 class RateLimitedError(LinliError):
     """Too many requests (a rate limit, or urging an order again too soon).
 

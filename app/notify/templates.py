@@ -26,6 +26,7 @@ TITLES: Final[Mapping[str, str]] = {
     "care_missed": "关爱探访未按时完成",
     "survey_invite": "物业满意度测评",
     "property_flagged": "物业测评预警",
+    "export_ready": "工作台账已生成",
 }
 
 

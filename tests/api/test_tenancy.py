@@ -140,6 +140,10 @@ OTHER_OBJECT_OPERATIONS = {
     "POST /api/v1/opinion-visits/{visit_id}/items/{n}/order",
     # Another community's survey answers 404 like an unknown one: tests/api/test_surveys.py.
     "POST /api/v1/surveys/{survey_id}/responses",
+    # Background exports are their requester's alone: tests/api/test_ledger_exports.py (anybody
+    # else's, colleagues and the street admin included, is a 404 like a missing one).
+    "GET /api/v1/exports/orders/{export_id}",
+    "GET /api/v1/exports/orders/{export_id}/file",
 }
 #: Paths with a parameter that names no one's object: the API page's own files (Swagger UI), the
 #: same for everybody and served without a token.

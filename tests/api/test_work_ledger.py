@@ -93,7 +93,12 @@ def test_a_range_over_the_rows_one_request_may_write_is_422_and_writes_nothing(
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "export_too_large"
-    assert error["details"] == {"rows": 4, "max_rows": 3}
+    assert error["details"] == {
+        "rows": 4,
+        "max_rows": 3,
+        # Where the same ledger is made in the background (tests/api/test_ledger_exports.py).
+        "background": {"method": "POST", "path": "/api/v1/exports/orders"},
+    }
     assert "缩小日期范围" in error["message"]
     assert _rows(rt) == before
     # From the 11th, three orders: within the limit.

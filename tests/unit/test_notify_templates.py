@@ -3,12 +3,13 @@ title its messages carry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from app.care.texts import MISSED_TITLE, MissedFacts, render_missed
 from app.care.vocabulary import TAG_LABELS
+from app.community.exports.texts import READY_TITLE, ExportFacts, failed, ready
 from app.core.config import TEMPLATE_KEYS, NotifySection
 from app.notify.payloads import THING_MAX
 from app.notify.templates import TITLES, subscribe_templates_of
@@ -23,8 +24,8 @@ def test_every_template_key_has_a_chinese_title() -> None:
 
 
 #: Keys whose messages are not the order texts': the digest's own, the time bank's, the care
-#: alert's and the surveys' (below).
-NOT_ORDER_TEXTS = {"digest", "points_changed", "care_missed", "survey_invite", "property_flagged"}
+#: alert's, the surveys' and the background exports' (below).
+NOT_ORDER_TEXTS = {"digest", "points_changed", "care_missed", "survey_invite", "property_flagged", "export_ready"}
 
 
 @pytest.mark.parametrize("key", [key for key in TEMPLATE_KEYS if key not in NOT_ORDER_TEXTS])
@@ -88,3 +89,16 @@ def test_the_missed_care_visit_alert_has_its_title_and_names_no_care_tag() -> No
     assert "20261207-0003" in rendered.body
     assert not any(label in rendered.body for label in TAG_LABELS.values())
     assert all(len(field["value"]) <= THING_MAX for key, field in rendered.data.items() if key.startswith("thing"))
+
+
+def test_the_export_ready_message_has_its_title_and_fits_wechats_limits() -> None:
+    facts = ExportFacts(
+        job_id=12, area="和平社区居委会和平社区", first=date(2026, 11, 1), last=date(2026, 11, 30), rows=110250
+    )
+    rendered = ready(facts, _AT)
+    assert rendered.title == TITLES["export_ready"] == READY_TITLE
+    assert "110250" in rendered.body
+    assert "12-01 17:30" in rendered.body  # the expiry in Shanghai time
+    assert rendered.page == "pages/exports/index?id=12"
+    for message in (rendered, failed(facts, "您已无权导出该区域的工作台账", _AT)):
+        assert all(len(field["value"]) <= THING_MAX for key, field in message.data.items() if key.startswith("thing"))
