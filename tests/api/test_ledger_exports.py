@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 import shutil
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import openpyxl
 import pytest
@@ -36,6 +37,8 @@ from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
 from tests.api.test_stats import MARCH, T0, _order, _rows
 from tests.factories import People, Person, make_people, make_person, make_world
+
+T = TypeVar("T")
 
 S = OrderStatus
 URL = "/api/v1/exports/orders"
@@ -88,6 +91,29 @@ def _told(rt: Runtime, user_id: int) -> list[str]:
 
 def _later(minutes: float = 1) -> datetime:
     return now_utc() + timedelta(minutes=minutes)
+
+
+def _at_once(count: int, call: Callable[[], T]) -> list[T]:
+    """``call()``'s results from ``count`` threads released together; any thread's exception is
+    raised here (a thread's exception is otherwise lost)."""
+    barrier = threading.Barrier(count)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(call())
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    return results
 
 
 def _book(client: FlaskClient, who: Person, job_id: int) -> openpyxl.Workbook:
@@ -263,25 +289,9 @@ def test_the_same_request_while_open_gives_the_same_export(rt: Runtime, client: 
 def test_the_same_request_racing_makes_one_export(rt: Runtime, client: FlaskClient, people: People) -> None:
     """Four taps at once (threads; on PostgreSQL they overlap, serialised by the user row lock)."""
     actor = people.secretary.actor(rt)
-    barrier = threading.Barrier(4)
-    created: list[bool] = []
-    errors: list[BaseException] = []
-
-    def ask() -> None:
-        try:
-            barrier.wait(timeout=30)
-            created.append(
-                request_export(rt, actor, area="SQ1", first=date(2026, 3, 1), last=date(2026, 3, 31)).created
-            )
-        except BaseException as error:  # reported below: a thread's exception is otherwise lost
-            errors.append(error)
-
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    created = _at_once(
+        4, lambda: request_export(rt, actor, area="SQ1", first=date(2026, 3, 1), last=date(2026, 3, 31)).created
+    )
     assert sorted(created) == [False, False, False, True]
     assert len(_jobs(rt)) == 1
 
@@ -296,23 +306,7 @@ def test_the_requester_is_told_once(rt: Runtime, client: FlaskClient, people: Pe
 def test_two_job_processes_racing_write_each_export_once(rt: Runtime, client: FlaskClient, people: People) -> None:
     _month(rt, people)
     _ask(client, people.secretary)
-    barrier = threading.Barrier(2)
-    claims: list[object] = []
-    errors: list[BaseException] = []
-
-    def claim() -> None:
-        try:
-            barrier.wait(timeout=30)
-            claims.append(claim_next(rt, _later()))
-        except BaseException as error:  # reported below: a thread's exception is otherwise lost
-            errors.append(error)
-
-    threads = [threading.Thread(target=claim) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    claims = _at_once(2, lambda: claim_next(rt, _later()))
     assert sorted(claim is None for claim in claims) == [False, True]
     (job,) = _jobs(rt)
     assert (job.status, job.attempts) == (ExportStatus.RUNNING, 1)
