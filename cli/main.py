@@ -224,6 +224,9 @@ def run(demo: bool) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        # As `linli jobs` on SIGTERM: a delivery in hand puts the rest of its batch back, so the
+        # process does not wait at exit for sends to a simulator that is about to stop.
+        runtime.stopping.set()
         server.server_close()
         scheduler.shutdown(wait=False)
         stop_metrics(jobs_metrics)
