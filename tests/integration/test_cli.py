@@ -338,7 +338,9 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            pytest.fail("linli run did not stop on Ctrl+C")
+            # What it printed after Ctrl+C says what it was still doing.
+            tail = process.stdout.read()[-3000:] if process.stdout is not None else ""
+            pytest.fail(f"linli run did not stop on Ctrl+C; its last output:\n{tail}")
         finally:
             if process.stdout is not None:
                 process.stdout.close()
