@@ -19,6 +19,7 @@ from app.audit.models import AuditEntry
 from app.community import stats_cache
 from app.community.stats import stats_of
 from app.community.stats_rules import period
+from app.core.clock import shanghai_today
 from app.identity.models import User
 from app.identity.roles import Role
 from app.orders.models import Order, OrderEvent
@@ -431,7 +432,7 @@ def test_the_period_before_is_kept_until_one_of_its_orders_moves(
 def test_a_period_not_yet_over_is_never_kept(rt: Runtime, client: FlaskClient, people: People) -> None:
     """A range starting after tomorrow has a period before that is not over (it is tomorrow, or
     ends on it): computed every time, never kept."""
-    later = datetime.now(UTC).date() + timedelta(days=2)
+    later = shanghai_today() + timedelta(days=2)
     query = f"area=SQ1&from={later.isoformat()}&to={later.isoformat()}"
     with counting(rt) as first:
         _ok(client, people.secretary, query)
@@ -497,7 +498,7 @@ def test_a_kept_range_sees_the_period_before_change_and_new_names(
 def test_a_range_not_yet_over_is_computed_every_time(rt: Runtime, client: FlaskClient, people: People) -> None:
     """Today is in the range: its figures are computed for each request (the period before has
     ended and may be kept; only the range's own statements group by volunteer)."""
-    today = datetime.now(UTC).date()
+    today = shanghai_today()
     query = f"area=SQ1&from={(today - timedelta(days=3)).isoformat()}&to={today.isoformat()}"
     for _ in range(2):
         with counting(rt) as statements:
