@@ -8,6 +8,7 @@ from app.areas import models as areas
 from app.audit import models as audit
 from app.bot import models as bot
 from app.care import models as care
+from app.community import kept_stats
 from app.community.exports import models as exports
 from app.community.opinions import models as opinions
 from app.core import idempotency, job_runs, ratelimit
@@ -33,6 +34,7 @@ __all__ = [
     "idempotency",
     "identity",
     "job_runs",
+    "kept_stats",
     "ledger",
     "notify",
     "opinions",

@@ -22,12 +22,16 @@ from jobs import (
     prune_revocations,
     purge_uploads,
     sla_reminders,
+    stats_prefill,
 )
 
 #: When the retention job runs, Shanghai (hour, minute).
 RETENTION_AT = (3, 30)
 #: When the month's summary goes out on the 1st, Shanghai (hour, minute).
 MONTH_SUMMARY_AT = (9, 0)
+#: When last month's statistics are computed ahead, Shanghai (hour, minute): daily, since orders
+#: of last month are still rated and reopened in the first days of this one.
+STATS_PREFILL_AT = (2, 30)
 #: When the month's property surveys open on the 1st (and last month's are judged), Shanghai.
 PROPERTY_SURVEYS_AT = (9, 0)
 
@@ -82,4 +86,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         # Not exclusive: each job process may write exports side by side, since every export is
         # claimed by a conditional update (app/community/exports/runner.py), never written twice.
         JobSpec("export_ledgers", export_ledgers.run, every_seconds=settings.exports.poll_seconds, exclusive=False),
+        # A quiet hour: a street's month takes seconds to compute, and the run holds no write lock
+        # while it does (app/community/stats_prefill.py).
+        JobSpec("stats_prefill", stats_prefill.run, daily_at=STATS_PREFILL_AT),
     ]

@@ -11,6 +11,7 @@ with the orders."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -20,12 +21,13 @@ from datetime import date, datetime
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.areas.models import Area, AreaKind, ServiceCategory
 from app.areas.tree import get_area
-from app.community import stats_cache
+from app.community import kept_stats, stats_cache
 from app.community.audit import readable_areas
 from app.community.opinions.figures import opinion_stats
 from app.community.shapes import AreaFigures, Figures, StatsOut, Totals, VolunteerFigures
@@ -39,6 +41,8 @@ from app.orders.models import Order
 from app.runtime import Runtime
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 _READERS: Final = (Role.SECRETARY, Role.STREET_ADMIN)
 #: PostgreSQL's work_mem for the statistics' transaction (the default 4MB spills their sorts).
@@ -479,24 +483,16 @@ def stats_of(
     grouping-by-grouping statements on PostgreSQL too and computes everything afresh (the
     benchmark's baseline; SQLite always takes the per-grouping statements).
 
-    A range that has ended is kept once computed (app/community/stats_cache.py): asked again while
-    no order of it or of the period before has changed, only the check, the names, the codes and
-    the opinions are read."""
+    A range that has ended is kept once computed (app/community/stats_cache.py), and last month is
+    computed ahead by the stats_prefill job (app/community/kept_stats.py): asked again while no
+    order of it or of the period before has changed, only the check, the kept figures, the names,
+    the codes and the opinions are read."""
     street = place.kind is AreaKind.STREET
-    if session.get_bind().dialect.name == "postgresql":
-        # A month of a street sorts ~100,000 durations per statement: in memory, not on disk.
-        session.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
-
-    def compute() -> _Computed:
-        return _compute(session, communities, span, now, street=street, one_scan=one_scan)
-
     if one_scan and span.end <= now:
-        # The check covers the period before too: its totals are part of what is kept.
-        both = orders_in(communities, period(previous(span).first, span.last))
-        key = ("range", tuple(sorted(communities)), span.start, span.end, street)
-        computed = stats_cache.kept_or_computed(session, key, both, compute, copy=False, size=_Computed.size)
+        computed = kept_range(session, communities, span, now, street=street)
     else:
-        computed = compute()
+        _prepare(session)
+        computed = _compute(session, communities, span, now, street=street, one_scan=one_scan)
     names = dict(
         session.execute(
             sa.select(User.id, User.nickname).where(
@@ -512,12 +508,7 @@ def stats_of(
             "totals": computed.totals,
             "by_grid": _area_rows(session, computed.grids),
             "by_community": _area_rows(session, computed.communities) if computed.communities is not None else None,
-            "by_volunteer": [
-                v
-                if v.name == names.get(v.volunteer_id, "")
-                else v.model_copy(update={"name": names.get(v.volunteer_id, "")})
-                for v in computed.volunteers
-            ],
+            "by_volunteer": [_named(v, names.get(v.volunteer_id, "")) for v in computed.volunteers],
             "opinions": opinion_stats(session, communities, span, street=street),
         }
     )
@@ -563,4 +554,82 @@ def _compute(
             VolunteerFigures(volunteer_id=k, name="", **group.figures())
             for k, group in sorted(current["volunteer"].items(), key=lambda item: (-item[1].orders, item[0]))
         ),
+    )
+
+
+#: _Computed as JSON, for kept_stats (every process reads what the job computed).
+_AS_JSON: Final = TypeAdapter(_Computed)
+
+
+def _prepare(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # A month of a street sorts ~100,000 durations per statement: in memory, not on disk.
+        session.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+
+
+def _range_key(communities: list[int], span: Period, street: bool) -> tuple[Any, ...]:
+    return ("range", tuple(sorted(communities)), span.start, span.end, street)
+
+
+def _both(communities: list[int], span: Period) -> list[Any]:
+    """The orders of the range and of the period before: the kept figures' fingerprint covers both,
+    since the period before's totals are part of them."""
+    return orders_in(communities, period(previous(span).first, span.last))
+
+
+def kept_range(session: Session, communities: list[int], span: Period, now: datetime, *, street: bool) -> _Computed:
+    """The figures of an ended range: this process's kept ones, else kept_stats' row, else
+    computed (and kept in this process), whichever was made from the orders as they are now."""
+    key = _range_key(communities, span, street)
+
+    def stored(seen: tuple[Any, ...]) -> _Computed | None:
+        row = kept_stats.stored_body(session, kept_stats.store_key(key), seen)
+        if row is None:
+            return None
+        try:
+            return _AS_JSON.validate_json(row[0])
+        except ValidationError:
+            # Written by a release whose figures had another shape without BODY_VERSION raised:
+            # computed instead, and the job rewrites it.
+            logger.warning("kept_stats row %s unreadable; computed instead", kept_stats.store_key(key))
+            return None
+
+    def compute() -> _Computed:
+        _prepare(session)
+        return _compute(session, communities, span, now, street=street, one_scan=True)
+
+    return stats_cache.kept_or_computed(
+        session, key, _both(communities, span), compute, copy=False, size=_Computed.size, stored=stored
+    )
+
+
+@dataclass(frozen=True)
+class Prefilled:
+    """One range's figures ready to store: kept_stats' row."""
+
+    key: str
+    seen: tuple[Any, ...]
+    groups: int
+    body: str
+
+
+def prefill_needed(session: Session, communities: list[int], span: Period, *, street: bool) -> tuple[Any, ...] | None:
+    """The orders' fingerprint if kept_stats has no row for the range made from them; else None."""
+    key = kept_stats.store_key(_range_key(communities, span, street))
+    seen = stats_cache.fingerprint(session, _both(communities, span))
+    return None if kept_stats.stored_fingerprint(session, key) == kept_stats.fingerprint_text(seen) else seen
+
+
+def prefill(
+    session: Session, communities: list[int], span: Period, now: datetime, *, street: bool, seen: tuple[Any, ...]
+) -> Prefilled:
+    """The ended range's figures computed afresh, as kept_stats stores them (``seen``: the
+    fingerprint read before, in the same transaction)."""
+    _prepare(session)
+    computed = _compute(session, communities, span, now, street=street, one_scan=True)
+    return Prefilled(
+        key=kept_stats.store_key(_range_key(communities, span, street)),
+        seen=seen,
+        groups=computed.size(),
+        body=_AS_JSON.dump_json(computed).decode(),
     )

@@ -59,11 +59,14 @@ def kept_or_computed(
     *,
     copy: bool = True,
     size: Callable[[T], int] = lambda _value: 1,
+    stored: Callable[[tuple[Any, ...]], T | None] | None = None,
 ) -> T:
     """The figures kept for ``key`` if the orders matching ``where`` are unchanged since; otherwise
     ``compute()``'s, kept. A copy either way, since callers may change what they get, unless
     ``copy=False``: for values nobody can change (frozen shapes, tuples), which are shared.
-    ``size``: how many groups a value holds, against MAX_SIZE (one larger than that is not kept)."""
+    ``size``: how many groups a value holds, against MAX_SIZE (one larger than that is not kept).
+    ``stored``: asked with the fingerprint before computing, for the same figures kept elsewhere
+    (app/community/kept_stats.py, shared by every process); None when it has none for them."""
     global _size  # noqa: PLW0603 - the module is the process's one store
     keep: Callable[[Any], Any] = _copy.deepcopy if copy else _same
     full_key = (session.get_bind().engine.url.render_as_string(hide_password=True), *key)
@@ -73,7 +76,9 @@ def kept_or_computed(
         if hit is not None and hit[0] == seen:
             _kept.move_to_end(full_key)
             return keep(hit[1])  # type: ignore[no-any-return]
-    value = compute()
+    value = stored(seen) if stored is not None else None
+    if value is None:
+        value = compute()
     groups = max(1, size(value))
     if groups > MAX_SIZE:
         return value
