@@ -147,6 +147,21 @@ def wechat_sim(host: str | None, port: int | None) -> None:
     server.serve_forever()
 
 
+def _interruptible(*, also_sigterm: bool = False) -> None:
+    """Ctrl+C (SIGINT) raises KeyboardInterrupt, even where the command was started with SIGINT
+    ignored: a shell starts its background jobs so (``linli run &``, a CI script's ``… &``), and
+    Python then leaves it ignored, so Ctrl+C or ``kill -INT`` would never stop it. With
+    ``also_sigterm``, ``kill`` stops it the same way."""
+    import signal
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if also_sigterm:
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 @main.command()
 def jobs() -> None:
     """The job process: outbox delivery, reminders, digests (run one or more)."""
@@ -165,6 +180,7 @@ def jobs() -> None:
             stop.set()
 
         signal.signal(signal.SIGTERM, stopping)
+        _interruptible()
         click.echo("Linli jobs running; Ctrl+C to stop.")
         try:
             run_forever(rt, stop)
@@ -187,6 +203,7 @@ def run(demo: bool) -> None:
     from miniprogram_api.server import DevRequestHandler
     from wechat_sim import SimulatorServer
 
+    _interruptible(also_sigterm=True)
     settings = with_bot_token(_settings())
     upgrade(settings, "head")
     sim_cfg = settings.wechat.simulator

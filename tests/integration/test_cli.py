@@ -282,6 +282,10 @@ def _demo_time_bank_round_trip(api: str) -> None:
     assert after == balance - haircut["points"]
 
 
+#: Runs argv[1:] with SIGINT ignored (exec keeps an ignored signal ignored).
+_WITH_SIGINT_IGNORED = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+
+
 def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
     """What the README promises: one command, then log in as sim:alice and read /me."""
     api_port, sim_port = _free_port(), _free_port()
@@ -293,11 +297,19 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
             LINLI_SERVER__PORT=str(api_port),
             LINLI_WECHAT__SIMULATOR__PORT=str(sim_port),
             LINLI_WECHAT__API_BASE=f"http://127.0.0.1:{sim_port}",
+            PYTHONFAULTHANDLER="1",
         ),
     }
     linli = Path(sys.executable).parent / "linli"
+    # Started with SIGINT ignored, as a shell starts its background jobs (a CI script's `… &`):
+    # Ctrl+C must stop it all the same.
     process = subprocess.Popen(  # noqa: S603 - our own console script
-        [str(linli), "run"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-c", _WITH_SIGINT_IGNORED, str(linli), "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         output = []
@@ -336,10 +348,15 @@ def test_linli_run_serves_the_demo_and_login_works(tmp_path: Path) -> None:
             assert "Running job" not in rest, rest
             assert "executed successfully" not in rest, rest
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            # What it printed after Ctrl+C says what it was still doing.
-            tail = process.stdout.read()[-3000:] if process.stdout is not None else ""
+            # SIGABRT makes faulthandler (PYTHONFAULTHANDLER, above) print every thread's stack:
+            # what it printed after Ctrl+C, and those stacks, say what it was still doing.
+            process.send_signal(signal.SIGABRT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            tail = process.stdout.read()[-8000:] if process.stdout is not None else ""
             pytest.fail(f"linli run did not stop on Ctrl+C; its last output:\n{tail}")
         finally:
             if process.stdout is not None:
