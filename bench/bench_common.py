@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,39 @@ def bench_settings(
             },
         },
     )
+
+
+class WeChatChild:
+    """A stand-in for WeChat (the simulator or the sink) serving in a spawned child process, driven
+    over a pipe. ``target(conn, *args)`` serves, sends its base URL on ``conn``, then answers
+    ``(command, kwargs)`` pairs: ``fault``, ``messages``, ``cpu`` (its own CPU seconds) and
+    ``stop``."""
+
+    def __init__(self, target: Callable[..., None], *args: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=target, args=(child, *args), daemon=True)
+        self._process.start()
+        self.base_url = str(self._conn.recv())
+
+    def _ask(self, command: str, **kwargs: Any) -> Any:
+        self._conn.send((command, kwargs))
+        return self._conn.recv()
+
+    def inject_fault(self, path: str, *, delay_seconds: float, count: int) -> None:
+        self._ask("fault", path=path, delay_seconds=delay_seconds, count=count)
+
+    def messages(self) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = self._ask("messages")
+        return got
+
+    def cpu_seconds(self) -> float:
+        return float(self._ask("cpu"))
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._conn.send(("stop", {}))
+            self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=10)

@@ -52,6 +52,7 @@ import io
 import logging
 import math
 import multiprocessing
+import os
 import pstats
 import sys
 import tempfile
@@ -65,7 +66,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from bench_common import bench_settings, fresh_database
+from bench_common import WeChatChild, bench_settings, fresh_database
+from wechat_sink import SinkProcess
 
 from app.core.clock import now_utc
 from app.core.config import Settings
@@ -124,6 +126,15 @@ class Phase:
     def enqueue_rate(self) -> float:
         return self.count / self.enqueue_seconds if self.enqueue_seconds > 0 else 0.0
 
+    #: CPU time of the WeChat side (simulator or sink) while delivering, when it has a process of its own
+    wechat_cpu_seconds: float | None = None
+
+    @property
+    def wechat_cpu_ms_per_message(self) -> float | None:
+        if self.wechat_cpu_seconds is None or not self.delivered:
+            return None
+        return 1000 * self.wechat_cpu_seconds / self.delivered
+
     #: messages not delivered: outbox row not ``sent`` or never seen by the simulator (each counted once)
     lost: int = 0
 
@@ -138,6 +149,12 @@ class Simulator(Protocol):
 
     def messages(self) -> list[dict[str, Any]]: ...
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time of the WeChat side so far, when it runs in a process of its own."""
+        ...
+
+    def stop(self) -> None: ...
+
 
 class InProcessSimulator:
     """SimulatorServer in a thread of this process (shares the GIL with the sender)."""
@@ -151,6 +168,9 @@ class InProcessSimulator:
 
     def messages(self) -> list[dict[str, Any]]:
         return self.server.state.messages()
+
+    def cpu_seconds(self) -> float | None:
+        return None  # it is this process's own CPU, counted with the sender's
 
     def stop(self) -> None:
         self.server.stop()
@@ -168,38 +188,19 @@ def _serve_in_child(conn: Connection, keep_alive: bool) -> None:
                 conn.send(None)
             elif command == "messages":
                 conn.send(server.state.messages())
+            elif command == "cpu":
+                conn.send(time.process_time())
             else:
                 return
     finally:
         server.stop()
 
 
-class ChildProcessSimulator:
+class ChildProcessSimulator(WeChatChild):
     """SimulatorServer in a child process: the sender keeps this process's GIL to itself."""
 
     def __init__(self, *, keep_alive: bool) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve_in_child, args=(child, keep_alive), daemon=True)
-        self._process.start()
-        self.base_url = str(self._conn.recv())
-
-    def inject_fault(self, path: str, *, delay_seconds: float, count: int) -> None:
-        self._conn.send(("fault", {"path": path, "delay_seconds": delay_seconds, "count": count}))
-        self._conn.recv()
-
-    def messages(self) -> list[dict[str, Any]]:
-        self._conn.send(("messages", {}))
-        got: list[dict[str, Any]] = self._conn.recv()
-        return got
-
-    def stop(self) -> None:
-        if self._process.is_alive():
-            self._conn.send(("stop", {}))
-            self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=10)
+        super().__init__(_serve_in_child, keep_alive)
 
 
 # -- set-up -----------------------------------------------------------------------------------------
@@ -417,8 +418,9 @@ def deliver_naive(rt: Runtime, phase: Phase) -> int:
         sent += status is DeliveryStatus.SENT
 
 
-def timed(phase: Phase, deliver: Callable[[], int], profile: bool) -> None:
+def timed(phase: Phase, deliver: Callable[[], int], profile: bool, wechat: Simulator) -> None:
     profiler = cProfile.Profile() if profile else None
+    wechat_cpu = wechat.cpu_seconds()
     started, cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
@@ -429,9 +431,12 @@ def timed(phase: Phase, deliver: Callable[[], int], profile: bool) -> None:
             profiler.disable()
     phase.deliver_seconds = time.perf_counter() - started
     phase.deliver_cpu_seconds = time.process_time() - cpu
+    wechat_after = wechat.cpu_seconds()
+    if wechat_cpu is not None and wechat_after is not None:
+        phase.wechat_cpu_seconds = wechat_after - wechat_cpu
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("FANOUT_PROFILE_SORT", "tottime")).print_stats(25)
         print(f"--- profile of the {phase.name} delivery (main thread, by own time) ---")
         print("\n".join(out.getvalue().splitlines()[:40]))
 
@@ -496,6 +501,11 @@ def naive_size(args: argparse.Namespace) -> int:
     return int(min(args.messages, max(100, math.floor(NAIVE_BUDGET_SECONDS / per_message))))
 
 
+def _wechat_cpu(phase: Phase) -> str:
+    figure = phase.wechat_cpu_ms_per_message
+    return "" if figure is None else f" (WeChat side: {figure:.2f} ms/msg)"
+
+
 def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
     real = Phase("real", args.messages, {})
     naive = Phase("naive", naive_size(args), {})
@@ -512,7 +522,7 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
     print(
         f"database: {rt.db.engine.dialect.name}, messages: {real.count} real / {naive.count} naive, "
         f"recipients: {args.recipients}, simulator latency: {args.latency_ms:g} ms "
-        f"({'own process' if args.simulator_process else 'in this process'}), "
+        f"({_wechat_kind(args)}), "
         f"real path: {how} (batch {rt.settings.notify.batch_size}, "
         f"{rt.settings.notify.send_threads} send threads per batch)"
     )
@@ -534,19 +544,19 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
             print(f"  real path: retried={report.retried} dead={report.dead} errors={report.errors[:3]}")
         return report.sent
 
-    timed(real, send_real, args.profile)
+    timed(real, send_real, args.profile, simulator)
     real.deliver_cpu_seconds += children_cpu
     print(
         f"deliver real:  {real.delivered} in {real.deliver_seconds:.2f}s = {real.rate:.0f} msg/s, "
-        f"CPU {real.cpu_ms_per_message:.2f} ms/msg"
+        f"CPU {real.cpu_ms_per_message:.2f} ms/msg{_wechat_cpu(real)}"
     )
 
     enqueue(rt, naive, users, args.chunk)
     print(f"enqueue naive: {naive.count} in {naive.enqueue_seconds:.2f}s = {naive.enqueue_rate:.0f} msg/s")
-    timed(naive, lambda: deliver_naive(rt, naive), False)
+    timed(naive, lambda: deliver_naive(rt, naive), False, simulator)
     print(
         f"deliver naive: {naive.delivered} in {naive.deliver_seconds:.2f}s = {naive.rate:.0f} msg/s, "
-        f"CPU {naive.cpu_ms_per_message:.2f} ms/msg"
+        f"CPU {naive.cpu_ms_per_message:.2f} ms/msg{_wechat_cpu(naive)}"
     )
 
     received = simulator.messages()
@@ -568,13 +578,23 @@ def bench(rt: Runtime, simulator: Simulator, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _wechat_kind(args: argparse.Namespace) -> str:
+    if args.wechat == "sink":
+        return "the sink, own process"
+    return "simulator, " + ("own process" if args.simulator_process else "in this process")
+
+
+def _start_wechat(args: argparse.Namespace) -> Simulator:
+    if args.wechat == "sink":
+        return SinkProcess()
+    if args.simulator_process:
+        return ChildProcessSimulator(keep_alive=args.keep_alive)
+    return InProcessSimulator(keep_alive=args.keep_alive)
+
+
 def run(args: argparse.Namespace, tmp_dir: Path) -> int:
     logging.basicConfig(level=logging.WARNING)
-    simulator = (
-        ChildProcessSimulator(keep_alive=args.keep_alive)
-        if args.simulator_process
-        else InProcessSimulator(keep_alive=args.keep_alive)
-    )
+    simulator = _start_wechat(args)
     try:
         with fresh_database(args.database_url, tmp_dir, "fanout") as url:
             notify = {
@@ -631,6 +651,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--keep-alive",
         action="store_true",
         help="the simulator keeps connections open (HTTP/1.1), as WeChat does; default: one per request",
+    )
+    parser.add_argument(
+        "--wechat",
+        choices=("simulator", "sink"),
+        default="simulator",
+        help="what answers the sends: the WeChat simulator (default), or bench/wechat_sink.py, an asyncio "
+        "stand-in in its own process that costs far less CPU per message (to measure the sender itself)",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the real delivery (main thread)")
     args = parser.parse_args(argv)

@@ -25,6 +25,7 @@ record every outcome.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -540,6 +541,24 @@ def _pause(session: Session, channel: Channel, until: datetime, reason: str) -> 
     session.flush()
 
 
+_POOLS = threading.local()
+
+
+def _send_pool(size: int) -> ThreadPoolExecutor:
+    """The calling thread's send threads, kept from batch to batch: starting 16 threads per batch
+    was a tenth of delivery's CPU (bench/README.md). One pool per calling thread, so that two
+    workers in one process (the benchmark's threads) do not share one set of send threads; made
+    again after a fork (the threads do not survive it) or when ``send_threads`` changes. A pool
+    whose thread has ended is collected, and its idle threads exit with it."""
+    pool: ThreadPoolExecutor | None = getattr(_POOLS, "pool", None)
+    if pool is None or _POOLS.pid != os.getpid() or _POOLS.size != size:
+        if pool is not None and _POOLS.pid == os.getpid():
+            pool.shutdown(wait=False)
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="outbox-send")
+        _POOLS.pool, _POOLS.pid, _POOLS.size = pool, os.getpid(), size
+    return pool
+
+
 def deliver_batch(
     rt: Runtime, now: datetime | None = None, limit: int | None = None, *, stop: threading.Event | None = None
 ) -> DeliveryReport:
@@ -552,8 +571,7 @@ def deliver_batch(
     if not claimed:
         return report
     # Parallel sends: delivery waits on WeChat, not on the CPU.
-    with ThreadPoolExecutor(max_workers=min(cfg.send_threads, len(claimed))) as pool:
-        results = list(pool.map(lambda message: _send(rt, message, stop), claimed))
+    results = list(_send_pool(cfg.send_threads).map(lambda message: _send(rt, message, stop), claimed))
     with rt.db.write() as session:
         rows = [
             _outcome(session, cfg, message, result, now=now, report=report)

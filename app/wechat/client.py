@@ -26,6 +26,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 from app.core.config import Settings
 from app.wechat.errors import TOKEN_CODES, WeChatError, WeChatRejectedError, WeChatUnavailableError, classify
 from app.wechat.gateway import CodeSession, Follower, Verdict
+from app.wechat.transport import LeanSession
 
 log = logging.getLogger(__name__)
 
@@ -158,14 +159,16 @@ class WeChatClientGateway:
             timeout=self.timeout,
             session=storage,
         )
-        self._http = requests.Session()
+        # Connections kept per host: one per send in flight (every delivery worker's batch sends
+        # settings.notify.send_threads at once), so none is thrown away after use.
+        pool_maxsize = max(10, 4 * settings.notify.send_threads)
+        # wechatpy makes a plain requests.Session per client; ours sends plain calls through
+        # urllib3 directly (half a send's CPU: app/wechat/transport.py).
+        self.miniprogram._http = LeanSession(pool_maxsize=pool_maxsize)
+        self.official_account._http = LeanSession(pool_maxsize=pool_maxsize)
+        self._http = LeanSession(pool_maxsize=pool_maxsize)
         for http in (self.miniprogram._http, self.official_account._http, self._http):
             _settle_environment(http, self.api_base, self.wecom_api_base)
-            # Connections kept per host: one per send in flight (every delivery worker's batch
-            # sends settings.notify.send_threads at once), so none is thrown away after use.
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, 4 * settings.notify.send_threads))
-            http.mount("https://", adapter)
-            http.mount("http://", adapter)
 
     # -- plumbing -------------------------------------------------------------------------------
 
