@@ -23,24 +23,29 @@ What it measures (the fan-out goal in docs/operations.md, on this machine):
 
 Everything runs in this process and on 127.0.0.1: a fresh database (a SQLite file in a temporary
 directory, or a uniquely named PostgreSQL database beside ``--database-url``, dropped afterwards),
-``alembic upgrade head``, and the WeChat simulator on a free port. ``--latency-ms`` makes the
-simulator sleep that long in every subscribe-message request (``inject_fault(delay_seconds=...)``).
-By default the simulator runs in a thread of this process and so shares the GIL with the sender
-(measured here: it caps plain sends near 450/s); ``--simulator-process`` runs it in a child process
-on its own core instead. Either way the figures are same-box numbers; the ratio is the figure to
-compare between runs.
+``alembic upgrade head``, and WeChat's stand-in on a free port. ``--latency-ms`` makes it wait that
+long in every subscribe-message request. Two stand-ins:
 
-Where the time goes (profiled on this 2-core box): the database part of the real path (claim,
-record: a few statements per batch, executemany for the rows) is about a seventh of its wall
-time; the rest is the sends, ~0.8 ms of CPU each in requests/urllib3 under one GIL once the
-gateway stopped looking up proxies in the environment per request (it was ~1.0 ms; see
-docs/operations.md, "Outbox goals"). With latency, one worker is capped at
-``send_threads / latency`` (16 / 50 ms = 320 msg/s), because a batch waits for its slowest send.
-Messages to one person go one per batch (per-recipient order), so the bench spreads its messages
-over ``--recipients`` people.
+* the WeChat simulator (default). In a thread of this process it shares the GIL with the sender;
+  ``--simulator-process`` runs it in a child process. It is a Flask app on Werkzeug's threaded
+  server and spends about 1.7 ms of CPU per message itself (printed as "WeChat side"), so on a
+  2-core box it, not the sender, caps the rate near 550 msg/s;
+* ``--wechat sink`` (bench/wechat_sink.py): an asyncio server in a child process that answers the
+  same endpoints for about 0.2 ms of CPU per message and records the same fields, standing in for
+  a WeChat that is not on this box. Use it to measure the sender.
+
+Either way the figures are same-box numbers; the ratio to the naive sender of the same run and the
+CPU per message are the figures to compare between runs.
+
+Where the time goes (profiled on this 2-core box, bench/README.md): per message about 0.4-0.5 ms of
+CPU to claim (one statement for the batch's due rows, the people's channels, the grants spent,
+one executemany), 0.6 ms to send (wechatpy over app/wechat/transport.py's urllib3 path), 0.1 ms to
+record. With latency, one worker is capped at ``send_threads / latency`` (50 / 50 ms = 1,000
+msg/s), because a batch waits for its slowest send. Messages to one person go one per batch
+(per-recipient order), so the bench spreads its messages over ``--recipients`` people.
 
 Usage: ``.venv/bin/python bench/outbox_fanout.py [--messages 20000] [--database-url URL]
-[--latency-ms 0] [--workers 1 | --processes 1] [--simulator-process] [--profile]``.
+[--latency-ms 0] [--workers 1 | --processes 1] [--wechat sink | --simulator-process] [--profile]``.
 Exit status 1 if any message was lost, duplicated or misrouted; 2 on bad arguments.
 """
 

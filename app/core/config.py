@@ -192,8 +192,9 @@ class NotifySection(_Section):
     lease_seconds: float = Field(default=60, gt=0)
     batch_size: int = Field(default=50, ge=1, le=1000)
     #: Sends in flight at once per batch: a batch lasts as long as its slowest send, so with
-    #: WeChat answering in 50 ms one worker delivers at most send_threads / 0.05 s.
-    send_threads: int = Field(default=16, ge=1, le=128)
+    #: WeChat answering in 50 ms one worker delivers at most send_threads / 0.05 s. As many as a
+    #: batch holds: one round of sends per batch (measured: docs/operations.md, "Outbox goals").
+    send_threads: int = Field(default=50, ge=1, le=128)
     quota_pause_seconds: float = Field(default=600, gt=0)
     wecom_per_minute: int = Field(default=20, ge=1)
     miniprogram_state: Literal["developer", "trial", "formal"] = "formal"

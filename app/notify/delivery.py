@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.areas.models import Area
 from app.core.clock import now_utc
@@ -98,28 +98,46 @@ def backoff_delay(cfg: NotifySection, attempts: int, rng: random.Random | None =
     return timedelta(seconds=(rng or random).uniform(0, ceiling))
 
 
-def _due_heads(now: datetime, paused: list[Channel], limit: int) -> sa.Select[Any]:
-    """Due messages that are first in their queue, oldest first, locked for this worker."""
+def _due_heads_statement(*, paused: bool) -> sa.Select[Any]:
+    """Due messages that are first in their queue, oldest first, locked for this worker: plain
+    rows of the table (building ORM objects for a batch cost more than its statements did)."""
+    table = _TABLE
+    now = sa.bindparam("now", type_=table.c.next_attempt_at.type)
     due = sa.or_(
-        sa.and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-        sa.and_(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.locked_until < now),
+        sa.and_(table.c.status == DeliveryStatus.PENDING, table.c.next_attempt_at <= now),
+        sa.and_(table.c.status == DeliveryStatus.SENDING, table.c.locked_until < now),
     )
-    earlier = aliased(OutboxMessage)
+    earlier = table.alias("earlier")
     # Literal statuses, so that both databases match the partial index of open rows
     # (ix_outbox_messages_open_queue_key_id) to this subquery.
     open_earlier = (
-        sa.select(earlier.id)
+        sa.select(earlier.c.id)
         .where(
-            earlier.queue_key == OutboxMessage.queue_key,
-            earlier.id < OutboxMessage.id,
-            earlier.status.in_([sa.literal_column("'pending'"), sa.literal_column("'sending'")]),
+            earlier.c.queue_key == table.c.queue_key,
+            earlier.c.id < table.c.id,
+            earlier.c.status.in_([sa.literal_column("'pending'"), sa.literal_column("'sending'")]),
         )
         .exists()
     )
-    query = sa.select(OutboxMessage).where(due, ~open_earlier)
+    query = sa.select(table).where(due, ~open_earlier)
     if paused:
-        query = query.where(OutboxMessage.channel.not_in(paused))
-    return query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True, of=OutboxMessage)
+        query = query.where(table.c.channel.not_in(sa.bindparam("paused", expanding=True)))
+    return (
+        query.order_by(table.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+        .with_for_update(skip_locked=True, of=table)
+    )
+
+
+#: Built once: the claim runs every couple of seconds in every job process.
+_DUE_HEADS = {paused: _due_heads_statement(paused=paused) for paused in (False, True)}
+
+
+def _due_heads(session: Session, now: datetime, paused: list[Channel], limit: int) -> list[sa.Row[Any]]:
+    params: dict[str, Any] = {"now": now, "limit": limit}
+    if paused:
+        params["paused"] = paused
+    return list(session.execute(_DUE_HEADS[bool(paused)], params).all())
 
 
 @dataclass
@@ -131,7 +149,7 @@ class _People:
     robots: dict[int, str]
 
     @classmethod
-    def of(cls, session: Session, rows: list[OutboxMessage]) -> _People:
+    def of(cls, session: Session, rows: list[sa.Row[Any]]) -> _People:
         user_ids = {row.recipient_user_id for row in rows if row.recipient_user_id is not None}
         users: dict[int, Any] = {}
         grants: set[tuple[int, str]] = set()
@@ -173,7 +191,7 @@ class _People:
             )
         return cls(users, grants, robots)
 
-    def reach(self, cfg: NotifySection, row: OutboxMessage, *, grant: bool | None = None) -> Reach:
+    def reach(self, cfg: NotifySection, row: sa.Row[Any], *, grant: bool | None = None) -> Reach:
         user = self.users.get(row.recipient_user_id) if row.recipient_user_id is not None else None
         template_ids = {
             Channel.SUBSCRIBE: cfg.subscribe_templates.get(row.template_key, ""),
@@ -195,7 +213,7 @@ class _People:
         )
 
 
-def _body(cfg: NotifySection, row: OutboxMessage, route: Route, nickname: str) -> dict[str, Any]:
+def _body(cfg: NotifySection, row: sa.Row[Any], route: Route, nickname: str) -> dict[str, Any]:
     """What goes to WeChat for ``row`` on ``route``."""
     stored = dict(row.payload)
     if route.channel is Channel.SUBSCRIBE:
@@ -236,7 +254,7 @@ def _over_robot_limit(session: Session, cfg: NotifySection, key: str, now: datet
     return (oldest or now) + WECOM_WINDOW
 
 
-def _plan(cfg: NotifySection, people: _People, row: OutboxMessage) -> tuple[Route | None, list[Skip], list[Channel]]:
+def _plan(cfg: NotifySection, people: _People, row: sa.Row[Any]) -> tuple[Route | None, list[Skip], list[Channel]]:
     """The channel for one claimed row, and what was skipped on the way."""
     if row.recipient_user_id is None or row.channel is Channel.CUSTOMER_SERVICE:
         # Addressed when queued (a community robot's own message, a bot reply): nothing to choose.
@@ -245,21 +263,32 @@ def _plan(cfg: NotifySection, people: _People, row: OutboxMessage) -> tuple[Rout
 
 
 def _spend_grants(session: Session, wanted: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Spend one grant for each (user, template key) in one conditional UPDATE; answers those spent
-    (two workers can never spend one grant: the decrement is guarded by ``remaining > 0``)."""
-    if not wanted:
-        return set()
-    result = session.execute(
-        sa.update(SubscriptionGrant)
-        .where(
-            sa.tuple_(SubscriptionGrant.user_id, SubscriptionGrant.template_key).in_(sorted(wanted)),
-            SubscriptionGrant.remaining > 0,
+    """Spend one grant for each (user, template key): one conditional UPDATE per template key
+    (a batch holds one or two), answering those spent. Two workers can never spend one grant:
+    the decrement is guarded by ``remaining > 0``."""
+    by_key: dict[str, list[int]] = {}
+    for user_id, key in wanted:
+        by_key.setdefault(key, []).append(user_id)
+    spent: set[tuple[int, str]] = set()
+    for key, user_ids in sorted(by_key.items()):
+        result = session.execute(
+            _SPEND_GRANTS, {"key": key, "user_ids": sorted(user_ids)}, execution_options={"synchronize_session": False}
         )
-        .values(remaining=SubscriptionGrant.remaining - 1)
-        .returning(SubscriptionGrant.user_id, SubscriptionGrant.template_key)
-        .execution_options(synchronize_session=False)
+        spent.update((int(user_id), key) for (user_id,) in result)
+    return spent
+
+
+_GRANTS = sa.Table("subscription_grants", SubscriptionGrant.metadata)
+_SPEND_GRANTS = (
+    sa.update(_GRANTS)
+    .where(
+        _GRANTS.c.template_key == sa.bindparam("key"),
+        _GRANTS.c.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+        _GRANTS.c.remaining > 0,
     )
-    return {(int(user_id), str(key)) for user_id, key in result}
+    .values(remaining=_GRANTS.c.remaining - 1)
+    .returning(_GRANTS.c.user_id)
+)
 
 
 def claim_batch(rt: Runtime, now: datetime, limit: int, report: DeliveryReport | None = None) -> list[_Claimed]:
@@ -270,7 +299,7 @@ def claim_batch(rt: Runtime, now: datetime, limit: int, report: DeliveryReport |
     report = report if report is not None else DeliveryReport()
     with rt.db.write() as session:
         paused = list(session.scalars(sa.select(ChannelPause.channel).where(ChannelPause.paused_until > now)))
-        rows = list(session.scalars(_due_heads(now, paused, limit)).all())
+        rows = _due_heads(session, now, paused, limit)
         if not rows:
             return []
         report.claimed += len(rows)
