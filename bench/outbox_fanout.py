@@ -628,7 +628,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "Default: a SQLite file in a temporary directory.",
     )
     parser.add_argument("--latency-ms", type=float, default=0, help="simulator delay per send (default 0)")
-    parser.add_argument("--workers", type=int, default=1, help="delivery workers (threads) for the real path")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="delivery workers (threads) for the real path, sharing this process's send threads "
+        "(--processes stands in for job processes)",
+    )
     parser.add_argument(
         "--processes",
         type=int,

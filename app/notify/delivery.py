@@ -570,22 +570,32 @@ def _pause(session: Session, channel: Channel, until: datetime, reason: str) -> 
     session.flush()
 
 
-_POOLS = threading.local()
+@dataclass
+class _SendPool:
+    pid: int
+    size: int
+    executor: ThreadPoolExecutor
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: list[_SendPool] = []  # the process's one pool, once made
 
 
 def _send_pool(size: int) -> ThreadPoolExecutor:
-    """The calling thread's send threads, kept from batch to batch: starting 16 threads per batch
-    was a tenth of delivery's CPU (bench/README.md). One pool per calling thread, so that two
-    workers in one process (the benchmark's threads) do not share one set of send threads; made
-    again after a fork (the threads do not survive it) or when ``send_threads`` changes. A pool
-    whose thread has ended is collected, and its idle threads exit with it."""
-    pool: ThreadPoolExecutor | None = getattr(_POOLS, "pool", None)
-    if pool is None or _POOLS.pid != os.getpid() or _POOLS.size != size:
-        if pool is not None and _POOLS.pid == os.getpid():
-            pool.shutdown(wait=False)
-        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="outbox-send")
-        _POOLS.pool, _POOLS.pid, _POOLS.size = pool, os.getpid(), size
-    return pool
+    """The process's send threads, kept from batch to batch: starting 16 threads per batch was a
+    tenth of delivery's CPU (docs/operations.md, "Outbox goals"). One pool per process, whichever
+    scheduler thread runs the delivery (the job runs one instance at a time), so that idle send
+    threads do not pile up per scheduler thread; made again after a fork (threads do not survive
+    it) or when ``send_threads`` changes."""
+    with _POOL_LOCK:
+        current = _POOL[0] if _POOL else None
+        if current is not None and current.pid == os.getpid() and current.size == size:
+            return current.executor
+        if current is not None and current.pid == os.getpid():
+            current.executor.shutdown(wait=False)  # its queued sends still run; new ones go to the new pool
+        made = _SendPool(os.getpid(), size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="outbox-send"))
+        _POOL[:] = [made]
+        return made.executor
 
 
 def deliver_batch(
