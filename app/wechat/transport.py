@@ -10,7 +10,8 @@ that overhead is half of a send.
 ``LeanSession`` keeps the ``requests.Session`` type and behaviour that wechatpy and our gateway
 rely on (``Response`` objects, ``raise_for_status``, ``requests`` exceptions, the session's
 headers) and sends plain calls (no files, no auth, no proxy for the host, no cookies) through one
-``urllib3.PoolManager`` directly. Anything else goes to requests' own path, unchanged.
+``urllib3.PoolManager`` directly, without following redirects. Anything else goes to requests'
+own path, unchanged.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 
 #: The keyword arguments the direct path understands; any other sends the call through requests.
 _DIRECT_KWARGS = frozenset({"params", "data", "json", "headers", "timeout", "allow_redirects"})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class LeanSession(requests.Session):
@@ -84,11 +84,7 @@ class LeanSession(requests.Session):
         url = url.decode() if isinstance(url, bytes) else url
         if not self._direct(url, kwargs):
             return super().request(method, url, **kwargs)
-        response = self._send_direct(method.upper(), url, **kwargs)
-        if response.status_code in _REDIRECTS and kwargs.get("allow_redirects", True):
-            # WeChat does not redirect its API calls; if something on the way does, requests follows.
-            return super().request(method, url, **kwargs)
-        return response
+        return self._send_direct(method.upper(), url, **kwargs)
 
     def _send_direct(
         self,
@@ -102,7 +98,10 @@ class LeanSession(requests.Session):
         timeout: float | tuple[float, float] | None = None,
         allow_redirects: bool = True,
     ) -> requests.Response:
-        del allow_redirects  # handled by request()
+        # Redirects are not followed: WeChat's API never answers one, and following one would mean
+        # sending a message's POST a second time. A 3xx comes back as it is (not JSON: the gateway
+        # calls WeChat unavailable, and the outbox retries later).
+        del allow_redirects
         merged = {name: value.decode() if isinstance(value, bytes) else value for name, value in self.headers.items()}
         if headers:
             merged.update(headers)
