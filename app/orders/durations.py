@@ -39,9 +39,12 @@ def postgresql_sql(later: str, earlier: str) -> str:
 
 def sqlite_sql(later: str, earlier: str) -> str:
     # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy always writes the six
-    # digits): whole seconds by strftime('%s'), the microseconds from the text, both exact.
+    # digits): whole seconds from the text without its fraction, the microseconds from the
+    # fraction, both exact. Not strftime('%s') of the whole text: SQLite rounds a moment to the
+    # millisecond first, so '…:00.999500' would count as the next second (a duration 1 s off).
     def micros(moment: str) -> str:
-        return f"(CAST(strftime('%s', {moment}) AS INTEGER) * 1000000 + CAST(substr({moment}, 21, 6) AS INTEGER))"
+        whole = f"CAST(strftime('%s', substr({moment}, 1, 19)) AS INTEGER)"
+        return f"({whole} * 1000000 + CAST(substr({moment}, 21, 6) AS INTEGER))"
 
     return f"CASE WHEN {later} >= {earlier} THEN {micros(later)} - {micros(earlier)} END"
 

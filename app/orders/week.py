@@ -19,8 +19,10 @@ _DEFAULT_LENGTH = 60
 def _epoch_minutes(dialect: str, column: Any) -> sa.ColumnElement[int]:
     if dialect == "postgresql":
         return sa.cast(sa.func.floor(sa.extract("epoch", column) / 60), sa.BigInteger)
-    # SQLite keeps UTC wall times (app.core.db.UTCDateTime); %s reads them as UTC.
-    return sa.cast(sa.cast(sa.func.strftime("%s", column), sa.Integer) / 60, sa.Integer)
+    # SQLite keeps UTC wall times (app.core.db.UTCDateTime); %s reads them as UTC. The fraction
+    # is cut off first: strftime rounds to the millisecond, so 10:59:59.9996 would be 11:00.
+    whole_seconds = sa.func.strftime("%s", sa.func.substr(column, 1, 19))
+    return sa.cast(sa.cast(whole_seconds, sa.Integer) / 60, sa.Integer)
 
 
 def free_during(dialect: str, start: Any, end: Any, slots: list[Slot]) -> sa.ColumnElement[bool]:

@@ -390,6 +390,22 @@ def test_percentiles_are_exact_to_the_microsecond(rt: Runtime, client: FlaskClie
     assert body["totals"]["dispatch_minutes"] == {"median": 0.1, "p90": 0.1}
 
 
+@pytest.mark.parametrize("fraction", [0, 499_999, 999_499, 999_500, 999_999])
+def test_durations_are_exact_whatever_the_fraction_of_a_second(rt: Runtime, people: People, fraction: int) -> None:
+    """SQLite rounds a moment to the millisecond inside strftime: a creation at .9995 s or later
+    once counted as the next second and every duration from it came out one second short. Each
+    side of that edge, as the earlier and as the later moment."""
+    created = T0 + timedelta(microseconds=fraction)
+    dispatched = created + timedelta(seconds=27, microseconds=488_000)
+    order_id = _order(rt, people, S.COMPLETED, created, dispatched_at=dispatched)
+    _set(rt, order_id, accepted_at=dispatched + timedelta(microseconds=999_999 - fraction))
+    _set(rt, order_id, completed_at=T0 + timedelta(hours=1, microseconds=fraction))
+    stored, computed = _stored_and_computed(rt, order_id)
+    assert stored == computed
+    assert stored[0] == 27_488_000
+    assert stored[2] == 3_600_000_000
+
+
 # -- the period before, kept (app/community/stats_cache.py) ---------------------------------------
 
 

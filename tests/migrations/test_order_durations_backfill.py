@@ -101,3 +101,40 @@ def test_existing_orders_get_their_exact_durations_and_they_follow_later_changes
     with connect(url) as connection:
         columns = {column["name"] for column in sa.inspect(connection).get_columns("orders")}
     assert not columns & {"dispatch_us", "accept_us", "finish_us"}
+
+
+def test_sqlite_durations_from_a_moment_late_in_its_second_are_made_exact(tmp_path: Path) -> None:
+    """Revision c4e9a7d21f38: before it SQLite rounded a moment at .9995 s or later up to the next
+    second (a duration one second short); after it the same order's durations are exact, and the
+    kept statistics computed from the old ones are gone (SQLite; PostgreSQL was always exact)."""
+    url = fresh_database_url(tmp_path, "durations_exact")
+    command.upgrade(alembic_config(url), "5b7e2c9d1a63")
+    created = CREATED.replace(microsecond=999_700)
+    with connect(url) as connection:
+        _insert_base(connection)
+        _insert_order(connection, 2)  # dispatched, never accepted
+        connection.execute(
+            sa.text("UPDATE orders SET created_at = :c, dispatched_at = :d WHERE id = 2").bindparams(
+                sa.bindparam("c", type_=UTCDateTime()), sa.bindparam("d", type_=UTCDateTime())
+            ),
+            {"c": created, "d": created + timedelta(seconds=30, microseconds=300)},  # at a whole second
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO kept_stats (key, last, fingerprint, groups, body) VALUES ('k', '2026-11-30', 'f', 1, '{}')"
+            )
+        )
+        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        before = _durations(connection)[2][0]
+    assert before == (29_000_300 if sqlite else 30_000_300)
+
+    command.upgrade(alembic_config(url), "head")
+    with connect(url) as connection:
+        assert _durations(connection)[2] == (30_000_300, None, None)
+        kept = connection.execute(sa.text("SELECT count(*) FROM kept_stats")).scalar_one()
+    assert kept == (0 if sqlite else 1)
+
+    command.downgrade(alembic_config(url), "5b7e2c9d1a63")
+    with connect(url) as connection:
+        assert _durations(connection)[2][0] == before
