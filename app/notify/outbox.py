@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Final, cast
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,13 +29,25 @@ def _insert_once(session: Session, model: type[Notification] | type[OutboxMessag
     ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` (SQLite and PostgreSQL alike): a duplicate
     (two job processes, a retried request) neither spoils the caller's transaction nor costs a
     savepoint and its release around every message."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=[model.dedupe_key]).returning(model.id)
-    )
+    statement = _INSERTS[(session.get_bind().dialect.name, model.__tablename__)]
     # RETURNING answers the new id, or no row when the key was taken (rowcount is not reliable
-    # for an ORM-enabled INSERT on every driver).
-    return session.execute(statement).scalar() is not None
+    # for an INSERT … ON CONFLICT on every driver).
+    return session.execute(statement, values).scalar() is not None
+
+
+def _insert_statement(dialect: str, table: sa.Table) -> sa.Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id)
+
+
+#: Built once per database and table, on the tables rather than the models: the VALUES come from
+#: each call's keys (compiled once per set of keys, then cached), so a message costs no statement
+#: building. Building an ORM insert per message was about a fifth of creating an order's CPU.
+_INSERTS: Final = {
+    (dialect, model.__tablename__): _insert_statement(dialect, cast("sa.Table", model.__table__))
+    for dialect in ("postgresql", "sqlite")
+    for model in (Notification, OutboxMessage)
+}
 
 
 def user_queue(user_id: int) -> str:

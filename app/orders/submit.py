@@ -68,13 +68,8 @@ def _field_error(field: str, problem: str) -> InvalidInputError:
 def next_order_number(session: Session, community_id: int, moment: datetime) -> str:
     """YYYYMMDD-NNNN, counted per community and Shanghai day; serialised by the counter row."""
     day = to_shanghai(moment).strftime("%Y%m%d")
-    bump = (
-        sa.update(OrderNumberCounter)
-        .where(OrderNumberCounter.community_id == community_id, OrderNumberCounter.day == day)
-        .values(last=OrderNumberCounter.last + 1)
-        .returning(OrderNumberCounter.last)
-    )
-    last = session.scalar(bump)
+    key = {"counter_community": community_id, "counter_day": day}
+    last = session.scalar(_BUMP, key)
     if last is None:
         try:
             with session.begin_nested():
@@ -82,8 +77,21 @@ def next_order_number(session: Session, community_id: int, moment: datetime) -> 
             last = 1
         except IntegrityError:
             # Another transaction created today's counter between our UPDATE and INSERT.
-            last = session.scalar(bump)
+            last = session.scalar(_BUMP, key)
     return f"{day}-{last:04d}"
+
+
+#: Built once: every order posted runs it.
+_BUMP = (
+    sa.update(OrderNumberCounter)
+    .where(
+        # Not the columns' own names: an UPDATE keeps those for the values it sets.
+        OrderNumberCounter.community_id == sa.bindparam("counter_community"),
+        OrderNumberCounter.day == sa.bindparam("counter_day"),
+    )
+    .values(last=OrderNumberCounter.last + 1)
+    .returning(OrderNumberCounter.last)
+)
 
 
 def _content_verdict(rt: Runtime, actor: Actor, order: NewOrder) -> bool:
