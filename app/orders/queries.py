@@ -133,10 +133,12 @@ def pool(rt: Runtime, actor: Actor, *, limit: int, cursor: str | None) -> OrderP
         raise ForbiddenError("只有志愿者可以查看任务池")
     offset = decode_cursor(cursor) or 0
     with rt.db.read() as session:
-        skills = list(session.scalars(sa.select(UserSkill.skill).where(UserSkill.user_id == actor.user_id)))
-        home_grid = session.scalar(sa.select(Household.grid_id).where(Household.user_id == actor.user_id))
-        skill_match = sa.case((ServiceCategory.skill.in_(skills), 1), else_=0) if skills else sa.literal(0)
-        grid_match = sa.case((Order.grid_id == home_grid, 1), else_=0) if home_grid else sa.literal(0)
+        # The volunteer's skills and home grid inside the ranking statement, not fetched first:
+        # two round trips fewer. No skill or no home: the match is false (NULL) for every order.
+        skills = sa.select(UserSkill.skill).where(UserSkill.user_id == actor.user_id)
+        home_grid = sa.select(Household.grid_id).where(Household.user_id == actor.user_id).scalar_subquery()
+        skill_match = sa.case((ServiceCategory.skill.in_(skills), 1), else_=0)
+        grid_match = sa.case((Order.grid_id == home_grid, 1), else_=0)
         slots = [
             Slot(row.starts, row.ends)
             for row in session.scalars(
