@@ -438,7 +438,8 @@ def get_stats(rt: Runtime, actor: Actor, *, area: str, first: date, last: date) 
     a reversed or too long range."""
     check_reader(actor)
     span = period(first, last)
-    with rt.db.read() as session:
+    # A transaction of its own (even inside a request's shared reads): work_mem is raised for it.
+    with rt.db.read(transaction=True) as session:
         place, communities = stats_scope(session, actor, area)
         return stats_of(session, place, communities, span, now_utc())
 

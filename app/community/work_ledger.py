@@ -300,7 +300,9 @@ def work_ledger(
     NotFoundError and InvalidInputError as for the statistics, before anything is written."""
     check_reader(actor)
     span = period(first, last)
-    with rt.db.read() as session:
+    # A transaction of its own (even inside a request's shared reads): the statistics sheet raises
+    # work_mem for it.
+    with rt.db.read(transaction=True) as session:
         place, communities = stats_scope(session, actor, area)
         _check_size(session, communities, span, rt.settings.exports.max_rows)
         scope = _Scope(place, communities, span, now_utc())

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import visitors
 
@@ -99,6 +99,25 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_seconds: float) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class ReadOnlySessionError(RuntimeError):
+    """A statement that needs a transaction ran in a request's shared read session."""
+
+
+def _refuse_outside_a_transaction(state: ORMExecuteState) -> None:
+    """Refuse what would not be undone, or would not hold, without a transaction: a write would
+    be committed at once, and ``SET LOCAL`` would last for no statement."""
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlySessionError("a write in a shared read session: use Database.write()")
+    statement = state.statement
+    if isinstance(statement, sa.TextClause) and statement.text.lstrip().upper().startswith("SET "):
+        raise ReadOnlySessionError("SET in a shared read session: use Database.read(transaction=True)")
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySessionError("a flush in a shared read session: use Database.write()")
+
+
 def make_engine(
     url: str,
     *,
@@ -138,6 +157,19 @@ class Database:
         self.engine = engine
         self._reader = sessionmaker(bind=engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=engine.execution_options(linli_write=True), expire_on_commit=False)
+        self._shared_reader = self._reader
+        if engine.dialect.name != "sqlite":
+            # A request's reads on PostgreSQL run without a transaction (the driver's autocommit):
+            # under READ COMMITTED every statement takes its own snapshot anyway, so BEGIN and
+            # ROLLBACK bought nothing but two round trips per request (a detail: 5.3 → 3.7 ms
+            # wall in request_cost.py). Same pool; the mode is set and reset at checkout, on the
+            # driver, without a statement. Nothing such a session runs is rolled back, so writes
+            # and SET LOCAL are refused (_refuse_outside_a_transaction).
+            self._shared_reader = sessionmaker(
+                bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
+            event.listen(self._shared_reader, "do_orm_execute", _refuse_outside_a_transaction)
+            event.listen(self._shared_reader, "before_flush", _refuse_flush)
         # The read session of a ``shared_reads()`` block, per thread or task (each Database its own).
         self._shared: ContextVar[Session | None] = ContextVar(f"linli_shared_read_{id(self)}", default=None)
 
@@ -146,11 +178,14 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, *, transaction: bool = False) -> Iterator[Session]:
         """A session for reading; whatever it holds is rolled back at the end. Inside
-        ``shared_reads()`` it is that block's session, left open for the next read."""
+        ``shared_reads()`` it is that block's session, left open for the next read, unless
+        ``transaction``: a read that needs a transaction of its own (``SET LOCAL`` for its
+        statements) gets a session of its own even there."""
         shared = self._shared.get()
-        if shared is not None:
+        # On SQLite the shared session is a read transaction already.
+        if shared is not None and (not transaction or self.is_sqlite):
             yield shared
             return
         session = self._reader()
@@ -164,15 +199,17 @@ class Database:
     def shared_reads(self) -> Iterator[None]:
         """Every ``read()`` in this block uses one session: one pooled connection, one transaction.
 
-        A request that only reads (authentication, then the use case) pays one checkout, one
-        BEGIN and one ROLLBACK instead of one per step. Only for blocks that do not write: on
-        SQLite a read transaction keeps the snapshot of its first statement, so a read after a
-        write of another session in the same block would not see that write.
+        A request that only reads (authentication, then the use case) pays one checkout instead
+        of one per step, and on PostgreSQL no BEGIN or ROLLBACK at all (autocommit: see
+        ``__init__``; a write or ``SET LOCAL`` in this session is refused, ``read(transaction=True)``
+        is the way to a transaction). Only for blocks that do not write: on SQLite a read
+        transaction keeps the snapshot of its first statement, so a read after a write of another
+        session in the same block would not see that write.
         """
         if self._shared.get() is not None:
             yield
             return
-        session = self._reader()
+        session = self._shared_reader()
         token = self._shared.set(session)
         try:
             yield

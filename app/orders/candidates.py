@@ -257,7 +257,8 @@ def rank_candidates(rt: Runtime, actor: Actor, order_id: int) -> CandidateList:
     it, each with the reasons in Chinese. Raises NotFoundError (not their order to see), ForbiddenError.
 
     Two statements whatever the size of the community: the category, then :func:`best`."""
-    with rt.db.read() as session:
+    # A transaction of its own (even inside a request's shared reads): jit is turned off for it.
+    with rt.db.read(transaction=True) as session:
         order, parties = load_visible_order(session, actor, order_id)
         if not parties & (STAFF_PARTIES - {Party.STREET_ADMIN}):
             raise ForbiddenError("只有社区书记或网格员可以派单")
