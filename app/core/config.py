@@ -66,7 +66,7 @@ class DatabaseSection(_Section):
     url: str = "sqlite:///var/linli.db"
     sqlite_busy_timeout_seconds: float = Field(default=10, gt=0)
     pool_size: int = Field(default=10, ge=1)
-    pool_pre_ping: bool = True
+    pool_pre_ping: bool = False
     pool_recycle_seconds: int = Field(default=300, ge=1)
     echo: bool = False
 

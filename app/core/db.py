@@ -123,15 +123,15 @@ def make_engine(
     *,
     busy_timeout_seconds: float = 10,
     pool_size: int = 10,
-    pool_pre_ping: bool = True,
+    pool_pre_ping: bool = False,
     pool_recycle_seconds: int = 300,
     echo: bool = False,
 ) -> Engine:
     """Create the engine for ``url`` with the rules of this module applied.
 
-    On PostgreSQL a pooled connection is pinged at checkout (``pool_pre_ping``) and replaced after
-    ``pool_recycle_seconds``; without the ping, a connection that died fails its request (the API
-    answers 503) and is replaced.
+    On PostgreSQL a pooled connection is replaced after ``pool_recycle_seconds`` and pinged at
+    checkout only with ``pool_pre_ping`` (a round trip per unit of work); without the ping, a
+    connection that died fails its request (the API answers 503) and the pool starts afresh.
 
     Bound values never reach a log (``hide_parameters``): a database error logged with its
     traceback would otherwise print the phone numbers and tokens it was binding."""
