@@ -7,8 +7,8 @@ the city itself is left as it was; the copy is dropped at the end):
   open orders in every status, each as young as its status lasts, so some are due: the firing
   queues their reminders and makes their moves (one transaction per due order);
 * **nothing due**: the same use case again at the same moment, ``--runs`` times: every reminder
-  was queued by the first firing (the dedupe keys), so nothing is written. The issue's goal is a
-  firing under 2 s when nothing is due, whatever the number of orders;
+  was queued by the first firing and recorded in ``order_reminders``, so nothing is written. The
+  goal is a firing under 2 s when nothing is due, whatever the number of orders;
 * **baseline**: what the firing read before the reminder windows were indexed: the ids of every
   order in a status some rule watches (one SELECT over ``status``), the rows a firing had to
   look at one by one, measured in the same run. Its ratio to "nothing due" is the figure to keep.
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,12 @@ from bench_common import bench_settings
 from sqlalchemy.engine import make_url
 
 from app.core.clock import now_utc
-from app.orders.models import Order
+from app.core.migrate import upgrade
+from app.orders.models import Order, OrderReminder
 from app.orders.reminder_scan import run_reminders
 from app.orders.reminders import WINDOWS
-from app.runtime import build_runtime
+from app.orders.workflow import OrderStatus
+from app.runtime import Runtime, build_runtime
 
 #: The issue's goal for a firing with nothing due.
 GOAL_SECONDS = 2.0
@@ -67,6 +70,44 @@ def _counting(engine: sa.Engine) -> list[int]:
     return seen
 
 
+def _first_firing(rt: Runtime, statements: list[int], now: datetime) -> None:
+    statements[0] = 0
+    started = time.perf_counter()
+    report = run_reminders(rt, now)
+    took = time.perf_counter() - started
+    with rt.db.read() as session:
+        recorded = session.scalar(sa.select(sa.func.count()).select_from(OrderReminder)) or 0
+    print(
+        f"first firing: {took * 1000:,.0f} ms, {statements[0]:,} statements; queued "
+        f"{sum(report.queued.values())} ({dict(report.queued)}), moved {sum(report.moved.values())} "
+        f"({report.moved}); reminders recorded as queued: {recorded:,} (on a database from before "
+        "order_reminders the first firing records every reminder queued before, once)"
+    )
+
+
+def _nothing_due(rt: Runtime, statements: list[int], now: datetime, runs: int) -> tuple[float, int]:
+    took: list[float] = []
+    for _ in range(runs):
+        statements[0] = 0
+        started = time.perf_counter()
+        again = run_reminders(rt, now)
+        took.append(time.perf_counter() - started)
+        if sum(again.queued.values()) or again.moved:
+            print(f"warning: a later firing at the same moment still did work: {again}")
+    return statistics.median(took), statements[0]
+
+
+def _baseline(rt: Runtime, watched: list[OrderStatus], runs: int) -> tuple[float, int]:
+    took: list[float] = []
+    ids: list[int] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with rt.db.read() as session:
+            ids = list(session.scalars(sa.select(Order.id).where(Order.status.in_(watched))))
+        took.append(time.perf_counter() - started)
+    return statistics.median(took), len(ids)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="a PostgreSQL database seeded by bench/seed.py")
@@ -78,7 +119,9 @@ def main(argv: list[str]) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             # No WeChat is called by the firing: the address is never dialled.
-            rt = build_runtime(bench_settings(url, "http://127.0.0.1:9", Path(tmp), timeout_seconds=1))
+            settings = bench_settings(url, "http://127.0.0.1:9", Path(tmp), timeout_seconds=1)
+            upgrade(settings)  # the copy brought to this checkout's schema
+            rt = build_runtime(settings)
             statements = _counting(rt.db.engine)
             watched = sorted({status for window in WINDOWS for status in window.statuses}, key=str)
             with rt.db.read() as session:
@@ -86,48 +129,17 @@ def main(argv: list[str]) -> int:
                 open_ = session.scalar(sa.select(sa.func.count()).where(Order.status.in_(watched))) or 0
             print(f"orders: {orders:,}; in a status some reminder rule watches: {open_:,}")
             now = now_utc()
-
-            statements[0] = 0
-            started = time.perf_counter()
-            report = run_reminders(rt, now)
-            first = time.perf_counter() - started
-            queued = sum(report.queued.values())
-            moved = sum(report.moved.values())
-            print(
-                f"first firing: {first * 1000:,.0f} ms, {statements[0]} statements; "
-                f"queued {queued} ({dict(report.queued)}), moved {moved} ({report.moved})"
-            )
-
-            quiet: list[float] = []
-            quiet_statements = 0
-            for _ in range(args.runs):
-                statements[0] = 0
-                started = time.perf_counter()
-                again = run_reminders(rt, now)
-                quiet.append(time.perf_counter() - started)
-                quiet_statements = statements[0]
-                if sum(again.queued.values()) or again.moved:
-                    print(f"warning: a later firing at the same moment still did work: {again}")
-
-            baseline: list[float] = []
-            for _ in range(args.runs):
-                started = time.perf_counter()
-                with rt.db.read() as session:
-                    ids = list(session.scalars(sa.select(Order.id).where(Order.status.in_(watched))))
-                baseline.append(time.perf_counter() - started)
+            _first_firing(rt, statements, now)
+            quiet, quiet_statements = _nothing_due(rt, statements, now, args.runs)
+            base, ids = _baseline(rt, watched, args.runs)
             rt.db.dispose()
-
-        q, b = statistics.median(quiet), statistics.median(baseline)
         print(
-            f"nothing due: median {q * 1000:,.1f} ms of {args.runs}, {quiet_statements} statements"
+            f"nothing due: median {quiet * 1000:,.1f} ms of {args.runs}, {quiet_statements} statements"
             f" (goal < {GOAL_SECONDS * 1000:,.0f} ms)"
         )
-        print(f"baseline (read every watched order's id, {len(ids):,} ids): median {b * 1000:,.1f} ms")
-        print(
-            f"nothing due ÷ baseline: {q / b:.3f}; first firing per order queued or moved: "
-            f"{first * 1000 / max(queued + moved, 1):.1f} ms"
-        )
-        print("RESULT: ok" if q < GOAL_SECONDS else "RESULT: goal not met")
+        print(f"baseline (read every watched order's id, {ids:,} ids): median {base * 1000:,.1f} ms")
+        print(f"nothing due ÷ baseline: {quiet / base:.3f}")
+        print("RESULT: ok" if quiet < GOAL_SECONDS else "RESULT: goal not met")
         return 0
     finally:
         with admin.connect() as conn:

@@ -254,3 +254,21 @@ class OrderNumberCounter(Base):
     community_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)  # YYYYMMDD
     last: Mapped[int] = mapped_column(default=0)
+
+
+class OrderReminder(Base):
+    """A reminder the reminder job has queued: the rule, for the order, counted from ``since`` (the
+    moment its threshold counts from, as the messages' dedupe keys write it).
+
+    Why a table of its own: an order stays inside a rule's window long after it was reminded (a
+    completed order is unrated for days), and a firing that learned only from the messages' dedupe
+    keys opened a write transaction for every such order every minute (49 s per firing on the
+    seeded city, bench/reminders.py). The scan leaves out what this table holds, so a firing costs
+    what is newly due. A moment that moves on (dispatched again) is a new ``since``: a new reminder."""
+
+    __tablename__ = "order_reminders"
+
+    order_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    since: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    created_at: Mapped[created_at]

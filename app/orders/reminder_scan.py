@@ -3,7 +3,8 @@
 
 Reading is set-based (a few queries for every candidate at once); writing is one transaction per
 order that has something to queue, so one bad row never blocks the others. Safe to run as often as
-wanted: every message has a dedupe key.
+wanted: every message has a dedupe key. What was queued is recorded in ``order_reminders`` in the
+same transaction, and the next firings leave it out, so a firing writes only what is newly due.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core.config import RemindersSection
@@ -23,7 +25,7 @@ from app.identity.roles import Role
 from app.identity.staff import community_staff
 from app.notify.outbox import notify_each
 from app.orders.actions import act_as_system
-from app.orders.models import Order
+from app.orders.models import Order, OrderReminder
 from app.orders.notifications import dispatch_targets, message_facts, people, street_admins
 from app.orders.reminders import WINDOWS, Audience, Move, OrderTimes, Reminder, Window, should_move, should_remind
 from app.orders.texts import render
@@ -71,23 +73,68 @@ def _candidates(session: Session, cfg: RemindersSection, now: datetime) -> list[
     return sorted(found)
 
 
+#: What the rules read of an order, as plain columns (not mapped objects: a firing reads every
+#: order inside a window, tens of thousands on a city).
+_FACTS = sa.select(
+    Order.id,
+    Order.status,
+    queued_at().label("queued_at"),
+    Order.dispatched_at,
+    Order.accepted_at,
+    Order.completed_at,
+    Order.preferred_start,
+    Order.escalation_due_at,
+    Order.escalated_department,
+    Order.due_at,
+).where(Order.id.in_(sa.bindparam("ids", expanding=True)))
+
+_SENT = sa.select(OrderReminder.order_id, OrderReminder.rule, OrderReminder.since).where(
+    OrderReminder.order_id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
 def _times(session: Session, ids: Sequence[int]) -> dict[int, OrderTimes]:
     facts: dict[int, OrderTimes] = {}
     for start in range(0, len(ids), _CHUNK):
-        rows = session.execute(sa.select(Order, queued_at()).where(Order.id.in_(ids[start : start + _CHUNK])))
-        for order, entered in rows:
-            facts[order.id] = OrderTimes(
-                status=order.status,
-                queued_at=entered,
-                dispatched_at=order.dispatched_at,
-                accepted_at=order.accepted_at,
-                completed_at=order.completed_at,
-                preferred_start=order.preferred_start,
-                escalation_due_at=order.escalation_due_at,
-                escalated_department=order.escalated_department or "",
-                due_at=order.due_at,
+        for row in session.execute(_FACTS, {"ids": list(ids[start : start + _CHUNK])}):
+            facts[row.id] = OrderTimes(
+                status=row.status,
+                queued_at=row.queued_at,
+                dispatched_at=row.dispatched_at,
+                accepted_at=row.accepted_at,
+                completed_at=row.completed_at,
+                preferred_start=row.preferred_start,
+                escalation_due_at=row.escalation_due_at,
+                escalated_department=row.escalated_department or "",
+                due_at=row.due_at,
             )
     return facts
+
+
+_Sent = tuple[int, str, str]
+
+
+def _sent(session: Session, ids: Sequence[int]) -> set[_Sent]:
+    """(order id, rule, since) of every reminder already queued for ``ids``."""
+    found: set[_Sent] = set()
+    for start in range(0, len(ids), _CHUNK):
+        found.update(
+            (row.order_id, row.rule, row.since)
+            for row in session.execute(_SENT, {"ids": list(ids[start : start + _CHUNK])})
+        )
+    return found
+
+
+def _key(order_id: int, reminder: Reminder) -> _Sent:
+    return (order_id, reminder.rule, _stamp(reminder.since))
+
+
+def _record(session: Session, key: _Sent) -> None:
+    """Note the reminder as queued, in the transaction that queued it (a second job process
+    that queued it too finds the row there: nothing happens)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    order_id, rule, since = key
+    session.execute(insert(OrderReminder).values(order_id=order_id, rule=rule, since=since).on_conflict_do_nothing())
 
 
 def _appointment_people(session: Session, order: Order) -> list[User]:
@@ -131,8 +178,10 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
     report = ReminderReport()
     with rt.db.read() as session:
         times = _times(session, _candidates(session, cfg, now))
+        sent = _sent(session, list(times))
     for order_id, facts in times.items():
-        if not should_remind(facts, cfg, now):
+        # Only what was not queued before: an order stays in a window long after its reminder.
+        if all(_key(order_id, reminder) in sent for reminder in should_remind(facts, cfg, now)):
             continue
         queued: dict[str, int] = {}
         try:
@@ -143,8 +192,12 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
                 if fresh is None or order is None:
                     continue
                 for reminder in should_remind(fresh, cfg, now):
+                    key = _key(order_id, reminder)
+                    if key in sent:
+                        continue
                     group = _GROUP.get(reminder.rule, reminder.rule)
                     queued[group] = queued.get(group, 0) + _queue(rt, session, order, reminder, now)
+                    _record(session, key)
         except Exception:
             log.exception("reminder for order %s failed; the others go on", order_id)
             continue

@@ -1,18 +1,22 @@
 """The reminder job's cost follows the due rows, not the open ones: over many open orders of which
-none is due it runs one query per window, finds nothing, loads nothing and writes nothing."""
+none is due it runs one query per window, finds nothing, loads nothing and writes nothing; and an
+order reminded once costs the later firings no write however long it stays inside the window."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.core.clock import now_utc
-from app.orders.reminder_scan import run_reminders
+from app.orders.models import Order
+from app.orders.reminder_scan import ReminderReport, run_reminders
 from app.orders.reminders import WINDOWS
 from app.orders.workflow import OrderStatus
 from app.runtime import Runtime
-from tests.factories import make_order, make_people, make_world
+from tests.factories import People, World, make_order, make_people, make_world
 
 
 def test_nothing_due_means_one_select_per_window_and_no_write(rt: Runtime) -> None:
@@ -37,3 +41,54 @@ def test_nothing_due_means_one_select_per_window_and_no_write(rt: Runtime) -> No
     assert sum(report.queued.values()) == 0
     assert report.moved == {}
     assert [s for s in statements if s not in {"BEGIN", "ROLLBACK", "COMMIT"}] == ["SELECT"] * len(WINDOWS)
+
+
+def _statements_of(rt: Runtime, work: Callable[[], ReminderReport]) -> tuple[ReminderReport, list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(rt.db.engine, "before_cursor_execute", record)
+    try:
+        return work(), [s for s in statements if s not in {"BEGIN", "ROLLBACK", "COMMIT"}]
+    finally:
+        sa.event.remove(rt.db.engine, "before_cursor_execute", record)
+
+
+def _completed_unrated(rt: Runtime, world: World, people: People, count: int, hours_ago: float) -> list[int]:
+    ids = [make_order(rt, people, world, status=OrderStatus.COMPLETED) for _ in range(count)]
+    with rt.db.write() as session:
+        session.execute(
+            sa.update(Order).where(Order.id.in_(ids)).values(completed_at=now_utc() - timedelta(hours=hours_ago))
+        )
+    return ids
+
+
+def test_a_reminder_once_queued_costs_later_firings_no_write_whatever_the_orders_in_its_window(
+    rt: Runtime,
+) -> None:
+    """Completed orders stay unrated (inside the "unrated" window) for days after their one
+    reminder. The firings after the first leave them out: no write, and the same few statements
+    for 3 orders as for 12."""
+    hours = rt.settings.reminders.unrated_remind_hours + 1
+    world = make_world(rt)
+    people = make_people(rt, world)
+    ids = _completed_unrated(rt, world, people, 3, hours)
+    first = run_reminders(rt, now_utc())
+    assert first.queued["unrated"] == 3
+    again, few = _statements_of(rt, lambda: run_reminders(rt, now_utc() + timedelta(minutes=1)))
+    assert sum(again.queued.values()) == 0
+    assert set(few) == {"SELECT"}  # the windows, the orders' facts, what was queued: no write
+    more = ids + _completed_unrated(rt, world, people, 9, hours)
+    assert run_reminders(rt, now_utc()).queued["unrated"] == 9  # only the new ones
+    again, many = _statements_of(rt, lambda: run_reminders(rt, now_utc() + timedelta(minutes=2)))
+    assert sum(again.queued.values()) == 0
+    assert many == few
+    # Completed again at another moment (a dispute reopened it, the volunteer finished again):
+    # a new "since", so the resident is asked again.
+    with rt.db.write() as session:
+        session.execute(
+            sa.update(Order).where(Order.id == more[0]).values(completed_at=now_utc() - timedelta(hours=hours + 1))
+        )
+    assert run_reminders(rt, now_utc()).queued["unrated"] == 1
