@@ -99,6 +99,10 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_seconds: float) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+#: How hand-written SQL that only reads begins.
+_READ_WORDS = ("SELECT", "WITH", "SHOW", "EXPLAIN", "VALUES")
+
+
 class ReadOnlySessionError(RuntimeError):
     """A statement that needs a transaction ran in a request's shared read session."""
 
@@ -109,8 +113,14 @@ def _refuse_outside_a_transaction(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         raise ReadOnlySessionError("a write in a shared read session: use Database.write()")
     statement = state.statement
-    if isinstance(statement, sa.TextClause) and statement.text.lstrip().upper().startswith("SET "):
-        raise ReadOnlySessionError("SET in a shared read session: use Database.read(transaction=True)")
+    if isinstance(statement, sa.TextClause):
+        text = statement.text.lstrip().upper()
+        # Hand-written SQL says nothing of itself: only plain reads pass. set_config would set
+        # for the pooled connection's next users (or, local, for no statement at all).
+        if not text.startswith(_READ_WORDS) or "SET_CONFIG" in text:
+            raise ReadOnlySessionError(
+                "SQL other than a read in a shared read session: use Database.read(transaction=True) or write()"
+            )
 
 
 def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:

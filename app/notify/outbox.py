@@ -29,6 +29,9 @@ def _insert_once(session: Session, model: type[Notification] | type[OutboxMessag
     ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` (SQLite and PostgreSQL alike): a duplicate
     (two job processes, a retried request) neither spoils the caller's transaction nor costs a
     savepoint and its release around every message."""
+    # What the session holds is written first, as an ORM insert would have autoflushed it: the
+    # transaction takes its row locks in the same order as before.
+    session.flush()
     statement = _INSERTS[(session.get_bind().dialect.name, model.__tablename__)]
     # RETURNING answers the new id, or no row when the key was taken (rowcount is not reliable
     # for an INSERT … ON CONFLICT on every driver).

@@ -264,11 +264,16 @@ class OrderReminder(Base):
     completed order is unrated for days), and a firing that learned only from the messages' dedupe
     keys opened a write transaction for every such order every minute (49 s per firing on the
     seeded city, bench/reminders.py). The scan leaves out what this table holds, so a firing costs
-    what is newly due. A moment that moves on (dispatched again) is a new ``since``: a new reminder."""
+    what is newly due. A moment that moves on (dispatched again) is a new ``since``, an order that
+    changed hands a new ``holder``: a new reminder. A reminder is recorded once it was meant for
+    someone (a community with no secretary yet is asked again at the next firing)."""
 
     __tablename__ = "order_reminders"
 
     order_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
     rule: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     since: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    #: Who held the order then ("assignee:team:company", "-" for none): a reminder to whoever
+    #: holds it is owed again to the next holder.
+    holder: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     created_at: Mapped[created_at]

@@ -86,17 +86,29 @@ _FACTS = sa.select(
     Order.escalation_due_at,
     Order.escalated_department,
     Order.due_at,
+    Order.assignee_id,
+    Order.team_id,
+    Order.property_company_id,
 ).where(Order.id.in_(sa.bindparam("ids", expanding=True)))
 
-_SENT = sa.select(OrderReminder.order_id, OrderReminder.rule, OrderReminder.since).where(
+_SENT = sa.select(OrderReminder.order_id, OrderReminder.rule, OrderReminder.since, OrderReminder.holder).where(
     OrderReminder.order_id.in_(sa.bindparam("ids", expanding=True))
 )
 
 
-def _times(session: Session, ids: Sequence[int]) -> dict[int, OrderTimes]:
+def _holder(assignee_id: int | None, team_id: int | None, company_id: int | None) -> str:
+    """Who holds the order, as order_reminders keeps it: a reminder to whoever holds it (the
+    appointment's) is owed again to the next holder when the order changes hands."""
+    return ":".join(str(part) if part is not None else "-" for part in (assignee_id, team_id, company_id))
+
+
+def _times(session: Session, ids: Sequence[int], holders: dict[int, str] | None = None) -> dict[int, OrderTimes]:
+    """The rules' facts of ``ids``; with ``holders``, each order's holder (:func:`_holder`) too."""
     facts: dict[int, OrderTimes] = {}
     for start in range(0, len(ids), _CHUNK):
         for row in session.execute(_FACTS, {"ids": list(ids[start : start + _CHUNK])}):
+            if holders is not None:
+                holders[row.id] = _holder(row.assignee_id, row.team_id, row.property_company_id)
             facts[row.id] = OrderTimes(
                 status=row.status,
                 queued_at=row.queued_at,
@@ -111,30 +123,31 @@ def _times(session: Session, ids: Sequence[int]) -> dict[int, OrderTimes]:
     return facts
 
 
-_Sent = tuple[int, str, str]
+_Sent = tuple[int, str, str, str]
 
 
 def _sent(session: Session, ids: Sequence[int]) -> set[_Sent]:
-    """(order id, rule, since) of every reminder already queued for ``ids``."""
+    """(order id, rule, since, holder) of every reminder already queued for ``ids``."""
     found: set[_Sent] = set()
     for start in range(0, len(ids), _CHUNK):
         found.update(
-            (row.order_id, row.rule, row.since)
+            (row.order_id, row.rule, row.since, row.holder)
             for row in session.execute(_SENT, {"ids": list(ids[start : start + _CHUNK])})
         )
     return found
 
 
-def _key(order_id: int, reminder: Reminder) -> _Sent:
-    return (order_id, reminder.rule, _stamp(reminder.since))
+def _key(order_id: int, reminder: Reminder, holder: str) -> _Sent:
+    return (order_id, reminder.rule, _stamp(reminder.since), holder)
 
 
 def _record(session: Session, key: _Sent) -> None:
     """Note the reminder as queued, in the transaction that queued it (a second job process
     that queued it too finds the row there: nothing happens)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    order_id, rule, since = key
-    session.execute(insert(OrderReminder).values(order_id=order_id, rule=rule, since=since).on_conflict_do_nothing())
+    order_id, rule, since, holder = key
+    values = {"order_id": order_id, "rule": rule, "since": since, "holder": holder}
+    session.execute(insert(OrderReminder).values(**values).on_conflict_do_nothing())
 
 
 def _appointment_people(session: Session, order: Order) -> list[User]:
@@ -157,11 +170,14 @@ def _stamp(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment else "-"
 
 
-def _queue(rt: Runtime, session: Session, order: Order, reminder: Reminder, now: datetime) -> int:
-    return notify_each(
+def _queue(rt: Runtime, session: Session, order: Order, reminder: Reminder, now: datetime) -> tuple[int, int]:
+    """Queue ``reminder``; answers how many messages were queued now, and to how many people it
+    was meant (those queued before are not queued again)."""
+    audience = _AUDIENCES[reminder.audience](session, order)
+    queued = notify_each(
         session,
         rt.settings.notify,
-        _AUDIENCES[reminder.audience](session, order),
+        audience,
         template_key="reminder",
         rendered=render("reminder", message_facts(session, order, now, text=reminder.text)),
         dedupe_key=f"remind:{reminder.rule}:{order.id}:{_stamp(reminder.since)}",
@@ -169,6 +185,7 @@ def _queue(rt: Runtime, session: Session, order: Order, reminder: Reminder, now:
         order_id=order.id,
         now=now,
     )
+    return queued, len(audience)
 
 
 def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
@@ -177,11 +194,13 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
     cfg = rt.settings.reminders
     report = ReminderReport()
     with rt.db.read() as session:
-        times = _times(session, _candidates(session, cfg, now))
+        holders: dict[int, str] = {}
+        times = _times(session, _candidates(session, cfg, now), holders)
         sent = _sent(session, list(times))
     for order_id, facts in times.items():
         # Only what was not queued before: an order stays in a window long after its reminder.
-        if all(_key(order_id, reminder) in sent for reminder in should_remind(facts, cfg, now)):
+        holder = holders[order_id]
+        if all(_key(order_id, reminder, holder) in sent for reminder in should_remind(facts, cfg, now)):
             continue
         queued: dict[str, int] = {}
         try:
@@ -192,12 +211,16 @@ def run_reminders(rt: Runtime, now: datetime) -> ReminderReport:
                 if fresh is None or order is None:
                     continue
                 for reminder in should_remind(fresh, cfg, now):
-                    key = _key(order_id, reminder)
+                    key = _key(order_id, reminder, _holder(order.assignee_id, order.team_id, order.property_company_id))
                     if key in sent:
                         continue
                     group = _GROUP.get(reminder.rule, reminder.rule)
-                    queued[group] = queued.get(group, 0) + _queue(rt, session, order, reminder, now)
-                    _record(session, key)
+                    count, meant_for = _queue(rt, session, order, reminder, now)
+                    queued[group] = queued.get(group, 0) + count
+                    if meant_for:
+                        # Recorded once it reached someone: a reminder nobody could hear (a
+                        # community with no secretary yet) is tried again at the next firing.
+                        _record(session, key)
         except Exception:
             log.exception("reminder for order %s failed; the others go on", order_id)
             continue

@@ -25,13 +25,14 @@ def upgrade() -> None:
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("rule", sa.String(length=32), nullable=False),
         sa.Column("since", sa.String(length=32), nullable=False),
+        sa.Column("holder", sa.String(length=64), nullable=False),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_order_reminders_order_id_orders"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("order_id", "rule", "since", name=op.f("pk_order_reminders")),
+        sa.PrimaryKeyConstraint("order_id", "rule", "since", "holder", name=op.f("pk_order_reminders")),
     )
 
 

@@ -11,7 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.core.clock import now_utc
-from app.orders.models import Order
+from app.identity.models import RoleMembership
+from app.identity.roles import Role
+from app.notify.models import Notification
+from app.orders.models import Order, OrderEvent, OrderReminder
 from app.orders.reminder_scan import ReminderReport, run_reminders
 from app.orders.reminders import WINDOWS
 from app.orders.workflow import OrderStatus
@@ -92,3 +95,62 @@ def test_a_reminder_once_queued_costs_later_firings_no_write_whatever_the_orders
             sa.update(Order).where(Order.id == more[0]).values(completed_at=now_utc() - timedelta(hours=hours + 1))
         )
     assert run_reminders(rt, now_utc()).queued["unrated"] == 1
+
+
+def _reminded(rt: Runtime, order_id: int) -> list[int]:
+    with rt.db.read() as session:
+        return sorted(
+            session.scalars(
+                sa.select(Notification.user_id).where(
+                    Notification.order_id == order_id, Notification.template_key == "reminder"
+                )
+            )
+        )
+
+
+def test_a_reminder_to_whoever_holds_the_order_is_owed_again_to_the_next_holder(rt: Runtime) -> None:
+    """The appointment is in half an hour: the volunteer holding it and the resident are told.
+    The order changes hands (same appointment, same moment): the new holder is told too, the
+    resident not twice."""
+    world = make_world(rt)
+    people = make_people(rt, world)
+    order_id = make_order(rt, people, world, status=OrderStatus.ACCEPTED)
+    with rt.db.write() as session:
+        session.execute(
+            sa.update(Order).where(Order.id == order_id).values(preferred_start=now_utc() + timedelta(minutes=30))
+        )
+    run_reminders(rt, now_utc())
+    first = _reminded(rt, order_id)
+    assert people.volunteer.id in first
+    assert people.resident.id in first
+    with rt.db.write() as session:
+        session.execute(sa.update(Order).where(Order.id == order_id).values(assignee_id=people.other_volunteer.id))
+    run_reminders(rt, now_utc())
+    second = _reminded(rt, order_id)
+    assert people.other_volunteer.id in second
+    assert second.count(people.resident.id) == first.count(people.resident.id)
+
+
+def test_a_reminder_nobody_could_hear_is_tried_again_once_someone_can(rt: Runtime) -> None:
+    """An order waits for dispatch in a community whose secretary has gone: nothing to queue, and
+    nothing recorded; once a secretary is appointed, the next firing tells them."""
+    world = make_world(rt)
+    people = make_people(rt, world)
+    order_id = make_order(rt, people, world, status=OrderStatus.SUBMITTED)
+    long_ago = now_utc() - timedelta(hours=rt.settings.reminders.undispatched_hours + 1)
+    with rt.db.write() as session:
+        session.execute(sa.update(Order).where(Order.id == order_id).values(created_at=long_ago))
+        session.execute(sa.update(OrderEvent).where(OrderEvent.order_id == order_id).values(created_at=long_ago))
+        held = [
+            {"user_id": m.user_id, "role": m.role, "area_id": m.area_id}
+            for m in session.scalars(sa.select(RoleMembership).where(RoleMembership.role == Role.SECRETARY))
+        ]
+        session.execute(sa.delete(RoleMembership).where(RoleMembership.role == Role.SECRETARY))
+    assert held
+    assert run_reminders(rt, now_utc()).queued["undispatched"] == 0
+    with rt.db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(OrderReminder)) == 0
+    with rt.db.write() as session:
+        session.execute(sa.insert(RoleMembership), held)
+    assert run_reminders(rt, now_utc()).queued["undispatched"] >= 1
+    assert people.secretary.id in _reminded(rt, order_id)

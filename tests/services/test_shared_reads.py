@@ -62,6 +62,11 @@ def test_a_write_or_a_set_local_in_the_shared_session_is_refused_and_changes_not
             session.execute(sa.update(User).where(User.id == user_id).values(nickname="改了"))
         with pytest.raises(ReadOnlySessionError):
             session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+        with pytest.raises(ReadOnlySessionError):
+            session.execute(sa.text("UPDATE users SET nickname = '改了'"))
+        with pytest.raises(ReadOnlySessionError):
+            session.execute(sa.text("SELECT set_config('work_mem', '64MB', false)"))
+        assert session.scalar(sa.text("SELECT count(*) FROM users")) == 1  # a plain read passes
         user = session.get(User, user_id)
         assert user is not None
         user.nickname = "也改了"
