@@ -26,6 +26,16 @@ YESTERDAY = shanghai_day_bounds(TODAY - timedelta(days=1))[0] + timedelta(hours=
 EVIL = '<script>alert("x")</script>&<b>'
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """The days as of each test's start, not of collection: a run that crossed midnight in
+    Shanghai (16:00 UTC) compared yesterday's date with the record's."""
+    global TODAY, START, YESTERDAY  # noqa: PLW0603 - the module's days, read by every test
+    TODAY = shanghai_today()
+    START = TODAY - timedelta(days=29)
+    YESTERDAY = shanghai_day_bounds(TODAY - timedelta(days=1))[0] + timedelta(hours=10)
+
+
 @pytest.fixture
 def world(rt: Runtime) -> World:
     return make_world(rt)

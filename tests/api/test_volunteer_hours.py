@@ -29,6 +29,14 @@ TODAY = shanghai_today()
 START = TODAY - timedelta(days=29)
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """The days as of each test's start, not of collection (a run may cross midnight in Shanghai)."""
+    global TODAY, START  # noqa: PLW0603 - the module's days, read by every test
+    TODAY = shanghai_today()
+    START = TODAY - timedelta(days=29)
+
+
 def _at(day: date, hour: int = 10) -> datetime:
     return shanghai_day_bounds(day)[0] + timedelta(hours=hour)
 
