@@ -30,23 +30,15 @@ def test_nothing_due_means_one_select_per_window_and_no_write(rt: Runtime) -> No
             make_order(rt, people, world, status=status)
     for _ in range(3):
         make_order(rt, people, world, status=OrderStatus.COMPLETED)
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
-
-    sa.event.listen(rt.db.engine, "before_cursor_execute", record)
-    try:
-        report = run_reminders(rt, now_utc())
-    finally:
-        sa.event.remove(rt.db.engine, "before_cursor_execute", record)
+    report, statements = _statements_of(rt, lambda: run_reminders(rt, now_utc()))
 
     assert sum(report.queued.values()) == 0
     assert report.moved == {}
-    assert [s for s in statements if s not in {"BEGIN", "ROLLBACK", "COMMIT"}] == ["SELECT"] * len(WINDOWS)
+    assert statements == ["SELECT"] * len(WINDOWS)
 
 
 def _statements_of(rt: Runtime, work: Callable[[], ReminderReport]) -> tuple[ReminderReport, list[str]]:
+    """What ``work`` answers, and the first word of each statement it sent (transaction control left out)."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
